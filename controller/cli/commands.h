@@ -1,0 +1,25 @@
+#pragma once
+// The faultline subcommands; each returns the process exit code (see docs/exit-codes in README).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultline {
+
+// Exit codes shared by every command.
+inline constexpr int kExitInvalid = 2;
+
+int validate_command(const std::vector<std::string>& files);
+int plan_command(const std::string& file);
+int run_command(const std::string& file, const std::optional<std::string>& journal,
+                std::optional<uint64_t> seed);
+int inject_command(const std::string& kind, const std::optional<std::string>& duration,
+                   const std::vector<std::string>& assignments, int64_t max_processes,
+                   std::optional<uint64_t> seed);
+
+// Parses and reports a scenario; nullopt (after printing every error) when it is invalid.
+struct Scenario;
+std::optional<Scenario> load_scenario_or_report(const std::string& file);
+
+}  // namespace faultline

@@ -1,0 +1,62 @@
+// faultline: run chaos scenarios on this host. See README.md for the exit codes.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "controller/cli/commands.h"
+#include "injectors/injector.h"
+
+int main(int argc, char** argv) {
+  using namespace faultline;
+  CLI::App app{"faultline: fault injection with a steady-state hypothesis, on this host",
+               "faultline"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
+  app.footer(
+      "exit codes: 0 held, 1 deviated, 2 invalid input or refused, 3 aborted, 4 error, "
+      "5 a fault could not be reverted");
+
+  std::vector<std::string> files;
+  auto* validate = app.add_subcommand("validate", "check scenario files; report every problem");
+  validate->add_option("FILE", files, "scenario files")->required();
+
+  std::string plan_file;
+  auto* plan = app.add_subcommand("plan", "dry run: targets now, timeline, blast-radius verdict");
+  plan->add_option("FILE", plan_file, "scenario file")->required();
+
+  std::string run_file;
+  std::optional<std::string> journal;
+  std::optional<uint64_t> seed;
+  auto* run = app.add_subcommand("run", "run a scenario: inject, observe, revert, report");
+  run->add_option("FILE", run_file, "scenario file")->required();
+  run->add_option("--journal", journal, "write the journal (JSON) to this path as the run goes");
+  run->add_option("--seed", seed, "seed for random choices, to replay a run");
+
+  std::string kind;
+  std::optional<std::string> duration;
+  std::vector<std::string> assignments;
+  int64_t max_processes = 1;
+  std::string kinds_help = "fault kind: ";
+  for (std::string_view k : injector_kinds()) kinds_help += std::string(k) + " ";
+  auto* inject = app.add_subcommand("inject", "one ad-hoc fault, reverted at its end or on Ctrl-C");
+  inject->add_option("KIND", kind, kinds_help)->required();
+  inject->add_option("KEY=VALUE", assignments,
+                     "parameters and process selector, named as in scenario files");
+  inject->add_option("--duration", duration, "how long the fault lasts, e.g. 30s");
+  inject->add_option("--max-processes", max_processes,
+                     "blast radius: most processes the fault may touch")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  inject->add_option("--seed", seed, "seed for choosing among matching processes");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitInvalid;
+  }
+  if (*validate) return validate_command(files);
+  if (*plan) return plan_command(plan_file);
+  if (*run) return run_command(run_file, journal, seed);
+  if (*inject) return inject_command(kind, duration, assignments, max_processes, seed);
+  return kExitInvalid;
+}

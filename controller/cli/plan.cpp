@@ -1,0 +1,81 @@
+// The dry run: what a run would do and touch right now, and whether the blast radius allows it.
+#include <sys/utsname.h>
+
+#include <cstdio>
+
+#include "controller/cli/commands.h"
+#include "controller/plan/blast_radius.h"
+#include "controller/plan/timeline.h"
+#include "controller/probes/probe.h"
+#include "controller/scenario/parse.h"
+#include "injectors/injector.h"
+
+namespace faultline {
+
+int plan_command(const std::string& file) {
+  auto loaded = load_scenario_or_report(file);
+  if (!loaded) return kExitInvalid;
+  const Scenario& s = *loaded;
+  const Timeline timeline = plan_timeline(s);
+  const BlastRadiusVerdict blast = check_blast_radius(s, timeline);
+  utsname host{};
+  uname(&host);
+  std::string out = fmt::format("scenario: {} ({})\nhost: local ({}, Linux {})\n", s.title, file,
+                                host.nodename, host.release);
+  out += "\nfaults and their targets (now):\n";
+  for (const FaultReach& reach : blast.faults) {
+    const FaultSpec& f = s.faults[reach.fault];
+    out += fmt::format("  {} [{}] {}\n", f.name, f.kind, f.params.describe());
+    if (reach.targets_processes) {
+      const TargetGroup* g = s.target(f.target);
+      out += fmt::format("    target '{}': {} -> {} eligible process(es), would affect {}\n",
+                         f.target, g->processes.describe(), reach.resolution.matched.size(),
+                         reach.would_affect);
+      for (const ProcessInfo& p : reach.resolution.matched)
+        out += fmt::format("      pid {:<7} {}\n", p.pid, p.cmdline.empty() ? p.comm : p.cmdline);
+      for (const Excluded& e : reach.resolution.excluded)
+        out += fmt::format("      pid {:<7} excluded: {}\n", e.process.pid, e.reason);
+    } else {
+      out += "    target: this host\n";
+    }
+    if (!reach.problem.empty()) out += fmt::format("    REFUSED: {}\n", reach.problem);
+  }
+  out += "\nsteady state:\n";
+  for (const ProbeSpec& p : s.steady_state) {
+    std::vector<std::string_view> phases;
+    for (Phase ph : p.phases) phases.push_back(phase_name(ph));
+    out += fmt::format("  {}: {}, every {} in {}; allowed failed: before {}, during {}, after {}\n",
+                       p.name, describe_expectation(p), format_duration(p.interval),
+                       fmt::join(phases, "/"), format_percent(p.tolerance_before),
+                       format_percent(p.tolerance_during), format_percent(p.tolerance_after));
+  }
+  for (const StopCondition& c : s.stop_when) {
+    out += fmt::format("  stop when '{}'", c.probe);
+    if (c.consecutive_failures) out += fmt::format(" fails {} times in a row", *c.consecutive_failures);
+    if (c.failed_ratio_above)
+      out += fmt::format("{}fails more than {} of at least {} checks",
+                         c.consecutive_failures ? " or " : " ",
+                         format_percent(*c.failed_ratio_above), c.min_checks);
+    out += "\n";
+  }
+  out += fmt::format("\ntimeline ({} in all; recovery expected within {}):\n",
+                     format_duration(timeline.total), format_duration(s.recovery.within));
+  out += format_timeline(s, timeline);
+  out += fmt::format("\nblast radius: max_duration {} (run takes {}), max_processes {} per fault",
+                     format_duration(s.blast_radius.max_duration),
+                     format_duration(timeline.total), s.blast_radius.max_processes);
+  if (!s.blast_radius.protection.selectors.empty())
+    out += fmt::format(", {} protected selector(s)", s.blast_radius.protection.selectors.size());
+  out += "\n";
+  std::fputs(out.c_str(), stdout);
+  if (!blast.ok) {
+    for (const std::string& p : blast.problems)
+      std::fprintf(stderr, "%s: error: refused by the blast radius: %s\n", file.c_str(), p.c_str());
+    std::printf("verdict: REFUSED; nothing would be injected\n");
+    return kExitInvalid;
+  }
+  std::printf("verdict: within the blast radius; nothing was changed (this was a dry run)\n");
+  return 0;
+}
+
+}  // namespace faultline

@@ -1,0 +1,30 @@
+#pragma once
+// The blast-radius verdict for a scenario against this host as it is now: which processes each
+// fault would touch, which are excluded as protected, and whether the run stays inside its
+// bounds. `plan` prints it; `run` refuses to start when it fails.
+#include <string>
+#include <vector>
+
+#include "controller/plan/timeline.h"
+#include "controller/scenario/scenario.h"
+#include "injectors/process/targets.h"
+
+namespace faultline {
+
+struct FaultReach {
+  size_t fault = 0;
+  bool targets_processes = false;
+  Resolution resolution;  // eligible and protected matches, now
+  int64_t would_affect = 0;
+  std::string problem;  // "" when within bounds
+};
+
+struct BlastRadiusVerdict {
+  bool ok = true;
+  std::vector<FaultReach> faults;
+  std::vector<std::string> problems;  // every reason the run is refused
+};
+
+BlastRadiusVerdict check_blast_radius(const Scenario& scenario, const Timeline& timeline);
+
+}  // namespace faultline

@@ -1,0 +1,149 @@
+#include "controller/report/journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace faultline {
+namespace {
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03}Z", buffer, ms.count() % 1000);
+}
+
+nlohmann::json optional_ms(const std::optional<Duration>& d) {
+  return d ? nlohmann::json(to_ms(*d)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json phase_json(const PhaseResult& r) {
+  nlohmann::json j = {{"checks", r.checks},
+                      {"passed", r.passed},
+                      {"allowed_failed", format_percent(r.allowed_failed)},
+                      {"ok", r.ok}};
+  if (r.recovering > 0) j["recovering"] = r.recovering;
+  if (r.p95_ms) j["p95_ms"] = *r.p95_ms;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict* verdict) {
+  nlohmann::json j;
+  j["faultline_version"] = FAULTLINE_VERSION;
+  j["scenario"] = {{"file", r.scenario_file}, {"title", r.title}};
+  j["seed"] = r.seed;
+  j["started_at"] = iso8601(r.started_wall);
+  j["ended_at"] = r.ended_at ? nlohmann::json(iso8601(
+                                   r.started_wall +
+                                   std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                       *r.ended_at)))
+                             : nlohmann::json(nullptr);
+  j["complete"] = verdict != nullptr;
+  j["status"] = verdict ? nlohmann::json(status_name(verdict->status)) : "running";
+  j["exit_code"] = verdict ? nlohmann::json(exit_code(verdict->status)) : nlohmann::json(nullptr);
+  j["reason"] = verdict ? nlohmann::json(verdict->reason) : nlohmann::json(nullptr);
+  j["phases"] = {{"before_ms", 0.0},
+                 {"during_start_ms", optional_ms(r.during_start)},
+                 {"during_end_ms", optional_ms(r.during_end)},
+                 {"end_ms", optional_ms(r.ended_at)}};
+  if (r.stop_reason) j["stop_reason"] = *r.stop_reason;
+  if (!r.error.empty()) j["error"] = r.error;
+  j["faults_skipped"] = r.faults_skipped;
+
+  nlohmann::json probes = nlohmann::json::array();
+  for (size_t i = 0; i < r.probes.size(); ++i) {
+    const ProbeRecord& p = r.probes[i];
+    nlohmann::json checks = nlohmann::json::array();
+    for (const CheckRecord& c : p.checks) {
+      nlohmann::json cj = {{"t_ms", to_ms(c.t)},
+                           {"phase", phase_name(c.phase)},
+                           {"ok", c.ok},
+                           {"observed", c.observed}};
+      if (c.latency) cj["latency_ms"] = to_ms(*c.latency);
+      checks.push_back(std::move(cj));
+    }
+    nlohmann::json pj = {{"name", p.name}, {"expected", p.expected}, {"checks", checks}};
+    if (verdict != nullptr && i < verdict->probes.size()) {
+      const ProbeVerdict& pv = verdict->probes[i];
+      nlohmann::json phases = nlohmann::json::object();
+      for (const auto& [phase, result] : pv.phases)
+        phases[std::string(phase_name(phase))] = phase_json(result);
+      pj["phases"] = phases;
+      if (pv.judged_recovery)
+        pj["recovery"] = {{"recovered", pv.recovered},
+                          {"time_to_recover_ms", optional_ms(pv.time_to_recover)},
+                          {"within_ms", to_ms(s.recovery.within)}};
+    }
+    probes.push_back(std::move(pj));
+  }
+  j["probes"] = probes;
+
+  nlohmann::json faults = nlohmann::json::array();
+  for (const FaultRecord& f : r.faults) {
+    nlohmann::json fj = {{"name", f.name},
+                         {"kind", f.kind},
+                         {"target", f.target},
+                         {"requested", f.requested},
+                         {"duration_ms", optional_ms(f.duration)},
+                         {"scheduled_ms", to_ms(f.scheduled_at)},
+                         {"applied_ms", optional_ms(f.applied_at)},
+                         {"reverted_ms", optional_ms(f.reverted_at)},
+                         {"confirmed", f.confirmed},
+                         {"observed", f.observed},
+                         {"summary", f.summary}};
+    if (f.reverted_by_deadline) fj["reverted_by_deadline"] = true;
+    if (!f.apply_error.empty()) fj["apply_error"] = f.apply_error;
+    if (!f.revert_error.empty()) fj["revert_error"] = f.revert_error;
+    faults.push_back(std::move(fj));
+  }
+  j["faults"] = faults;
+  if (verdict != nullptr && verdict->time_to_recover)
+    j["time_to_recover_ms"] = to_ms(*verdict->time_to_recover);
+  return j;
+}
+
+Result<void> write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string temporary = fmt::format("{}.tmp.{}", path, getpid());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("cannot write {}: {}", temporary, std::strerror(errno));
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return fail("cannot write {}: {}", temporary, std::strerror(saved));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(temporary.c_str());
+    return fail("cannot flush {}: {}", temporary, std::strerror(errno));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temporary.c_str());
+    return fail("cannot rename {} to {}: {}", temporary, path, std::strerror(saved));
+  }
+  // The rename itself must reach the disk too.
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return {};
+}
+
+}  // namespace faultline

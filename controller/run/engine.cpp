@@ -1,0 +1,307 @@
+#include "controller/run/engine.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "agent/local_agent.h"
+#include "controller/plan/timeline.h"
+#include "controller/probes/probe.h"
+#include "controller/report/journal.h"
+#include "controller/run/stop_conditions.h"
+
+namespace faultline {
+namespace {
+
+// Targets are found this long before a fault's start, so the fault itself fires on time.
+constexpr Duration kPrepareAhead = std::chrono::milliseconds(50);
+// How often the main loop looks at signals, deadlines and the status line.
+constexpr Duration kTick = std::chrono::milliseconds(50);
+// A fault's deadline is its scheduled end plus this; the agent reverts it then on its own.
+constexpr Duration kDeadlineGrace = std::chrono::seconds(5);
+// No periodic work (journal, status) this close to a scheduled event.
+constexpr Duration kQuietBeforeEvent = std::chrono::milliseconds(20);
+// Progress is written to the journal at least this often while probes run.
+constexpr Duration kJournalEvery = std::chrono::seconds(1);
+
+class Engine {
+ public:
+  Engine(const Scenario& s, const RunOptions& o)
+      : s_(s), o_(o), timeline_(plan_timeline(s)), stops_(s.stop_when),
+        owner_(fmt::format("run-{}-{}", getpid(), o.seed)) {}
+
+  RunResult run() {
+    start_ = Clock::now();
+    record_.scenario_file = s_.file;
+    record_.title = s_.title;
+    record_.seed = o_.seed;
+    record_.started_wall = std::chrono::system_clock::now();
+    for (const ProbeSpec& p : s_.steady_state)
+      record_.probes.push_back({p.name, describe_expectation(p), {}});
+    for (const FaultSpec& f : s_.faults)
+      record_.faults.push_back({.name = f.name,
+                                .kind = f.kind,
+                                .target = f.target.empty() ? "local" : f.target,
+                                .requested = f.params.to_json(),
+                                .duration = f.duration,
+                                .scheduled_at = s_.before + f.at});
+    write_journal(nullptr);
+    o_.log(fmt::format("run '{}' (seed {}): {} probe(s), {} fault(s), {} in all", s_.title,
+                       o_.seed, s_.steady_state.size(), s_.faults.size(),
+                       format_duration(timeline_.total)));
+    for (size_t i = 0; i < s_.steady_state.size(); ++i)
+      probe_threads_.emplace_back([this, i] { probe_loop(i); });
+
+    run_phases();
+
+    // Teardown always runs: probes stop, every fault is reverted, the verdict is written.
+    {
+      std::lock_guard lock(mutex_);
+      probes_stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : probe_threads_) t.join();
+    for (const Error& e : agent_.revert_all(owner_))
+      o_.log(fmt::format("REVERT FAILED: {}", e.message));
+    collect_fault_states();
+    record_.ended_at = Clock::now() - start_;
+    Verdict verdict = judge_run(s_, record_);
+    write_journal(&verdict);
+    return {std::move(record_), std::move(verdict)};
+  }
+
+ private:
+  void run_phases() {
+    set_phase(Phase::Before);
+    if (!wait_until(start_ + s_.before)) return;
+    if (!before_held()) {
+      std::lock_guard lock(mutex_);
+      record_.faults_skipped = true;
+      o_.log("the steady state did not hold before the faults: no fault will be injected");
+      return;
+    }
+    record_.during_start = Clock::now() - start_;
+    set_phase(Phase::During);
+    for (const TimelineEvent& e : timeline_.events) {
+      if (e.type == EventType::FaultApply) {
+        if (!apply_fault(e)) return;
+      } else if (e.type == EventType::FaultRevert) {
+        if (!wait_until(start_ + e.at)) return;
+        revert_fault(e.fault);
+      }
+    }
+    record_.during_end = Clock::now() - start_;
+    set_phase(Phase::After);
+    wait_until(start_ + *record_.during_end + s_.after);
+  }
+
+  bool apply_fault(const TimelineEvent& e) {
+    const FaultSpec& f = s_.faults[e.fault];
+    const TimePoint scheduled = start_ + e.at;
+    if (!wait_until(scheduled - kPrepareAhead)) return false;
+    FaultRequest request;
+    request.id = f.name;
+    request.kind = f.kind;
+    request.params = f.params;
+    if (const TargetGroup* g = s_.target(f.target)) request.selector = g->processes;
+    request.duration = f.duration;
+    request.seed = o_.seed + e.fault * 0x9E3779B97F4A7C15ULL;
+    request.max_processes = s_.blast_radius.max_processes;
+    request.protection = s_.blast_radius.protection;
+    const TimePoint end = f.duration ? scheduled + *f.duration : start_ + timeline_.total;
+    auto prepared = agent_.prepare(std::move(request), owner_, end + kDeadlineGrace);
+    if (!prepared) return fault_failed(e.fault, prepared.error().message);
+    if (!wait_until(scheduled)) return false;
+    auto applied = agent_.apply(f.name, scheduled);
+    if (!applied) return fault_failed(e.fault, applied.error().message);
+    o_.log(fmt::format("applied {} ({}{})", f.name, f.kind,
+                       f.duration ? " for " + format_duration(*f.duration) : ""));
+    write_journal(nullptr);
+    return true;
+  }
+
+  bool fault_failed(size_t index, const std::string& message) {
+    std::lock_guard lock(mutex_);
+    record_.faults[index].apply_error = message;
+    record_.error = fmt::format("fault '{}' could not be injected: {}", s_.faults[index].name,
+                                message);
+    o_.log(record_.error);
+    return false;
+  }
+
+  void revert_fault(size_t index) {
+    const std::string& name = s_.faults[index].name;
+    auto reverted = agent_.revert(name);
+    if (auto st = agent_.state(name))
+      o_.log(fmt::format("reverted {}{}", name,
+                         reverted ? "" : ": REVERT FAILED: " + reverted.error().message));
+    write_journal(nullptr);
+  }
+
+  bool before_held() {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < s_.steady_state.size(); ++i) {
+      const ProbeSpec& spec = s_.steady_state[i];
+      if (!spec.phases.contains(Phase::Before)) continue;
+      size_t checks = 0, passed = 0;
+      for (const CheckRecord& c : record_.probes[i].checks) {
+        if (c.phase != Phase::Before) continue;
+        ++checks;
+        passed += c.ok ? 1 : 0;
+      }
+      if (!within_tolerance(checks, passed, spec.tolerance_before)) return false;
+    }
+    return true;
+  }
+
+  // Sleeps until `until`, doing the periodic work; false when the run must stop.
+  bool wait_until(TimePoint until) {
+    for (;;) {
+      if (const std::atomic<int>* sig = o_.interrupt_signal; sig && sig->load() != 0) {
+        std::lock_guard lock(mutex_);
+        if (!record_.stop_reason)
+          record_.stop_reason = fmt::format("interrupted by {}", signal_name(sig->load()));
+      }
+      {
+        std::unique_lock lock(mutex_);
+        if (record_.stop_reason) {
+          o_.log(fmt::format("stopping: {}; reverting every fault", *record_.stop_reason));
+          return false;
+        }
+      }
+      TimePoint now = Clock::now();
+      if (now >= until) return true;
+      // Periodic work only while the next event is not imminent, so that it starts on time.
+      if (until - now > kQuietBeforeEvent) {
+        for (const Error& e : agent_.expire(now))
+          o_.log(fmt::format("REVERT FAILED at deadline: {}", e.message));
+        if (now - last_journal_ >= kJournalEvery) write_journal(nullptr);
+        if (o_.status) o_.status(live_status(now));
+        now = Clock::now();
+      }
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, std::min(until, now + kTick),
+                       [this] { return record_.stop_reason.has_value(); });
+    }
+  }
+
+  void probe_loop(size_t index) {
+    const ProbeSpec& spec = s_.steady_state[index];
+    std::unique_ptr<Probe> probe = make_probe(spec);
+    TimePoint next = start_;
+    std::optional<bool> last_ok;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (wake_.wait_until(lock, next, [this] { return probes_stop_; })) return;
+      }
+      const Phase phase = phase_.load();
+      next += spec.interval;
+      if (!spec.phases.contains(phase)) continue;
+      const Duration t = Clock::now() - start_;
+      CheckResult r = probe->check();
+      if (next < Clock::now()) next = Clock::now();
+      std::lock_guard lock(mutex_);
+      record_.probes[index].checks.push_back({t, phase, r.ok, r.observed, r.latency});
+      if (last_ok != r.ok)
+        o_.log(fmt::format("probe {} {} ({}): {}", spec.name, r.ok ? "passes" : "FAILS",
+                           phase_name(phase), r.observed));
+      last_ok = r.ok;
+      if (auto reason = stops_.observe(spec.name, r.ok); reason && !record_.stop_reason) {
+        record_.stop_reason = *reason;
+        wake_.notify_all();
+      }
+    }
+  }
+
+  void set_phase(Phase p) {
+    phase_.store(p);
+    o_.log(fmt::format("phase {} (+{:.1f} s)", phase_name(p),
+                       to_ms(Clock::now() - start_) / 1000.0));
+    wake_.notify_all();
+  }
+
+  LiveStatus live_status(TimePoint now) {
+    LiveStatus st;
+    st.phase = phase_.load();
+    st.elapsed = now - start_;
+    st.total = timeline_.total;
+    st.active_faults = agent_.active_count();
+    std::lock_guard lock(mutex_);
+    for (const ProbeRecord& p : record_.probes) {
+      size_t passed = 0;
+      for (const CheckRecord& c : p.checks) passed += c.ok ? 1 : 0;
+      st.probes.push_back({p.name, {passed, p.checks.size() - passed}});
+    }
+    return st;
+  }
+
+  void collect_fault_states() {
+    for (FaultRecord& f : record_.faults) {
+      auto st = agent_.state(f.name);
+      if (!st) continue;
+      if (st->applied_at) f.applied_at = *st->applied_at - start_;
+      if (st->reverted_at) f.reverted_at = *st->reverted_at - start_;
+      f.reverted_by_deadline = st->reverted_by_deadline;
+      if (!st->apply_error.empty()) f.apply_error = st->apply_error;
+      f.revert_error = st->revert_error;
+      f.observed = st->observed;
+      f.summary = st->summary;
+      f.confirmed = st->confirmed;
+    }
+  }
+
+  void write_journal(const Verdict* verdict) {
+    last_journal_ = Clock::now();
+    if (!o_.journal_path) return;
+    std::string text;
+    {
+      std::lock_guard lock(mutex_);
+      if (verdict == nullptr) collect_live_faults();
+      text = journal_json(s_, record_, verdict).dump(2) + "\n";
+    }
+    if (auto w = write_file_atomically(*o_.journal_path, text); !w && !journal_warned_) {
+      journal_warned_ = true;
+      o_.log(fmt::format("cannot write the journal: {}", w.error().message));
+    }
+  }
+
+  // While running, the journal shows faults as they are now (mutex_ held).
+  void collect_live_faults() {
+    for (FaultRecord& f : record_.faults) {
+      auto st = agent_.state(f.name);
+      if (!st) continue;
+      if (st->applied_at) f.applied_at = *st->applied_at - start_;
+      if (st->reverted_at) f.reverted_at = *st->reverted_at - start_;
+      f.observed = st->observed;
+      f.summary = st->summary;
+      f.confirmed = st->confirmed;
+    }
+  }
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  const Timeline timeline_;
+  StopConditions stops_;
+  const std::string owner_;
+  LocalAgent agent_;
+  TimePoint start_{};
+  TimePoint last_journal_{};
+  bool journal_warned_ = false;
+  std::atomic<Phase> phase_{Phase::Before};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool probes_stop_ = false;
+  RunRecord record_;
+  std::vector<std::thread> probe_threads_;
+};
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+  return Engine(scenario, options).run();
+}
+
+}  // namespace faultline

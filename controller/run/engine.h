@@ -1,0 +1,42 @@
+#pragma once
+// Runs a scenario on this host: checks the steady state before, during and after the faults,
+// applies and reverts the faults on schedule through the local agent, stops at once when a stop
+// condition fires or a signal arrives, and always reverts everything before returning.
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "controller/run/record.h"
+#include "controller/run/verdict.h"
+#include "controller/scenario/scenario.h"
+
+namespace faultline {
+
+struct LiveStatus {
+  Phase phase = Phase::Before;
+  Duration elapsed{};
+  Duration total{};
+  size_t active_faults = 0;
+  std::vector<std::pair<std::string, std::pair<size_t, size_t>>> probes;  // name, (passed, failed)
+};
+
+struct RunOptions {
+  uint64_t seed = 0;
+  std::optional<std::string> journal_path;
+  // An event worth a line: phases, faults applied and reverted, probes changing state.
+  std::function<void(const std::string&)> log = [](const std::string&) {};
+  // Called a few times a second with the run's state (for a live status line).
+  std::function<void(const LiveStatus&)> status;
+  // Set from a signal handler; the run stops, reverts everything and ends as aborted.
+  const std::atomic<int>* interrupt_signal = nullptr;
+};
+
+struct RunResult {
+  RunRecord record;
+  Verdict verdict;
+};
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace faultline

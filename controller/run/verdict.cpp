@@ -1,0 +1,128 @@
+#include "controller/run/verdict.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace faultline {
+
+bool within_tolerance(size_t checks, size_t passed, Percent allowed_failed) {
+  const auto failed = static_cast<int64_t>(checks - passed);
+  return failed * 10000 <= allowed_failed.basis_points * static_cast<int64_t>(checks);
+}
+
+std::optional<double> p95(std::vector<double> values) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<size_t>(std::ceil(0.95 * static_cast<double>(values.size())));
+  return values[std::max<size_t>(rank, 1) - 1];
+}
+
+ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& record,
+                         std::optional<Duration> during_end, Duration recovery_within) {
+  ProbeVerdict v;
+  v.name = spec.name;
+  // Recovery: the first passing check after the faults ended. Failures before it are judged by
+  // the recovery window, not by the after-phase tolerance.
+  std::optional<size_t> first_pass_after;
+  if (during_end && spec.phases.contains(Phase::After)) {
+    v.judged_recovery = true;
+    // A probe whose last check under the faults passed never needed to recover.
+    bool degraded_at_end = false;
+    for (const CheckRecord& c : record.checks)
+      if (c.phase == Phase::During) degraded_at_end = !c.ok;
+    for (size_t i = 0; i < record.checks.size(); ++i) {
+      const CheckRecord& c = record.checks[i];
+      if (c.phase == Phase::After && c.ok) {
+        first_pass_after = i;
+        break;
+      }
+    }
+    if (first_pass_after && !degraded_at_end) {
+      v.time_to_recover = Duration::zero();
+      v.recovered = true;
+    } else if (first_pass_after) {
+      const Duration ttr = record.checks[*first_pass_after].t - *during_end;
+      v.time_to_recover = std::max(ttr, Duration::zero());
+      v.recovered = *v.time_to_recover <= recovery_within;
+    }
+  }
+  for (Phase phase : spec.phases) {
+    PhaseResult r;
+    r.allowed_failed = spec.tolerance(phase);
+    std::vector<double> latencies;
+    for (size_t i = 0; i < record.checks.size(); ++i) {
+      const CheckRecord& c = record.checks[i];
+      if (c.phase != phase) continue;
+      if (phase == Phase::After && v.judged_recovery &&
+          (!first_pass_after || i < *first_pass_after)) {
+        ++r.recovering;
+        continue;
+      }
+      ++r.checks;
+      r.passed += c.ok ? 1 : 0;
+      if (c.ok && c.latency) latencies.push_back(to_ms(*c.latency));
+    }
+    r.p95_ms = p95(latencies);
+    r.ok = within_tolerance(r.checks, r.passed, r.allowed_failed);
+    v.phases[phase] = r;
+  }
+  return v;
+}
+
+Verdict judge_run(const Scenario& s, const RunRecord& record) {
+  Verdict v;
+  bool deviated = false;
+  std::string deviation;
+  for (size_t i = 0; i < s.steady_state.size(); ++i) {
+    const ProbeSpec& spec = s.steady_state[i];
+    ProbeVerdict pv = judge_probe(spec, record.probes[i], record.during_end, s.recovery.within);
+    for (const auto& [phase, r] : pv.phases) {
+      if (!r.ok && !deviated) {
+        deviated = true;
+        deviation = fmt::format("probe '{}' failed {}/{} checks {} the faults (allowed {})",
+                                spec.name, r.checks - r.passed, r.checks, phase_name(phase),
+                                format_percent(r.allowed_failed));
+      }
+    }
+    if (pv.judged_recovery && !pv.recovered && !record.stop_reason && !deviated) {
+      deviated = true;
+      deviation = pv.time_to_recover
+                      ? fmt::format("probe '{}' recovered after {}, later than recovery.within {}",
+                                    spec.name, format_duration(*pv.time_to_recover),
+                                    format_duration(s.recovery.within))
+                      : fmt::format("probe '{}' did not recover after the faults", spec.name);
+    }
+    if (pv.time_to_recover)
+      v.time_to_recover = std::max(v.time_to_recover.value_or(Duration::zero()),
+                                   *pv.time_to_recover);
+    v.probes.push_back(std::move(pv));
+  }
+  std::string revert_errors;
+  for (const FaultRecord& f : record.faults)
+    if (!f.revert_error.empty())
+      revert_errors += fmt::format("{}fault '{}': {}", revert_errors.empty() ? "" : "; ", f.name,
+                                   f.revert_error);
+  if (!revert_errors.empty()) {
+    v.status = RunStatus::RevertFailed;
+    v.reason = "could not revert: " + revert_errors;
+  } else if (record.stop_reason) {
+    v.status = RunStatus::Aborted;
+    v.reason = *record.stop_reason;
+  } else if (!record.error.empty()) {
+    v.status = RunStatus::Error;
+    v.reason = record.error;
+  } else if (record.faults_skipped) {
+    v.status = RunStatus::Deviated;
+    v.reason = "the steady state did not hold before the faults, so none was injected: " +
+               deviation;
+  } else if (deviated) {
+    v.status = RunStatus::Deviated;
+    v.reason = deviation;
+  } else {
+    v.status = RunStatus::Held;
+    v.reason = "the steady-state hypothesis held before, during and after the faults";
+  }
+  return v;
+}
+
+}  // namespace faultline

@@ -1,0 +1,50 @@
+#pragma once
+// Judging a run: each probe's checks per phase against its tolerance, the time to recover after
+// the faults, and the run's status. Pure functions of the record, so they are tested exactly.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/run/record.h"
+#include "controller/scenario/scenario.h"
+
+namespace faultline {
+
+// True when failed/checks <= allowed, in exact integer arithmetic.
+bool within_tolerance(size_t checks, size_t passed, Percent allowed_failed);
+
+struct PhaseResult {
+  size_t checks = 0;
+  size_t passed = 0;
+  size_t recovering = 0;  // after phase: failed checks before recovery, judged by recovery.within
+  Percent allowed_failed{};
+  std::optional<double> p95_ms;
+  bool ok = true;
+};
+
+struct ProbeVerdict {
+  std::string name;
+  std::map<Phase, PhaseResult> phases;  // only the phases the probe ran in
+  bool judged_recovery = false;         // the probe runs after the faults
+  bool recovered = false;
+  std::optional<Duration> time_to_recover;  // from the end of the faults to the first pass
+};
+
+struct Verdict {
+  RunStatus status = RunStatus::Held;
+  std::string reason;
+  std::vector<ProbeVerdict> probes;
+  std::optional<Duration> time_to_recover;  // the slowest probe's
+};
+
+// `during_end`: when the last fault ended (nullopt when no fault ran).
+ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& record,
+                         std::optional<Duration> during_end, Duration recovery_within);
+
+// 95th percentile, nearest rank.
+std::optional<double> p95(std::vector<double> values);
+
+Verdict judge_run(const Scenario& scenario, const RunRecord& record);
+
+}  // namespace faultline

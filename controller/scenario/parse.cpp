@@ -1,0 +1,546 @@
+#include "controller/scenario/parse.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <tuple>
+#include <regex>
+#include <sstream>
+
+#include "controller/scenario/yaml_reader.h"
+#include "core/suggest.h"
+#include "injectors/injector.h"
+
+namespace faultline {
+namespace {
+
+constexpr std::string_view kTopKeys[] = {"version",    "title",      "description", "tags",
+                                         "targets",    "blast_radius", "steady_state",
+                                         "stop_when",  "faults",     "recovery",    "phases"};
+constexpr std::string_view kTargetKeys[] = {"host", "processes"};
+constexpr std::string_view kBlastKeys[] = {"max_duration", "max_processes", "protected"};
+constexpr std::string_view kProbeKeys[] = {"name",     "http",   "tcp",       "command", "process",
+                                           "expect",   "interval", "phases", "tolerance"};
+constexpr std::string_view kProbeTypes[] = {"http", "tcp", "command", "process"};
+constexpr std::string_view kHttpKeys[] = {"url", "method", "timeout"};
+constexpr std::string_view kTcpKeys[] = {"address", "timeout"};
+constexpr std::string_view kCommandKeys[] = {"run", "timeout"};
+constexpr std::string_view kProcessProbeKeys[] = {"target", "name", "cmdline", "pidfile",
+                                                  "parent_pidfile", "cgroup"};
+constexpr std::string_view kHttpExpect[] = {"status", "body_matches", "max_latency"};
+constexpr std::string_view kTcpExpect[] = {"connects", "max_latency"};
+constexpr std::string_view kCommandExpect[] = {"exit_code", "stdout_matches"};
+constexpr std::string_view kProcessExpect[] = {"min_count", "max_count"};
+constexpr std::string_view kPhaseNames[] = {"before", "during", "after"};
+constexpr std::string_view kStopKeys[] = {"probe", "consecutive_failures", "failed_ratio_above",
+                                          "min_checks"};
+constexpr std::string_view kFaultCommonKeys[] = {"name", "target", "at", "duration"};
+constexpr std::string_view kRecoveryKeys[] = {"within"};
+constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+
+class ScenarioParser {
+ public:
+  ScenarioParser(const std::string& file, Diagnostics& errors) : r_(file, errors) {}
+
+  Scenario parse(const YAML::Node& root) {
+    Scenario s;
+    s.file = r_.file();
+    if (!r_.mapping(root, "the scenario", kTopKeys)) return s;
+    if (r_.require(root, "version", "the scenario")) {
+      auto v = r_.integer(root, "version", "version", 1, 1000);
+      if (v && *v != 1)
+        r_.error(root["version"],
+                 fmt::format("version {} is not supported; this faultline reads version 1", *v));
+    }
+    if (r_.require(root, "title", "the scenario")) s.title = r_.text(root, "title", "title").value_or("");
+    s.description = r_.text(root, "description", "description").value_or("");
+    s.tags = r_.text_list(root, "tags", "tags");
+    if (root["targets"]) parse_targets(root["targets"], s);
+    if (r_.require(root, "blast_radius", "the scenario"))
+      parse_blast_radius(root["blast_radius"], s);
+    if (root["phases"]) parse_phases(root["phases"], s);
+    if (root["recovery"]) parse_recovery(root["recovery"], s);
+    if (root["steady_state"] && r_.sequence(root["steady_state"], "steady_state"))
+      for (const YAML::Node& p : root["steady_state"]) parse_probe(p, s);
+    if (root["stop_when"] && r_.sequence(root["stop_when"], "stop_when"))
+      for (const YAML::Node& c : root["stop_when"]) parse_stop(c, s);
+    if (r_.require(root, "faults", "the scenario") && r_.sequence(root["faults"], "faults"))
+      for (const YAML::Node& f : root["faults"]) parse_fault(f, s);
+    check_whole(root, s);
+    return s;
+  }
+
+ private:
+  ProcessSelector parse_selector(const YAML::Node& node, std::string_view what) {
+    ProcessSelector sel;
+    if (!r_.mapping(node, what, selector_keys())) return sel;
+    for (std::string_view key : selector_keys())
+      if (auto v = r_.text(node, key, fmt::format("{}.{}", what, key))) {
+        if (v->empty()) r_.error(node[std::string(key)], fmt::format("{}.{} is empty", what, key));
+        sel.set(key, *v);
+      }
+    if (sel.empty())
+      r_.error(node, fmt::format("{} selects nothing; give at least one of {}", what,
+                                 fmt::join(selector_keys(), ", ")));
+    check_selector(node, sel, what);
+    return sel;
+  }
+
+  void check_selector(const YAML::Node& node, const ProcessSelector& sel, std::string_view what) {
+    if (sel.cmdline) {
+      try {
+        std::regex re(*sel.cmdline);
+      } catch (const std::regex_error& e) {
+        r_.error(node["cmdline"], fmt::format("{}.cmdline is not a valid regular expression: {}",
+                                              what, e.what()));
+      }
+    }
+    if (sel.cgroup && !sel.cgroup->starts_with('/'))
+      r_.error(node["cgroup"], fmt::format("{}.cgroup must be an absolute cgroup v2 path such as "
+                                           "/system.slice/nginx.service",
+                                           what));
+  }
+
+  void parse_targets(const YAML::Node& node, Scenario& s) {
+    if (!node.IsMap()) {
+      r_.error(node, "targets must be a mapping from a group name to its hosts and processes");
+      return;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      TargetGroup g;
+      g.name = it->first.Scalar();
+      g.at = r_.where(it->first);
+      const std::string what = fmt::format("target '{}'", g.name);
+      if (r_.mapping(it->second, what, kTargetKeys)) {
+        if (auto host = r_.text(it->second, "host", what + ".host")) {
+          if (*host != "local")
+            r_.error(it->second["host"],
+                     fmt::format("{}.host '{}' is not available: this faultline runs on one "
+                                 "machine, whose host is 'local'",
+                                 what, *host));
+        }
+        if (it->second["processes"])
+          g.processes = parse_selector(it->second["processes"], what + ".processes");
+      }
+      s.targets.push_back(std::move(g));
+    }
+  }
+
+  void parse_blast_radius(const YAML::Node& node, Scenario& s) {
+    if (!r_.mapping(node, "blast_radius", kBlastKeys)) return;
+    if (r_.require(node, "max_duration", "blast_radius"))
+      if (auto d = r_.duration(node, "max_duration", "blast_radius.max_duration",
+                               std::chrono::seconds(1)))
+        s.blast_radius.max_duration = *d;
+    if (auto n = r_.integer(node, "max_processes", "blast_radius.max_processes", 1, 100000))
+      s.blast_radius.max_processes = *n;
+    if (node["protected"] && r_.sequence(node["protected"], "blast_radius.protected")) {
+      size_t i = 0;
+      for (const YAML::Node& p : node["protected"])
+        s.blast_radius.protection.selectors.push_back(
+            parse_selector(p, fmt::format("blast_radius.protected[{}]", i++)));
+    }
+  }
+
+  void parse_phases(const YAML::Node& node, Scenario& s) {
+    constexpr std::string_view keys[] = {"before", "after"};
+    if (!r_.mapping(node, "phases", keys)) return;
+    if (auto d = r_.duration(node, "before", "phases.before", std::chrono::milliseconds(100)))
+      s.before = *d;
+    if (auto d = r_.duration(node, "after", "phases.after")) s.after = *d;
+  }
+
+  void parse_recovery(const YAML::Node& node, Scenario& s) {
+    if (!r_.mapping(node, "recovery", kRecoveryKeys)) return;
+    if (auto d = r_.duration(node, "within", "recovery.within")) s.recovery.within = *d;
+  }
+
+  void parse_probe(const YAML::Node& node, Scenario& s) {
+    ProbeSpec p;
+    p.at = r_.where(node);
+    if (!r_.mapping(node, "a steady_state probe", kProbeKeys)) return;
+    if (r_.require(node, "name", "a steady_state probe"))
+      p.name = r_.text(node, "name", "the probe name").value_or("");
+    const std::string what = p.name.empty() ? "the probe" : fmt::format("probe '{}'", p.name);
+    if (!p.name.empty() && s.probe(p.name))
+      r_.error(node["name"], fmt::format("a probe named '{}' is already defined", p.name));
+    int types = 0;
+    for (std::string_view t : kProbeTypes) types += node[std::string(t)] ? 1 : 0;
+    if (types != 1) {
+      r_.error(node, fmt::format("{} must have exactly one probe type: {} (it has {})", what,
+                                 fmt::join(kProbeTypes, ", "), types));
+      return;
+    }
+    if (auto i = r_.duration(node, "interval", what + ".interval", std::chrono::milliseconds(10)))
+      p.interval = *i;
+    if (node["phases"]) {
+      p.phases.clear();
+      for (const std::string& ph : r_.text_list(node, "phases", what + ".phases")) {
+        if (ph == "before") p.phases.insert(Phase::Before);
+        else if (ph == "during") p.phases.insert(Phase::During);
+        else if (ph == "after") p.phases.insert(Phase::After);
+        else
+          r_.error(node["phases"], fmt::format("{}.phases: unknown phase '{}'{}; use before, "
+                                               "during and after",
+                                               what, ph, did_you_mean(ph, kPhaseNames)));
+      }
+    }
+    if (node["tolerance"] && r_.mapping(node["tolerance"], what + ".tolerance", kPhaseNames)) {
+      const YAML::Node t = node["tolerance"];
+      if (auto v = r_.percent(t, "before", what + ".tolerance.before")) p.tolerance_before = *v;
+      if (auto v = r_.percent(t, "during", what + ".tolerance.during")) p.tolerance_during = *v;
+      if (auto v = r_.percent(t, "after", what + ".tolerance.after")) p.tolerance_after = *v;
+    }
+    const bool has_expect = r_.require(node, "expect", what);
+    const YAML::Node expect = node["expect"];
+    if (node["http"]) {
+      p.type = ProbeType::Http;
+      parse_http(node["http"], p, what);
+      if (has_expect && r_.mapping(expect, what + ".expect", kHttpExpect)) {
+        if (r_.require(expect, "status", what + ".expect")) {
+          for (const std::string& code : r_.text_list(expect, "status", what + ".expect.status")) {
+            int v = 0;
+            if (std::sscanf(code.c_str(), "%d", &v) != 1 || v < 100 || v > 599 ||
+                std::to_string(v) != code)
+              r_.error(expect["status"], fmt::format("{}.expect.status must be HTTP status codes "
+                                                     "from 100 to 599 (got '{}')",
+                                                     what, code));
+            else
+              p.expect.status.push_back(v);
+          }
+        }
+        p.expect.body_matches = regex_text(expect, "body_matches", what + ".expect.body_matches");
+        p.expect.max_latency = r_.duration(expect, "max_latency", what + ".expect.max_latency");
+      }
+    } else if (node["tcp"]) {
+      p.type = ProbeType::Tcp;
+      parse_tcp(node["tcp"], p, what);
+      if (has_expect && r_.mapping(expect, what + ".expect", kTcpExpect)) {
+        if (r_.require(expect, "connects", what + ".expect"))
+          p.expect.connects = r_.boolean(expect, "connects", what + ".expect.connects").value_or(true);
+        p.expect.max_latency = r_.duration(expect, "max_latency", what + ".expect.max_latency");
+      }
+    } else if (node["command"]) {
+      p.type = ProbeType::Command;
+      const YAML::Node c = node["command"];
+      if (r_.mapping(c, what + ".command", kCommandKeys)) {
+        if (r_.require(c, "run", what + ".command"))
+          p.command.run = r_.text(c, "run", what + ".command.run").value_or("");
+        if (auto t = r_.duration(c, "timeout", what + ".command.timeout",
+                                 std::chrono::milliseconds(1)))
+          p.command.timeout = *t;
+      }
+      if (has_expect && r_.mapping(expect, what + ".expect", kCommandExpect)) {
+        if (r_.require(expect, "exit_code", what + ".expect"))
+          if (auto e = r_.integer(expect, "exit_code", what + ".expect.exit_code", 0, 255))
+            p.expect.exit_code = static_cast<int>(*e);
+        p.expect.stdout_matches =
+            regex_text(expect, "stdout_matches", what + ".expect.stdout_matches");
+      }
+    } else {
+      p.type = ProbeType::Process;
+      const YAML::Node c = node["process"];
+      if (r_.mapping(c, what + ".process", kProcessProbeKeys)) {
+        if (auto t = r_.text(c, "target", what + ".process.target")) {
+          p.process.target = *t;
+          for (std::string_view k : selector_keys())
+            if (c[std::string(k)])
+              r_.error(c[std::string(k)], fmt::format("{}.process names a target group; select "
+                                                      "processes there, not with '{}' here",
+                                                      what, k));
+          pending_process_targets_.push_back({s.steady_state.size(), r_.where(c["target"])});
+        } else {
+          YAML::Node selector_only = YAML::Clone(c);
+          p.process.selector = parse_selector(selector_only, what + ".process");
+        }
+      }
+      if (has_expect && r_.mapping(expect, what + ".expect", kProcessExpect)) {
+        p.expect.min_count = r_.integer(expect, "min_count", what + ".expect.min_count", 0, 1000000);
+        p.expect.max_count = r_.integer(expect, "max_count", what + ".expect.max_count", 0, 1000000);
+        if (!expect["min_count"] && !expect["max_count"])
+          r_.error(expect, fmt::format("{}.expect needs min_count, max_count or both", what));
+        if (p.expect.min_count && p.expect.max_count && *p.expect.min_count > *p.expect.max_count)
+          r_.error(expect["max_count"],
+                   fmt::format("{}.expect.max_count ({}) is below min_count ({})", what,
+                               *p.expect.max_count, *p.expect.min_count));
+      }
+    }
+    s.steady_state.push_back(std::move(p));
+  }
+
+  std::optional<std::string> regex_text(const YAML::Node& map, std::string_view key,
+                                        const std::string& what) {
+    auto text = r_.text(map, key, what);
+    if (!text) return std::nullopt;
+    try {
+      std::regex re(*text);
+    } catch (const std::regex_error& e) {
+      r_.error(map[std::string(key)],
+               fmt::format("{} is not a valid regular expression: {}", what, e.what()));
+      return std::nullopt;
+    }
+    return text;
+  }
+
+  void parse_http(const YAML::Node& c, ProbeSpec& p, const std::string& what) {
+    if (!r_.mapping(c, what + ".http", kHttpKeys)) return;
+    if (r_.require(c, "url", what + ".http")) {
+      p.http.url = r_.text(c, "url", what + ".http.url").value_or("");
+      if (!p.http.url.empty() && !p.http.url.starts_with("http://") &&
+          !p.http.url.starts_with("https://"))
+        r_.error(c["url"], fmt::format("{}.http.url '{}' must start with http:// or https://",
+                                       what, p.http.url));
+    }
+    if (auto m = r_.text(c, "method", what + ".http.method")) {
+      bool known = false;
+      for (std::string_view k : kMethods) known |= k == *m;
+      if (!known)
+        r_.error(c["method"], fmt::format("{}.http.method '{}' is not one of {}{}", what, *m,
+                                          fmt::join(kMethods, ", "), did_you_mean(*m, kMethods)));
+      p.http.method = *m;
+    }
+    if (auto t = r_.duration(c, "timeout", what + ".http.timeout", std::chrono::milliseconds(1)))
+      p.http.timeout = *t;
+  }
+
+  void parse_tcp(const YAML::Node& c, ProbeSpec& p, const std::string& what) {
+    if (!r_.mapping(c, what + ".tcp", kTcpKeys)) return;
+    if (r_.require(c, "address", what + ".tcp")) {
+      const std::string address = r_.text(c, "address", what + ".tcp.address").value_or("");
+      // host:port, or [v6]:port.
+      const size_t colon = address.rfind(':');
+      std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+      int port = 0;
+      const std::string port_text = colon == std::string::npos ? "" : address.substr(colon + 1);
+      if (host.empty() || std::sscanf(port_text.c_str(), "%d", &port) != 1 || port < 1 ||
+          port > 65535 || std::to_string(port) != port_text)
+        r_.error(c["address"], fmt::format("{}.tcp.address '{}' must be host:port with a port "
+                                           "from 1 to 65535, e.g. 127.0.0.1:5432",
+                                           what, address));
+      p.tcp.host = host;
+      p.tcp.port = port;
+    }
+    if (auto t = r_.duration(c, "timeout", what + ".tcp.timeout", std::chrono::milliseconds(1)))
+      p.tcp.timeout = *t;
+  }
+
+  void parse_stop(const YAML::Node& node, Scenario& s) {
+    StopCondition c;
+    c.at = r_.where(node);
+    if (!r_.mapping(node, "a stop_when condition", kStopKeys)) return;
+    if (r_.require(node, "probe", "a stop_when condition")) {
+      c.probe = r_.text(node, "probe", "stop_when.probe").value_or("");
+      stop_probe_at_.push_back(r_.where(node["probe"]));
+    } else {
+      stop_probe_at_.push_back(c.at);
+    }
+    c.consecutive_failures =
+        r_.integer(node, "consecutive_failures", "stop_when.consecutive_failures", 1, 1000000);
+    c.failed_ratio_above = r_.percent(node, "failed_ratio_above", "stop_when.failed_ratio_above");
+    if (auto m = r_.integer(node, "min_checks", "stop_when.min_checks", 1, 1000000))
+      c.min_checks = *m;
+    if (!node["consecutive_failures"] && !node["failed_ratio_above"])
+      r_.error(node, "a stop_when condition needs consecutive_failures or failed_ratio_above");
+    s.stop_when.push_back(std::move(c));
+  }
+
+  void parse_fault(const YAML::Node& node, Scenario& s) {
+    FaultSpec f;
+    f.where = r_.where(node);
+    if (!node.IsMap()) {
+      r_.error(node, "each fault must be a mapping with name, target, at and one fault kind");
+      return;
+    }
+    if (r_.require(node, "name", "a fault")) f.name = r_.text(node, "name", "the fault name").value_or("");
+    const std::string what = f.name.empty() ? "the fault" : fmt::format("fault '{}'", f.name);
+    for (const FaultSpec& other : s.faults)
+      if (!f.name.empty() && other.name == f.name)
+        r_.error(node["name"], fmt::format("a fault named '{}' is already defined", f.name));
+    const std::vector<std::string_view> kinds = injector_kinds();
+    std::vector<std::string_view> allowed(std::begin(kFaultCommonKeys), std::end(kFaultCommonKeys));
+    allowed.insert(allowed.end(), kinds.begin(), kinds.end());
+    r_.mapping(node, what, allowed);
+    f.target = r_.text(node, "target", what + ".target").value_or("");
+    if (r_.require(node, "at", what))
+      f.at = r_.duration(node, "at", what + ".at").value_or(Duration::zero());
+    f.duration = r_.duration(node, "duration", what + ".duration", std::chrono::milliseconds(1));
+
+    std::vector<std::string_view> given;
+    for (std::string_view k : kinds)
+      if (node[std::string(k)]) given.push_back(k);
+    if (given.size() != 1) {
+      r_.error(node, fmt::format("{} must have exactly one fault kind ({}); it has {}", what,
+                                 fmt::join(kinds, ", "),
+                                 given.empty() ? "none" : fmt::format("{}", fmt::join(given, ", "))));
+      s.faults.push_back(std::move(f));
+      return;
+    }
+    f.kind = std::string(given.front());
+    const InjectorDescriptor* d = find_injector(f.kind);
+    const YAML::Node params = node[f.kind];
+    std::vector<RawParam> raw;
+    if (params.IsMap()) {
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        if (!it->second.IsScalar()) {
+          r_.error(it->second, fmt::format("{}.{}.{} must be a single value", what, f.kind,
+                                           it->first.Scalar()));
+          continue;
+        }
+        raw.push_back({it->first.Scalar(), it->second.Scalar(), r_.where(it->first),
+                       r_.where(it->second)});
+      }
+    } else if (!params.IsNull()) {
+      r_.error(params, fmt::format("{}.{} must be a mapping of parameters (or empty for the "
+                                   "defaults)",
+                                   what, f.kind));
+    }
+    ParsedParams parsed = parse_params(d->params, raw, r_.where(params), what);
+    for (Diagnostic& e : parsed.errors) r_.error(e.where, std::move(e.message));
+    f.params = std::move(parsed.params);
+    if (parsed.errors.empty()) {
+      for (const std::string& problem : d->cross_check(f.params, f.duration))
+        r_.error(params, fmt::format("{}: {}", what, problem));
+    }
+    if (d->duration == DurationRule::Required && !node["duration"])
+      r_.error(node, fmt::format("{} needs a duration: {} is undone when its duration ends", what,
+                                 f.kind));
+    s.faults.push_back(std::move(f));
+  }
+
+  // Cross references and the run's length, once every part is read.
+  void check_whole(const YAML::Node& root, Scenario& s) {
+    for (const auto& [index, at] : pending_process_targets_) {
+      ProbeSpec& p = s.steady_state[index];
+      const TargetGroup* g = s.target(p.process.target);
+      if (g == nullptr)
+        r_.error(at, fmt::format("probe '{}' names target '{}', which is not defined in targets{}",
+                                 p.name, p.process.target, did_you_mean(p.process.target, target_names(s))));
+      else if (g->processes.empty())
+        r_.error(at, fmt::format("probe '{}' names target '{}', which selects no processes",
+                                 p.name, g->name));
+      else
+        p.process.selector = g->processes;
+    }
+    std::vector<std::string_view> probe_names;
+    for (const ProbeSpec& p : s.steady_state) probe_names.push_back(p.name);
+    for (size_t i = 0; i < s.stop_when.size(); ++i) {
+      const StopCondition& c = s.stop_when[i];
+      if (!c.probe.empty() && !s.probe(c.probe))
+        r_.error(stop_probe_at_[i], fmt::format("stop_when names probe '{}', which is not in "
+                                                "steady_state{}",
+                                                c.probe, did_you_mean(c.probe, probe_names)));
+    }
+    const YAML::Node faults = root["faults"];
+    size_t fault_index = 0;
+    for (FaultSpec& f : s.faults) {
+      const YAML::Node node = faults && faults.IsSequence() && fault_index < faults.size()
+                                  ? faults[fault_index]
+                                  : root;
+      ++fault_index;
+      const std::string what = fmt::format("fault '{}'", f.name);
+      const InjectorDescriptor* d = f.kind.empty() ? nullptr : find_injector(f.kind);
+      if (!f.target.empty()) {
+        const TargetGroup* g = s.target(f.target);
+        if (g == nullptr) {
+          r_.error(node["target"], fmt::format("{} names target '{}', which is not defined in "
+                                               "targets{}",
+                                               what, f.target, did_you_mean(f.target, target_names(s))));
+        } else if (d != nullptr && d->targets_processes && g->processes.empty()) {
+          r_.error(node["target"], fmt::format("{} ({}) needs processes, but target '{}' selects "
+                                               "none; add 'processes' to the target",
+                                               what, f.kind, f.target));
+        }
+      } else if (d != nullptr && d->targets_processes) {
+        r_.error(node, fmt::format("{} ({}) needs a target that selects processes", what, f.kind));
+      }
+      if (s.blast_radius.max_duration > Duration::zero()) {
+        const Duration start = s.before + f.at;
+        if (start >= s.blast_radius.max_duration)
+          r_.error(node["at"], fmt::format("{} starts at {} into the run (phases.before {} + at "
+                                           "{}), after blast_radius.max_duration {}",
+                                           what, format_duration(start), format_duration(s.before),
+                                           format_duration(f.at),
+                                           format_duration(s.blast_radius.max_duration)));
+      }
+    }
+    if (s.after == Duration::zero()) s.after = s.recovery.within;
+    if (s.after < s.recovery.within)
+      r_.error(root["phases"] ? root["phases"]["after"] : root,
+               fmt::format("phases.after ({}) is shorter than recovery.within ({}): recovery "
+                           "could not be observed to its end",
+                           format_duration(s.after), format_duration(s.recovery.within)));
+    if (s.blast_radius.max_duration > Duration::zero()) {
+      Duration during{};
+      for (const FaultSpec& f : s.faults) during = std::max(during, f.at + f.duration.value_or(Duration::zero()));
+      const Duration total = s.before + during + s.after;
+      bool every_fault_fits = true;
+      for (const FaultSpec& f : s.faults)
+        every_fault_fits &= s.before + f.at < s.blast_radius.max_duration;
+      if (every_fault_fits && total > s.blast_radius.max_duration)
+        r_.error(root["blast_radius"]["max_duration"],
+                 fmt::format("the run takes {} (before {} + faults {} + after {}), longer than "
+                             "blast_radius.max_duration {}; shorten the faults or raise "
+                             "max_duration",
+                             format_duration(total), format_duration(s.before),
+                             format_duration(during), format_duration(s.after),
+                             format_duration(s.blast_radius.max_duration)));
+    }
+  }
+
+  static std::vector<std::string_view> target_names(const Scenario& s) {
+    std::vector<std::string_view> out;
+    for (const TargetGroup& t : s.targets) out.push_back(t.name);
+    return out;
+  }
+
+  YamlReader r_;
+  std::vector<std::pair<size_t, SourceLocation>> pending_process_targets_;
+  std::vector<SourceLocation> stop_probe_at_;
+};
+
+}  // namespace
+
+ParsedScenario parse_scenario_text(const std::string& text, const std::string& file) {
+  ParsedScenario out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    out.errors.push_back({{file, e.mark.line + 1, e.mark.column + 1},
+                          fmt::format("YAML syntax: {}", e.msg)});
+    return out;
+  }
+  if (!root || root.IsNull()) {
+    out.errors.push_back({{file, 1, 1}, "the file is empty; a scenario starts with 'version: 1'"});
+    return out;
+  }
+  try {
+    Scenario s = ScenarioParser(file, out.errors).parse(root);
+    if (out.errors.empty()) out.scenario = std::move(s);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed shapes (e.g. indexing a scalar); report, never crash.
+    out.errors.push_back({{file, e.mark.line + 1, e.mark.column + 1},
+                          fmt::format("malformed scenario: {}", e.msg)});
+  }
+  std::stable_sort(out.errors.begin(), out.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+  });
+  return out;
+}
+
+ParsedScenario parse_scenario_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ParsedScenario out;
+    out.errors.push_back({{path, 0, 0}, fmt::format("cannot read the file: {}",
+                                                    std::strerror(errno))});
+    return out;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_scenario_text(text.str(), path);
+}
+
+}  // namespace faultline

@@ -1,0 +1,130 @@
+#pragma once
+// A scenario as parsed and validated from its file: immutable once built, and every part keeps
+// the place in the file it came from so later checks can point at it.
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "core/duration.h"
+#include "core/percent.h"
+#include "injectors/params/params.h"
+#include "injectors/process/selector.h"
+#include "injectors/process/targets.h"
+
+namespace faultline {
+
+enum class Phase { Before, During, After };
+std::string_view phase_name(Phase p);
+
+struct TargetGroup {
+  std::string name;
+  std::string host = "local";
+  ProcessSelector processes;  // empty: the group is the host itself
+  SourceLocation at;
+};
+
+struct BlastRadius {
+  Duration max_duration{};
+  int64_t max_processes = 1;  // per fault
+  Protection protection;      // in addition to what is always protected
+};
+
+struct HttpProbe {
+  std::string url;
+  std::string method = "GET";
+  Duration timeout = std::chrono::seconds(1);
+};
+struct TcpProbe {
+  std::string host;
+  int port = 0;
+  Duration timeout = std::chrono::seconds(1);
+};
+struct CommandProbe {
+  std::string run;  // given to /bin/sh -c
+  Duration timeout = std::chrono::seconds(5);
+};
+struct ProcessProbe {
+  ProcessSelector selector;
+  std::string target;  // the group it came from, if any
+};
+
+// What a check must observe to pass. Which fields apply depends on the probe type.
+struct Expectation {
+  std::vector<int> status;                 // http: any of these
+  std::optional<std::string> body_matches; // http: regex searched in the body
+  std::optional<Duration> max_latency;     // http, tcp
+  bool connects = true;                    // tcp
+  std::optional<int> exit_code;            // command
+  std::optional<std::string> stdout_matches;
+  std::optional<int64_t> min_count;  // process
+  std::optional<int64_t> max_count;
+};
+
+enum class ProbeType { Http, Tcp, Command, Process };
+
+struct ProbeSpec {
+  std::string name;
+  ProbeType type = ProbeType::Http;
+  HttpProbe http;
+  TcpProbe tcp;
+  CommandProbe command;
+  ProcessProbe process;
+  Expectation expect;
+  Duration interval = std::chrono::seconds(1);
+  std::set<Phase> phases = {Phase::Before, Phase::During, Phase::After};
+  // The share of checks allowed to fail in each phase.
+  Percent tolerance_before{0};
+  Percent tolerance_during{0};
+  Percent tolerance_after{0};
+  SourceLocation at;
+
+  Percent tolerance(Phase p) const {
+    return p == Phase::Before ? tolerance_before
+                              : p == Phase::During ? tolerance_during : tolerance_after;
+  }
+};
+
+struct StopCondition {
+  std::string probe;
+  std::optional<int64_t> consecutive_failures;  // fires after this many failures in a row
+  std::optional<Percent> failed_ratio_above;    // fires when more than this share has failed
+  int64_t min_checks = 5;                       // ... once at least this many checks ran
+  SourceLocation at;
+};
+
+struct FaultSpec {
+  std::string name;
+  std::string kind;
+  std::string target;  // a target group; "" for the local host
+  Duration at{};       // offset from the start of the during phase
+  std::optional<Duration> duration;
+  Params params;
+  SourceLocation where;
+};
+
+struct Recovery {
+  Duration within = std::chrono::seconds(10);
+};
+
+struct Scenario {
+  std::string file;
+  int version = 1;
+  std::string title;
+  std::string description;
+  std::vector<std::string> tags;
+  std::vector<TargetGroup> targets;
+  BlastRadius blast_radius;
+  std::vector<ProbeSpec> steady_state;
+  std::vector<StopCondition> stop_when;
+  std::vector<FaultSpec> faults;
+  Recovery recovery;
+  Duration before = std::chrono::seconds(3);  // phases.before: steady state checked alone
+  Duration after{};                           // phases.after: defaults to recovery.within
+
+  const TargetGroup* target(std::string_view name) const;
+  const ProbeSpec* probe(std::string_view name) const;
+};
+
+}  // namespace faultline

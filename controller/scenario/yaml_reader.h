@@ -1,0 +1,59 @@
+#pragma once
+// Reads typed values out of yaml-cpp nodes and records a located diagnostic for anything wrong,
+// so that one pass over a file reports every problem, not only the first.
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/diagnostic.h"
+#include "core/duration.h"
+#include "core/percent.h"
+
+namespace faultline {
+
+class YamlReader {
+ public:
+  YamlReader(std::string file, Diagnostics& diagnostics)
+      : file_(std::move(file)), diagnostics_(diagnostics) {}
+
+  SourceLocation where(const YAML::Node& node) const;
+  void error(const YAML::Node& node, std::string message);
+  void error(const SourceLocation& at, std::string message);
+
+  // Checks that `node` is a mapping whose keys are all in `allowed`; reports each unknown key
+  // with a suggestion. False when it is not a mapping.
+  bool mapping(const YAML::Node& node, std::string_view what,
+               std::span<const std::string_view> allowed);
+  bool sequence(const YAML::Node& node, std::string_view what);
+
+  // Each reads node[key] if present, reports a wrong type or range at the value, and returns
+  // nullopt when the key is absent or the value is bad. `what` names the key in messages.
+  std::optional<std::string> text(const YAML::Node& map, std::string_view key,
+                                  std::string_view what);
+  std::optional<int64_t> integer(const YAML::Node& map, std::string_view key,
+                                 std::string_view what, int64_t min, int64_t max);
+  std::optional<Duration> duration(const YAML::Node& map, std::string_view key,
+                                   std::string_view what, Duration min = Duration::zero());
+  std::optional<Percent> percent(const YAML::Node& map, std::string_view key,
+                                 std::string_view what);
+  std::optional<bool> boolean(const YAML::Node& map, std::string_view key, std::string_view what);
+  // A scalar or a list of scalars.
+  std::vector<std::string> text_list(const YAML::Node& map, std::string_view key,
+                                     std::string_view what);
+
+  // A required key: reports its absence at `map`.
+  bool require(const YAML::Node& map, std::string_view key, std::string_view what);
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::optional<std::string> scalar(const YAML::Node& value, std::string_view what);
+  std::string file_;
+  Diagnostics& diagnostics_;
+};
+
+}  // namespace faultline

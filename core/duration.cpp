@@ -1,0 +1,98 @@
+#include "core/duration.h"
+
+#include <cctype>
+#include <cstdint>
+#include <limits>
+
+namespace faultline {
+namespace {
+
+struct Unit {
+  std::string_view name;
+  int64_t nanos;
+};
+
+// Longest names first so that "ms" is not read as "m" followed by "s".
+constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1'000},           {"ms", 1'000'000},
+                           {"s", 1'000'000'000}, {"m", 60'000'000'000LL}, {"h", 3'600'000'000'000LL}};
+
+}  // namespace
+
+Result<Duration> parse_duration(std::string_view text) {
+  const std::string quoted = fmt::format("'{}'", text);
+  if (text.empty()) return fail("empty duration; write it with a unit, e.g. 500ms or 2s");
+  if (text.front() == '-') return fail("duration {} must not be negative", quoted);
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    // Digits, with an optional fraction kept as an exact integer scaled by 10^fraction_digits.
+    int64_t whole = 0;
+    int64_t fraction = 0;
+    int64_t fraction_scale = 1;
+    size_t digits = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (whole > std::numeric_limits<int64_t>::max() / 10 - 10)
+        return fail("duration {} is too large", quoted);
+      whole = whole * 10 + (text[i++] - '0');
+      ++digits;
+    }
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        if (fraction_scale < 1'000'000'000) {
+          fraction = fraction * 10 + (text[i] - '0');
+          fraction_scale *= 10;
+        }
+        ++i;
+        ++digits;
+      }
+    }
+    if (digits == 0)
+      return fail("duration {} is not a number with a unit, e.g. 500ms or 2s", quoted);
+    size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit_name = text.substr(unit_start, i - unit_start);
+    if (unit_name.empty())
+      return fail("duration {} has no unit; add one of ns, us, ms, s, m, h (e.g. '{}s')", quoted,
+                  text);
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits)
+      if (u.name == unit_name) unit = &u;
+    if (unit == nullptr)
+      return fail("duration {} has unknown unit '{}'; use one of ns, us, ms, s, m, h", quoted,
+                  unit_name);
+    if (whole > std::numeric_limits<int64_t>::max() / unit->nanos)
+      return fail("duration {} is too large", quoted);
+    total += whole * unit->nanos + fraction * unit->nanos / fraction_scale;
+  }
+  return Duration(total);
+}
+
+std::string format_duration(Duration d) {
+  const int64_t ns = d.count();
+  if (ns == 0) return "0s";
+  if (ns < 0) return "-" + format_duration(Duration(-ns));
+  auto trim = [](double v) {
+    std::string s = fmt::format("{:.3f}", v);
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s;
+  };
+  if (ns % 60'000'000'000LL == 0 && ns >= 60'000'000'000LL) {
+    const int64_t minutes = ns / 60'000'000'000LL;
+    if (minutes % 60 == 0) return fmt::format("{}h", minutes / 60);
+    return fmt::format("{}m", minutes);
+  }
+  if (ns >= 60'000'000'000LL && ns % 1'000'000'000LL == 0) {
+    const int64_t seconds = ns / 1'000'000'000LL;
+    return fmt::format("{}m{}s", seconds / 60, seconds % 60);
+  }
+  if (ns >= 1'000'000'000LL) return trim(static_cast<double>(ns) / 1e9) + "s";
+  if (ns >= 1'000'000) return trim(static_cast<double>(ns) / 1e6) + "ms";
+  if (ns >= 1'000) return trim(static_cast<double>(ns) / 1e3) + "us";
+  return fmt::format("{}ns", ns);
+}
+
+double to_ms(Duration d) { return static_cast<double>(d.count()) / 1e6; }
+
+}  // namespace faultline

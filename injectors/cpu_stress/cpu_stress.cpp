@@ -1,0 +1,180 @@
+#include "injectors/cpu_stress/cpu_stress.h"
+
+#include <unistd.h>
+
+#include <cmath>
+
+#include "injectors/cpu_stress/worker.h"
+#include "injectors/linux/cgroup.h"
+#include "injectors/process/proc.h"
+
+namespace faultline {
+namespace {
+
+constexpr ParamSpec kParams[] = {
+    {.name = "load", .type = ParamType::Percent, .default_value = "100", .min = 100,
+     .max = 10000, .help = "how busy each worker keeps its CPU, 1% to 100%"},
+    {.name = "workers", .type = ParamType::Integer, .default_value = "1", .min = 1, .max = 1024,
+     .help = "how many worker processes"},
+    {.name = "cpus", .type = ParamType::CpuList, .optional = true,
+     .help = "CPUs to pin the workers to, round robin, e.g. 0,2-3"},
+};
+
+// The load counts as reached when the measured load is within this many points of the request.
+constexpr double kConfirmPoints = 5.0;
+
+struct WorkerSample {
+  CpuWorker worker;
+  std::optional<int> cpu;
+  Duration cpu_at_start{};
+};
+
+class CpuStress final : public Fault {
+ public:
+  explicit CpuStress(FaultRequest request)
+      : request_(std::move(request)), load_(request_.params.percent("load")) {}
+  ~CpuStress() override { (void)revert(); }
+
+  Result<void> apply(TimePoint) override {
+    if (auto cg = OwnedCgroup::create("cpu"); cg)
+      cgroup_.emplace(std::move(*cg));
+    else
+      unconfined_reason_ = cg.error().message;
+    const auto workers = request_.params.integer("workers");
+    const CpuList cpus = request_.params.has("cpus") ? request_.params.cpu_list("cpus")
+                                                     : CpuList{};
+    for (int64_t i = 0; i < workers; ++i) {
+      std::optional<int> cpu;
+      if (!cpus.empty()) cpu = cpus[static_cast<size_t>(i) % cpus.size()];
+      CpuWorker w = FL_TRY(spawn_cpu_worker(load_, cpu));
+      workers_.push_back({w, cpu, {}});
+      if (cgroup_) {
+        if (auto added = cgroup_->add(w.pid); !added) return fail("{}", added.error().message);
+      }
+    }
+    started_ = Clock::now();
+    for (WorkerSample& w : workers_) {
+      w.cpu_at_start = read_cpu_time(w.worker.pid).value_or(Duration::zero());
+      start_cpu_worker(w.worker);
+    }
+    return {};
+  }
+
+  Result<void> revert() override {
+    if (!workers_.empty() && !measured_) measure();
+    for (WorkerSample& w : workers_) stop_cpu_worker(w.worker);
+    if (cgroup_) {
+      FL_TRY_VOID(cgroup_->destroy());
+      cgroup_.reset();
+    }
+    return {};
+  }
+
+  nlohmann::json observed() const override {
+    nlohmann::json workers = nlohmann::json::array();
+    const auto loads = measured_ ? loads_ : current_loads();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      nlohmann::json j = {{"pid", pid_of(i)}, {"load_percent", round1(loads[i])}};
+      if (workers_[i].cpu) j["cpu"] = *workers_[i].cpu;
+      workers.push_back(std::move(j));
+    }
+    nlohmann::json out = {{"workers", workers},
+                          {"mean_load_percent", round1(mean(loads))},
+                          {"measured_over_ms", to_ms(measured_ ? measured_over_
+                                                                : Clock::now() - started_)}};
+    out["cgroup"] = cgroup_path_.empty() && cgroup_ ? cgroup_->path() : cgroup_path_;
+    if (!unconfined_reason_.empty()) out["not_confined_because"] = unconfined_reason_;
+    return out;
+  }
+
+  std::string summary() const override {
+    const auto loads = measured_ ? loads_ : current_loads();
+    std::string out = fmt::format("{} worker(s) at {}: measured {:.1f}% mean", workers_.size(),
+                                  format_percent(load_), mean(loads));
+    if (loads.size() > 1) {
+      auto [lo, hi] = std::minmax_element(loads.begin(), loads.end());
+      out += fmt::format(" ({:.1f}-{:.1f}%)", *lo, *hi);
+    }
+    out += unconfined_reason_.empty() ? ", in its own cgroup" : ", not in a cgroup";
+    return out;
+  }
+
+  bool confirmed() const override {
+    const auto loads = measured_ ? loads_ : current_loads();
+    return !loads.empty() && std::abs(mean(loads) - load_.as_percent()) <= kConfirmPoints;
+  }
+
+ private:
+  static double round1(double v) { return std::round(v * 10.0) / 10.0; }
+  static double mean(const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+  }
+  pid_t pid_of(size_t i) const { return measured_ ? pids_[i] : workers_[i].worker.pid; }
+
+  // Each worker's CPU time since it started, over the wall time since then, from /proc.
+  std::vector<double> current_loads() const {
+    std::vector<double> out;
+    const double wall = static_cast<double>((Clock::now() - started_).count());
+    for (const WorkerSample& w : workers_) {
+      const auto now = read_cpu_time(w.worker.pid);
+      const double used = now ? static_cast<double>((*now - w.cpu_at_start).count()) : 0.0;
+      out.push_back(wall > 0 ? 100.0 * used / wall : 0.0);
+    }
+    return out;
+  }
+
+  void measure() {
+    loads_ = current_loads();
+    measured_over_ = Clock::now() - started_;
+    for (const WorkerSample& w : workers_) pids_.push_back(w.worker.pid);
+    if (cgroup_) cgroup_path_ = cgroup_->path();
+    measured_ = true;
+  }
+
+  const FaultRequest request_;
+  const Percent load_;
+  std::optional<OwnedCgroup> cgroup_;
+  std::string cgroup_path_;
+  std::string unconfined_reason_;
+  std::vector<WorkerSample> workers_;
+  TimePoint started_{};
+  bool measured_ = false;
+  std::vector<double> loads_;
+  std::vector<pid_t> pids_;
+  Duration measured_over_{};
+};
+
+Support supported() { return {}; }
+
+std::vector<std::string> cross_check(const Params& params, std::optional<Duration>) {
+  std::vector<std::string> problems;
+  if (!params.has("cpus")) return problems;
+  const long online = sysconf(_SC_NPROCESSORS_CONF);
+  for (int cpu : params.cpu_list("cpus"))
+    if (cpu >= online)
+      problems.push_back(
+          fmt::format("cpus: CPU {} does not exist on this host (it has CPUs 0-{})", cpu,
+                      online - 1));
+  return problems;
+}
+
+Result<std::unique_ptr<Fault>> create(FaultRequest request) {
+  return std::make_unique<CpuStress>(std::move(request));
+}
+
+}  // namespace
+
+InjectorDescriptor cpu_stress_descriptor() {
+  return {.kind = "cpu_stress",
+          .summary = "keep CPUs busy at a given load",
+          .params = kParams,
+          .targets_processes = false,
+          .duration = DurationRule::Required,
+          .supported = supported,
+          .cross_check = cross_check,
+          .create = create};
+}
+
+}  // namespace faultline

@@ -1,0 +1,79 @@
+#pragma once
+// The one interface every fault kind implements. The local engine calls it in-process; the
+// per-host agent serves the same calls over the network, so a fault behaves the same either way.
+//
+// Life of a fault: create (validated, immutable request) -> prepare (find targets; may fail;
+// touches nothing) -> apply (touches the host, at the scheduled time) -> revert (idempotent; safe
+// after a failed or partial apply, and when apply never ran).
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/duration.h"
+#include "core/result.h"
+#include "injectors/params/params.h"
+#include "injectors/process/selector.h"
+#include "injectors/process/targets.h"
+
+namespace faultline {
+
+struct FaultRequest {
+  std::string id;    // unique per owner; names the fault in logs and journals
+  std::string kind;  // an InjectorDescriptor::kind
+  Params params;
+  ProcessSelector selector;         // for kinds that target processes
+  std::optional<Duration> duration; // how long the fault lasts; none for one-shot faults
+  uint64_t seed = 0;                // makes random choices (which processes) reproducible
+  int64_t max_processes = 0;        // blast radius per fault; 0 means no limit
+  Protection protection;
+};
+
+class Fault {
+ public:
+  virtual ~Fault() = default;
+  // Finds what the fault will act on; changes nothing on the host.
+  virtual Result<void> prepare() { return {}; }
+  // `scheduled` is when the fault was meant to start; latencies are measured from it.
+  virtual Result<void> apply(TimePoint scheduled) = 0;
+  virtual Result<void> revert() = 0;
+  // What was observed to confirm the fault took effect (for the journal).
+  virtual nlohmann::json observed() const = 0;
+  // One line: requested against observed, for the report.
+  virtual std::string summary() const = 0;
+  // False when the observation does not confirm the fault did what was requested.
+  virtual bool confirmed() const = 0;
+};
+
+struct Support {
+  bool ok = true;
+  std::string reason;  // why not, and how to fix it
+};
+
+enum class DurationRule { Required, Optional };
+
+struct InjectorDescriptor {
+  std::string_view kind;
+  std::string_view summary;
+  std::span<const ParamSpec> params;
+  bool targets_processes;
+  DurationRule duration;
+  Support (*supported)();
+  // Checks between parameters once each parsed; each string is one problem.
+  std::vector<std::string> (*cross_check)(const Params& params, std::optional<Duration> duration);
+  Result<std::unique_ptr<Fault>> (*create)(FaultRequest request);
+};
+
+// Every injector, in one explicit table (injectors/registry.cpp).
+std::span<const InjectorDescriptor> all_injectors();
+const InjectorDescriptor* find_injector(std::string_view kind);
+std::vector<std::string_view> injector_kinds();
+
+// Creates a fault after the same checks a scenario gets: kind, duration rule, cross checks.
+Result<std::unique_ptr<Fault>> create_fault(FaultRequest request);
+
+}  // namespace faultline

@@ -1,0 +1,111 @@
+#include "injectors/linux/cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <vector>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace faultline {
+
+std::optional<std::string> cgroup2_mount() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, dir, type, rest;
+  while (mounts >> device >> dir >> type && std::getline(mounts, rest))
+    if (type == "cgroup2") return dir;
+  return std::nullopt;
+}
+
+Result<std::string> cgroup2_directory(const std::string& cgroup_path) {
+  auto mount = cgroup2_mount();
+  if (!mount) return fail("cgroup v2 is not mounted on this host");
+  return *mount + (cgroup_path == "/" ? "" : cgroup_path);
+}
+
+Result<void> write_cgroup_file(const std::string& path, const std::string& value) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail("cannot open {}: {}", path, std::strerror(errno));
+  const ssize_t n = ::write(fd, value.data(), value.size());
+  const int saved = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(value.size()))
+    return fail("cannot write '{}' to {}: {}", value, path, std::strerror(saved));
+  return {};
+}
+
+Result<OwnedCgroup> OwnedCgroup::create(const std::string& purpose) {
+  auto mount = cgroup2_mount();
+  if (!mount) return fail("cgroup v2 is not mounted on this host");
+  // Beside our own cgroup, so that a container's delegated subtree works as well as the root.
+  std::string own = "/";
+  {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with("0::")) own = line.substr(3);
+  }
+  std::string parent = *mount + (own == "/" ? "" : own);
+  // Our own cgroup may hold processes with controllers on; its parent is the safe place then.
+  if (own != "/") parent = parent.substr(0, parent.rfind('/'));
+  static std::atomic<int> sequence{0};
+  std::string path =
+      fmt::format("{}/faultline-{}-{}-{}", parent, getpid(), purpose, sequence.fetch_add(1));
+  if (::mkdir(path.c_str(), 0755) != 0)
+    return fail("cannot create cgroup {}: {}", path, std::strerror(errno));
+  return OwnedCgroup(std::move(path));
+}
+
+OwnedCgroup::~OwnedCgroup() { (void)destroy(); }
+
+Result<void> OwnedCgroup::add(pid_t pid) const {
+  return write_cgroup_file(path_ + "/cgroup.procs", std::to_string(pid));
+}
+
+Result<void> OwnedCgroup::destroy() {
+  if (path_.empty()) return {};
+  (void)write_cgroup_file(path_ + "/cgroup.kill", "1");
+  // rmdir fails with EBUSY until the killed processes are reaped; give them a moment.
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) {
+      path_.clear();
+      return {};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return fail("cannot remove cgroup {}: {}", path_, std::strerror(errno));
+}
+
+void remove_stale_cgroups() {
+  auto mount = cgroup2_mount();
+  if (!mount) return;
+  // Look in the root and one level down, where create() puts them.
+  std::vector<std::string> parents = {*mount};
+  if (DIR* d = opendir(mount->c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_type == DT_DIR && e->d_name[0] != '.') parents.push_back(*mount + "/" + e->d_name);
+    closedir(d);
+  }
+  for (const std::string& parent : parents) {
+    DIR* d = opendir(parent.c_str());
+    if (d == nullptr) continue;
+    while (dirent* e = readdir(d)) {
+      int pid = 0;
+      if (e->d_type != DT_DIR || std::sscanf(e->d_name, "faultline-%d-", &pid) != 1) continue;
+      if (pid <= 0 || (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+      const std::string path = parent + "/" + e->d_name;
+      (void)write_cgroup_file(path + "/cgroup.kill", "1");
+      ::rmdir(path.c_str());
+    }
+    closedir(d);
+  }
+}
+
+}  // namespace faultline

@@ -1,0 +1,45 @@
+#pragma once
+// cgroup v2: where it is mounted, and a cgroup that faultline creates and removes.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "core/duration.h"
+#include "core/result.h"
+
+namespace faultline {
+
+// The cgroup v2 mount point ("/sys/fs/cgroup" or, on hybrid systems, "/sys/fs/cgroup/unified").
+std::optional<std::string> cgroup2_mount();
+
+// The directory of a cgroup v2 path such as "/system.slice/x.service".
+Result<std::string> cgroup2_directory(const std::string& cgroup_path);
+
+// Writes `value` to a cgroup control file.
+Result<void> write_cgroup_file(const std::string& path, const std::string& value);
+
+// A cgroup created by faultline beside its own; removed on destruction after killing what is
+// left in it. Its name starts with "faultline-" and holds the creating pid, so leftovers of a
+// crashed run can be recognised and removed.
+class OwnedCgroup {
+ public:
+  static Result<OwnedCgroup> create(const std::string& purpose);
+  OwnedCgroup(OwnedCgroup&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  OwnedCgroup& operator=(OwnedCgroup&&) = delete;
+  ~OwnedCgroup();
+
+  const std::string& path() const { return path_; }
+  Result<void> add(pid_t pid) const;
+  // Kills every process in it (cgroup.kill) and removes the directory; idempotent.
+  Result<void> destroy();
+
+ private:
+  explicit OwnedCgroup(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Removes empty faultline cgroups whose creating process no longer exists.
+void remove_stale_cgroups();
+
+}  // namespace faultline

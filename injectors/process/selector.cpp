@@ -1,0 +1,89 @@
+#include "injectors/process/selector.h"
+
+#include <array>
+
+namespace faultline {
+namespace {
+constexpr std::array<std::string_view, 5> kKeys = {"name", "cmdline", "pidfile", "parent_pidfile",
+                                                   "cgroup"};
+
+std::string_view base_name(std::string_view cmdline) {
+  std::string_view argv0 = cmdline.substr(0, cmdline.find(' '));
+  const size_t slash = argv0.rfind('/');
+  return slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1);
+}
+}  // namespace
+
+std::span<const std::string_view> selector_keys() { return kKeys; }
+
+bool ProcessSelector::set(std::string_view key, std::string value) {
+  if (key == "name") name = std::move(value);
+  else if (key == "cmdline") cmdline = std::move(value);
+  else if (key == "pidfile") pidfile = std::move(value);
+  else if (key == "parent_pidfile") parent_pidfile = std::move(value);
+  else if (key == "cgroup") cgroup = std::move(value);
+  else return false;
+  return true;
+}
+
+std::string ProcessSelector::describe() const {
+  std::string out;
+  auto add = [&](std::string_view key, const std::optional<std::string>& v) {
+    if (!v) return;
+    if (!out.empty()) out += ' ';
+    out += fmt::format("{}='{}'", key, *v);
+  };
+  add("name", name);
+  add("cmdline", cmdline);
+  add("pidfile", pidfile);
+  add("parent_pidfile", parent_pidfile);
+  add("cgroup", cgroup);
+  return out.empty() ? "(no processes)" : out;
+}
+
+Result<ProcessMatcher> ProcessMatcher::compile(const ProcessSelector& selector) {
+  ProcessMatcher m;
+  m.selector_ = selector;
+  if (selector.cmdline) {
+    try {
+      m.cmdline_ = std::make_shared<const std::regex>(*selector.cmdline, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return fail("cmdline regex '{}' is not valid: {}", *selector.cmdline, e.what());
+    }
+  }
+  if (selector.cgroup && !selector.cgroup->starts_with('/'))
+    return fail("cgroup '{}' must be an absolute cgroup v2 path such as /system.slice/x.service",
+                *selector.cgroup);
+  m.refresh();
+  return m;
+}
+
+void ProcessMatcher::refresh() {
+  pidfile_missing_ = false;
+  if (selector_.pidfile) {
+    pid_ = read_pid_file(*selector_.pidfile);
+    pidfile_missing_ |= !pid_;
+  }
+  if (selector_.parent_pidfile) {
+    parent_ = read_pid_file(*selector_.parent_pidfile);
+    pidfile_missing_ |= !parent_;
+  }
+}
+
+bool ProcessMatcher::matches(const ProcessInfo& p) const {
+  if (selector_.empty() || pidfile_missing_ || p.kernel_thread) return false;
+  if (selector_.name && p.comm != *selector_.name && base_name(p.cmdline) != *selector_.name)
+    return false;
+  if (cmdline_ && !std::regex_search(p.cmdline, *cmdline_)) return false;
+  if (pid_ && p.pid != *pid_) return false;
+  if (parent_ && p.ppid != *parent_) return false;
+  if (selector_.cgroup) {
+    const std::string& want = *selector_.cgroup;
+    const bool inside = p.cgroup == want || (p.cgroup.starts_with(want) &&
+                                             (want == "/" || p.cgroup[want.size()] == '/'));
+    if (!inside) return false;
+  }
+  return true;
+}
+
+}  // namespace faultline

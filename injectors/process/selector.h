@@ -1,0 +1,49 @@
+#pragma once
+// Which processes a fault or probe means. Every criterion given must match (AND).
+#include <memory>
+#include <optional>
+#include <regex>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "injectors/process/proc.h"
+
+namespace faultline {
+
+struct ProcessSelector {
+  std::optional<std::string> name;            // comm, or the base name of argv[0], exactly
+  std::optional<std::string> cmdline;         // ECMAScript regex searched in the command line
+  std::optional<std::string> pidfile;         // the process whose pid the file holds
+  std::optional<std::string> parent_pidfile;  // the children of that process
+  std::optional<std::string> cgroup;          // cgroup v2 path; the cgroup and those below it
+
+  bool empty() const { return !name && !cmdline && !pidfile && !parent_pidfile && !cgroup; }
+  // "name=nginx cmdline='worker'".
+  std::string describe() const;
+  // Sets a criterion by its key; false when the key is not a selector key.
+  bool set(std::string_view key, std::string value);
+};
+
+// The selector keys, as written in scenario files and on the command line.
+std::span<const std::string_view> selector_keys();
+
+// A selector whose regex is compiled and whose pid files are read once per match pass.
+class ProcessMatcher {
+ public:
+  static Result<ProcessMatcher> compile(const ProcessSelector& selector);
+  // Reads the pid files again (they change when a service restarts).
+  void refresh();
+  bool matches(const ProcessInfo& p) const;
+  const ProcessSelector& selector() const { return selector_; }
+
+ private:
+  ProcessSelector selector_;
+  std::shared_ptr<const std::regex> cmdline_;
+  std::optional<pid_t> pid_;
+  std::optional<pid_t> parent_;
+  bool pidfile_missing_ = false;
+};
+
+}  // namespace faultline

@@ -1,0 +1,64 @@
+#include "injectors/process/targets.h"
+
+#include <algorithm>
+
+namespace faultline {
+
+std::string protection_reason(const ProcessInfo& p, const Protection& protection,
+                              const std::vector<ProcessMatcher>& protected_matchers,
+                              const std::vector<pid_t>& ancestors) {
+  if (p.pid <= 1) return "pid 1 (init) is always protected";
+  if (p.kernel_thread || p.pid == 2 || p.ppid == 2) return "kernel threads are always protected";
+  if (p.pid == ancestors.front()) return "faultline itself is always protected";
+  if (std::find(ancestors.begin(), ancestors.end(), p.pid) != ancestors.end())
+    return "an ancestor of faultline (such as the shell that started it) is always protected";
+  if (p.comm == "sshd") return "sshd is always protected";
+  for (size_t i = 0; i < protected_matchers.size(); ++i)
+    if (protected_matchers[i].matches(p))
+      return fmt::format("protected by blast_radius.protected: {}",
+                         protection.selectors[i].describe());
+  return "";
+}
+
+Result<Resolution> resolve_processes(const ProcessSelector& selector,
+                                     const Protection& protection) {
+  ProcessMatcher matcher = FL_TRY(ProcessMatcher::compile(selector));
+  std::vector<ProcessMatcher> protected_matchers;
+  for (const ProcessSelector& s : protection.selectors)
+    protected_matchers.push_back(FL_TRY(ProcessMatcher::compile(s)));
+  const std::vector<pid_t> ancestors = self_and_ancestors();
+  Resolution out;
+  for (ProcessInfo& p : scan_processes()) {
+    if (!matcher.matches(p)) continue;
+    std::string reason = protection_reason(p, protection, protected_matchers, ancestors);
+    if (reason.empty())
+      out.matched.push_back(std::move(p));
+    else
+      out.excluded.push_back({std::move(p), std::move(reason)});
+  }
+  return out;
+}
+
+Result<std::vector<ProcessInfo>> choose_targets(const Resolution& resolution, const Count& count,
+                                                int64_t max_processes, std::mt19937_64& rng,
+                                                const ProcessSelector& selector) {
+  const auto available = static_cast<int64_t>(resolution.matched.size());
+  if (available == 0) {
+    if (!resolution.excluded.empty())
+      return fail("{} matches only protected processes (pid {}: {})", selector.describe(),
+                  resolution.excluded.front().process.pid, resolution.excluded.front().reason);
+    return fail("{} matches no running process", selector.describe());
+  }
+  const int64_t wanted = count.of(available);
+  if (max_processes > 0 && wanted > max_processes)
+    return fail(
+        "refused by the blast radius: count {} selects {} processes ({}), more than "
+        "max_processes {}; lower the count or raise blast_radius.max_processes",
+        count.text(), wanted, selector.describe(), max_processes);
+  std::vector<ProcessInfo> chosen;
+  std::sample(resolution.matched.begin(), resolution.matched.end(), std::back_inserter(chosen),
+              wanted, rng);
+  return chosen;
+}
+
+}  // namespace faultline

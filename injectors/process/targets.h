@@ -1,0 +1,45 @@
+#pragma once
+// Turning a selector into the processes a fault may touch: the blast radius is enforced here, in
+// the path every process fault takes, not only in the planner.
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "injectors/params/params.h"
+#include "injectors/process/selector.h"
+
+namespace faultline {
+
+// Processes no fault may touch, beyond those that are always protected (pid 1, kernel threads,
+// faultline itself and its ancestors such as the shell that started it, and sshd).
+struct Protection {
+  std::vector<ProcessSelector> selectors;
+};
+
+struct Excluded {
+  ProcessInfo process;
+  std::string reason;
+};
+
+struct Resolution {
+  std::vector<ProcessInfo> matched;  // eligible: matched and not protected
+  std::vector<Excluded> excluded;    // matched but protected
+};
+
+// Why `p` is protected, or "" when it is not.
+std::string protection_reason(const ProcessInfo& p, const Protection& protection,
+                              const std::vector<ProcessMatcher>& protected_matchers,
+                              const std::vector<pid_t>& self_and_ancestors);
+
+Result<Resolution> resolve_processes(const ProcessSelector& selector,
+                                     const Protection& protection);
+
+// Picks `count` of the eligible processes (at random with `rng`, in pid order after picking) and
+// refuses when that is more than `max_processes` (0: no limit) or when nothing matches.
+Result<std::vector<ProcessInfo>> choose_targets(const Resolution& resolution, const Count& count,
+                                                int64_t max_processes, std::mt19937_64& rng,
+                                                const ProcessSelector& selector);
+
+}  // namespace faultline

@@ -1,0 +1,51 @@
+#include <algorithm>
+
+#include "injectors/cpu_stress/cpu_stress.h"
+#include "injectors/injector.h"
+#include "injectors/process_kill/process_kill.h"
+#include "injectors/process_pause/process_pause.h"
+
+namespace faultline {
+namespace {
+
+// One line per fault kind. The network kinds (network, bandwidth, network_partition) join here.
+const InjectorDescriptor kInjectors[] = {
+    process_kill_descriptor(),
+    process_pause_descriptor(),
+    cpu_stress_descriptor(),
+};
+
+}  // namespace
+
+std::span<const InjectorDescriptor> all_injectors() { return kInjectors; }
+
+const InjectorDescriptor* find_injector(std::string_view kind) {
+  for (const InjectorDescriptor& d : kInjectors)
+    if (d.kind == kind) return &d;
+  return nullptr;
+}
+
+std::vector<std::string_view> injector_kinds() {
+  std::vector<std::string_view> kinds;
+  for (const InjectorDescriptor& d : kInjectors) kinds.push_back(d.kind);
+  return kinds;
+}
+
+Result<std::unique_ptr<Fault>> create_fault(FaultRequest request) {
+  const InjectorDescriptor* d = find_injector(request.kind);
+  if (d == nullptr)
+    return fail("unknown fault kind '{}'; known kinds: {}", request.kind,
+                fmt::join(injector_kinds(), ", "));
+  if (d->duration == DurationRule::Required && !request.duration)
+    return fail("{} needs a duration", d->kind);
+  if (d->targets_processes && request.selector.empty())
+    return fail("{} needs a process selector (name, cmdline, pidfile, parent_pidfile or cgroup)",
+                d->kind);
+  if (auto problems = d->cross_check(request.params, request.duration); !problems.empty())
+    return fail("{}", fmt::join(problems, "; "));
+  const Support support = d->supported();
+  if (!support.ok) return fail("{} cannot run on this host: {}", d->kind, support.reason);
+  return d->create(std::move(request));
+}
+
+}  // namespace faultline

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything faultline needs to build, test and run its demo on Debian 12.
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps.sh: error: run as root (apt-get needs it), e.g. sudo $0" >&2
+  exit 2
+fi
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # libraries
+  libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-cpp-dev
+  nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev
+  # tools the tests, demo and benchmarks drive
+  iproute2 procps nginx-light stress-ng curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
