@@ -22,6 +22,8 @@ Result<Duration> parse_duration(std::string_view text) {
   const std::string quoted = fmt::format("'{}'", text);
   if (text.empty()) return fail("empty duration; write it with a unit, e.g. 500ms or 2s");
   if (text.front() == '-') return fail("duration {} must not be negative", quoted);
+  if (text.find_first_of(" \t") != std::string_view::npos)
+    return fail("duration {} contains a space; write it without one, e.g. 500ms or 1m30s", quoted);
   int64_t total = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -54,16 +56,19 @@ Result<Duration> parse_duration(std::string_view text) {
     std::string_view unit_name = text.substr(unit_start, i - unit_start);
     if (unit_name.empty())
       return fail("duration {} has no unit; add one of ns, us, ms, s, m, h (e.g. '{}s')", quoted,
-                  text);
+                  text.substr(0, unit_start));
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits)
       if (u.name == unit_name) unit = &u;
     if (unit == nullptr)
       return fail("duration {} has unknown unit '{}'; use one of ns, us, ms, s, m, h", quoted,
                   unit_name);
-    if (whole > std::numeric_limits<int64_t>::max() / unit->nanos)
+    // 128-bit arithmetic: a nine-digit fraction of an hour overflows 64 bits.
+    const __int128 part = static_cast<__int128>(whole) * unit->nanos +
+                          static_cast<__int128>(fraction) * unit->nanos / fraction_scale;
+    if (part + total > std::numeric_limits<int64_t>::max())
       return fail("duration {} is too large", quoted);
-    total += whole * unit->nanos + fraction * unit->nanos / fraction_scale;
+    total += static_cast<int64_t>(part);
   }
   return Duration(total);
 }

@@ -63,8 +63,10 @@ struct InjectorDescriptor {
   bool targets_processes;
   DurationRule duration;
   Support (*supported)();
-  // Checks between parameters once each parsed; each string is one problem.
-  std::vector<std::string> (*cross_check)(const Params& params, std::optional<Duration> duration);
+  // Checks between parameters, the duration and the selector (empty for host faults) once each
+  // is parsed; each string is one problem.
+  std::vector<std::string> (*cross_check)(const Params& params, std::optional<Duration> duration,
+                                          const ProcessSelector& selector);
   Result<std::unique_ptr<Fault>> (*create)(FaultRequest request);
 };
 

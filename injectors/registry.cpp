@@ -41,7 +41,7 @@ Result<std::unique_ptr<Fault>> create_fault(FaultRequest request) {
   if (d->targets_processes && request.selector.empty())
     return fail("{} needs a process selector (name, cmdline, pidfile, parent_pidfile or cgroup)",
                 d->kind);
-  if (auto problems = d->cross_check(request.params, request.duration); !problems.empty())
+  if (auto problems = d->cross_check(request.params, request.duration, request.selector); !problems.empty())
     return fail("{}", fmt::join(problems, "; "));
   const Support support = d->supported();
   if (!support.ok) return fail("{} cannot run on this host: {}", d->kind, support.reason);

@@ -59,7 +59,7 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
                         fmt::format("{} needs a process selector: name=, cmdline=, pidfile=, "
                                     "parent_pidfile= or cgroup=",
                                     kind)});
-    for (const std::string& p : d->cross_check(request.params, request.duration))
+    for (const std::string& p : d->cross_check(request.params, request.duration, request.selector))
       errors.push_back({{"faultline inject"}, p});
   }
   if (!errors.empty()) {

@@ -197,12 +197,15 @@ class Engine {
         std::unique_lock lock(mutex_);
         if (wake_.wait_until(lock, next, [this] { return probes_stop_; })) return;
       }
-      const Phase phase = phase_.load();
       next += spec.interval;
-      if (!spec.phases.contains(phase)) continue;
+      if (!spec.phases.contains(phase_.load())) continue;
       const Duration t = Clock::now() - start_;
       CheckResult r = probe->check();
       if (next < Clock::now()) next = Clock::now();
+      // A check that straddles a phase change observed the later phase (a fault that started
+      // meanwhile is what it saw), so it counts there, or not at all if the probe skips it.
+      const Phase phase = phase_.load();
+      if (!spec.phases.contains(phase)) continue;
       std::lock_guard lock(mutex_);
       record_.probes[index].checks.push_back({t, phase, r.ok, r.observed, r.latency});
       if (last_ok != r.ok)

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <tuple>
+#include <limits>
+#include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "controller/scenario/yaml_reader.h"
 #include "core/suggest.h"
@@ -47,7 +50,7 @@ class ScenarioParser {
     s.file = r_.file();
     if (!r_.mapping(root, "the scenario", kTopKeys)) return s;
     if (r_.require(root, "version", "the scenario")) {
-      auto v = r_.integer(root, "version", "version", 1, 1000);
+      auto v = r_.integer(root, "version", "version", 1, std::numeric_limits<int64_t>::max());
       if (v && *v != 1)
         r_.error(root["version"],
                  fmt::format("version {} is not supported; this faultline reads version 1", *v));
@@ -79,7 +82,7 @@ class ScenarioParser {
         if (v->empty()) r_.error(node[std::string(key)], fmt::format("{}.{} is empty", what, key));
         sel.set(key, *v);
       }
-    if (sel.empty())
+    if (sel.empty() && node.size() == 0)
       r_.error(node, fmt::format("{} selects nothing; give at least one of {}", what,
                                  fmt::join(selector_keys(), ", ")));
     check_selector(node, sel, what);
@@ -119,8 +122,11 @@ class ScenarioParser {
                                  "machine, whose host is 'local'",
                                  what, *host));
         }
-        if (it->second["processes"])
+        if (it->second["processes"]) {
           g.processes = parse_selector(it->second["processes"], what + ".processes");
+          // An empty result here was reported at the selector; uses of the group say no more.
+          if (g.processes.empty()) selector_reported_.insert(g.name);
+        }
       }
       s.targets.push_back(std::move(g));
     }
@@ -147,7 +153,10 @@ class ScenarioParser {
     if (!r_.mapping(node, "phases", keys)) return;
     if (auto d = r_.duration(node, "before", "phases.before", std::chrono::milliseconds(100)))
       s.before = *d;
-    if (auto d = r_.duration(node, "after", "phases.after")) s.after = *d;
+    if (auto d = r_.duration(node, "after", "phases.after")) {
+      s.after = *d;
+      after_given_ = true;
+    }
   }
 
   void parse_recovery(const YAML::Node& node, Scenario& s) {
@@ -162,27 +171,32 @@ class ScenarioParser {
     if (r_.require(node, "name", "a steady_state probe"))
       p.name = r_.text(node, "name", "the probe name").value_or("");
     const std::string what = p.name.empty() ? "the probe" : fmt::format("probe '{}'", p.name);
-    if (!p.name.empty() && s.probe(p.name))
-      r_.error(node["name"], fmt::format("a probe named '{}' is already defined", p.name));
-    int types = 0;
-    for (std::string_view t : kProbeTypes) types += node[std::string(t)] ? 1 : 0;
-    if (types != 1) {
-      r_.error(node, fmt::format("{} must have exactly one probe type: {} (it has {})", what,
-                                 fmt::join(kProbeTypes, ", "), types));
+    if (const ProbeSpec* first = p.name.empty() ? nullptr : s.probe(p.name))
+      r_.error(node["name"], fmt::format("a probe named '{}' is already defined at line {}; give "
+                                         "each probe its own name",
+                                         p.name, first->at.line));
+    std::vector<std::string_view> types;
+    for (std::string_view t : kProbeTypes)
+      if (node[std::string(t)]) types.push_back(t);
+    if (types.size() != 1) {
+      r_.error(node, fmt::format("{} must have exactly one probe type: {} (it has {}){}", what,
+                                 fmt::join(kProbeTypes, ", "),
+                                 types.empty() ? "none" : fmt::format("{}", fmt::join(types, ", ")),
+                                 types.empty() ? "" : "; split it into one probe per type"));
       return;
     }
     if (auto i = r_.duration(node, "interval", what + ".interval", std::chrono::milliseconds(10)))
       p.interval = *i;
     if (node["phases"]) {
       p.phases.clear();
-      for (const std::string& ph : r_.text_list(node, "phases", what + ".phases")) {
+      for (const auto& [ph, ph_node] : scalar_items(node["phases"], what + ".phases")) {
         if (ph == "before") p.phases.insert(Phase::Before);
         else if (ph == "during") p.phases.insert(Phase::During);
         else if (ph == "after") p.phases.insert(Phase::After);
         else
-          r_.error(node["phases"], fmt::format("{}.phases: unknown phase '{}'{}; use before, "
-                                               "during and after",
-                                               what, ph, did_you_mean(ph, kPhaseNames)));
+          r_.error(ph_node, fmt::format("{}.phases: unknown phase '{}'{}; use before, during and "
+                                        "after",
+                                        what, ph, did_you_mean(ph, kPhaseNames)));
       }
     }
     if (node["tolerance"] && r_.mapping(node["tolerance"], what + ".tolerance", kPhaseNames)) {
@@ -191,20 +205,25 @@ class ScenarioParser {
       if (auto v = r_.percent(t, "during", what + ".tolerance.during")) p.tolerance_during = *v;
       if (auto v = r_.percent(t, "after", what + ".tolerance.after")) p.tolerance_after = *v;
     }
-    const bool has_expect = r_.require(node, "expect", what);
+    const bool has_expect = node["expect"].IsDefined();
+    if (!has_expect)
+      r_.error(node, fmt::format("{} is missing the required key 'expect', which says what a "
+                                 "passing check observes, e.g. expect: {}",
+                                 what, expect_example(types.front())));
     const YAML::Node expect = node["expect"];
     if (node["http"]) {
       p.type = ProbeType::Http;
       parse_http(node["http"], p, what);
       if (has_expect && r_.mapping(expect, what + ".expect", kHttpExpect)) {
         if (r_.require(expect, "status", what + ".expect")) {
-          for (const std::string& code : r_.text_list(expect, "status", what + ".expect.status")) {
+          for (const auto& [code, code_node] :
+               scalar_items(expect["status"], what + ".expect.status")) {
             int v = 0;
             if (std::sscanf(code.c_str(), "%d", &v) != 1 || v < 100 || v > 599 ||
                 std::to_string(v) != code)
-              r_.error(expect["status"], fmt::format("{}.expect.status must be HTTP status codes "
-                                                     "from 100 to 599 (got '{}')",
-                                                     what, code));
+              r_.error(code_node, fmt::format("{}.expect.status must be HTTP status codes from 100 "
+                                              "to 599 (got '{}')",
+                                              what, code));
             else
               p.expect.status.push_back(v);
           }
@@ -268,6 +287,28 @@ class ScenarioParser {
     s.steady_state.push_back(std::move(p));
   }
 
+  // A scalar or a list of scalars, each with its own node so that a bad item is pointed at.
+  std::vector<std::pair<std::string, YAML::Node>> scalar_items(const YAML::Node& value,
+                                                               const std::string& what) {
+    std::vector<std::pair<std::string, YAML::Node>> out;
+    if (value.IsScalar()) return {{value.Scalar(), value}};
+    if (!r_.sequence(value, what)) return out;
+    for (const YAML::Node& item : value) {
+      if (item.IsScalar())
+        out.emplace_back(item.Scalar(), item);
+      else
+        r_.error(item, fmt::format("each item of {} must be a single value", what));
+    }
+    return out;
+  }
+
+  static std::string_view expect_example(std::string_view probe_type) {
+    if (probe_type == "http") return "{status: 200}";
+    if (probe_type == "tcp") return "{connects: true}";
+    if (probe_type == "command") return "{exit_code: 0}";
+    return "{min_count: 1}";
+  }
+
   std::optional<std::string> regex_text(const YAML::Node& map, std::string_view key,
                                         const std::string& what) {
     auto text = r_.text(map, key, what);
@@ -288,15 +329,22 @@ class ScenarioParser {
       p.http.url = r_.text(c, "url", what + ".http.url").value_or("");
       if (!p.http.url.empty() && !p.http.url.starts_with("http://") &&
           !p.http.url.starts_with("https://"))
-        r_.error(c["url"], fmt::format("{}.http.url '{}' must start with http:// or https://",
-                                       what, p.http.url));
+        r_.error(c["url"], fmt::format("{}.http.url '{}' must start with http:// or https://{}",
+                                       what, p.http.url,
+                                       p.http.url.find("://") == std::string::npos
+                                           ? fmt::format(" (did you mean 'http://{}'?)", p.http.url)
+                                           : ""));
     }
     if (auto m = r_.text(c, "method", what + ".http.method")) {
       bool known = false;
       for (std::string_view k : kMethods) known |= k == *m;
+      // Methods are case-sensitive (RFC 9110), so 'get' is refused, with the fix suggested.
+      std::string upper = *m;
+      for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       if (!known)
-        r_.error(c["method"], fmt::format("{}.http.method '{}' is not one of {}{}", what, *m,
-                                          fmt::join(kMethods, ", "), did_you_mean(*m, kMethods)));
+        r_.error(c["method"],
+                 fmt::format("{}.http.method '{}' is not one of {}{}", what, *m,
+                             fmt::join(kMethods, ", "), did_you_mean(upper, kMethods)));
       p.http.method = *m;
     }
     if (auto t = r_.duration(c, "timeout", what + ".http.timeout", std::chrono::milliseconds(1)))
@@ -353,15 +401,21 @@ class ScenarioParser {
       r_.error(node, "each fault must be a mapping with name, target, at and one fault kind");
       return;
     }
+    const std::vector<std::string_view> kinds = injector_kinds();
+    std::vector<std::string_view> allowed(std::begin(kFaultCommonKeys), std::end(kFaultCommonKeys));
+    allowed.insert(allowed.end(), kinds.begin(), kinds.end());
+    // Unknown keys first, so that a misspelt `name` is not also reported as missing.
+    const std::string fault_name =
+        node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "";
+    r_.mapping(node, fault_name.empty() ? "a fault" : fmt::format("fault '{}'", fault_name),
+               allowed);
     if (r_.require(node, "name", "a fault")) f.name = r_.text(node, "name", "the fault name").value_or("");
     const std::string what = f.name.empty() ? "the fault" : fmt::format("fault '{}'", f.name);
     for (const FaultSpec& other : s.faults)
       if (!f.name.empty() && other.name == f.name)
-        r_.error(node["name"], fmt::format("a fault named '{}' is already defined", f.name));
-    const std::vector<std::string_view> kinds = injector_kinds();
-    std::vector<std::string_view> allowed(std::begin(kFaultCommonKeys), std::end(kFaultCommonKeys));
-    allowed.insert(allowed.end(), kinds.begin(), kinds.end());
-    r_.mapping(node, what, allowed);
+        r_.error(node["name"], fmt::format("a fault named '{}' is already defined at line {}; "
+                                           "give each fault its own name",
+                                           f.name, other.where.line));
     f.target = r_.text(node, "target", what + ".target").value_or("");
     if (r_.require(node, "at", what))
       f.at = r_.duration(node, "at", what + ".at").value_or(Duration::zero());
@@ -370,10 +424,21 @@ class ScenarioParser {
     std::vector<std::string_view> given;
     for (std::string_view k : kinds)
       if (node[std::string(k)]) given.push_back(k);
-    if (given.size() != 1) {
+    // A key that is neither a fault kind nor close to a common key is most likely a kind this
+    // faultline does not have; its unknown-key report (listing the kinds) says all there is.
+    bool unknown_kind_given = false;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      const bool known = std::find(allowed.begin(), allowed.end(), key) != allowed.end();
+      unknown_kind_given |= !known && !closest_match(key, kFaultCommonKeys);
+    }
+    if (given.size() > 1 || (given.empty() && !unknown_kind_given)) {
       r_.error(node, fmt::format("{} must have exactly one fault kind ({}); it has {}", what,
                                  fmt::join(kinds, ", "),
                                  given.empty() ? "none" : fmt::format("{}", fmt::join(given, ", "))));
+    }
+    if (given.size() != 1) {
+      fault_nodes_.push_back(node);
       s.faults.push_back(std::move(f));
       return;
     }
@@ -384,8 +449,9 @@ class ScenarioParser {
     if (params.IsMap()) {
       for (auto it = params.begin(); it != params.end(); ++it) {
         if (!it->second.IsScalar()) {
-          r_.error(it->second, fmt::format("{}.{}.{} must be a single value", what, f.kind,
-                                           it->first.Scalar()));
+          r_.error(it->second, fmt::format("{}.{}.{} must be a single value, not {}", what, f.kind,
+                                           it->first.Scalar(),
+                                           it->second.IsSequence() ? "a list" : "a mapping"));
           continue;
         }
         raw.push_back({it->first.Scalar(), it->second.Scalar(), r_.where(it->first),
@@ -400,12 +466,25 @@ class ScenarioParser {
     for (Diagnostic& e : parsed.errors) r_.error(e.where, std::move(e.message));
     f.params = std::move(parsed.params);
     if (parsed.errors.empty()) {
-      for (const std::string& problem : d->cross_check(f.params, f.duration))
+      // Targets are read before faults, so the selector is known here when the target exists.
+      const TargetGroup* group = s.target(f.target);
+      const ProcessSelector no_selector;
+      for (const std::string& problem :
+           d->cross_check(f.params, f.duration, group ? group->processes : no_selector))
         r_.error(params, fmt::format("{}: {}", what, problem));
+      // A fixed count above the blast radius can never run; say so now rather than at plan.
+      if (d->targets_processes && f.params.count("count").mode == Count::Mode::Number &&
+          f.params.count("count").number > s.blast_radius.max_processes)
+        r_.error(params["count"], fmt::format("{}: count {} is more than "
+                                              "blast_radius.max_processes {}; lower the count "
+                                              "or raise max_processes",
+                                              what, f.params.count("count").number,
+                                              s.blast_radius.max_processes));
     }
     if (d->duration == DurationRule::Required && !node["duration"])
       r_.error(node, fmt::format("{} needs a duration: {} is undone when its duration ends", what,
                                  f.kind));
+    fault_nodes_.push_back(node);
     s.faults.push_back(std::move(f));
   }
 
@@ -413,13 +492,16 @@ class ScenarioParser {
   void check_whole(const YAML::Node& root, Scenario& s) {
     for (const auto& [index, at] : pending_process_targets_) {
       ProbeSpec& p = s.steady_state[index];
+      const std::string what = p.name.empty() ? "the probe" : fmt::format("probe '{}'", p.name);
       const TargetGroup* g = s.target(p.process.target);
       if (g == nullptr)
-        r_.error(at, fmt::format("probe '{}' names target '{}', which is not defined in targets{}",
-                                 p.name, p.process.target, did_you_mean(p.process.target, target_names(s))));
-      else if (g->processes.empty())
-        r_.error(at, fmt::format("probe '{}' names target '{}', which selects no processes",
-                                 p.name, g->name));
+        r_.error(at,
+                 fmt::format("{} names target '{}', which is not defined in targets{}", what,
+                             p.process.target, did_you_mean(p.process.target, target_names(s))));
+      else if (g->processes.empty() && !selector_reported_.contains(g->name))
+        r_.error(at, fmt::format("{} names target '{}', which selects no processes; add "
+                                 "'processes' to the target",
+                                 what, g->name));
       else
         p.process.selector = g->processes;
     }
@@ -432,14 +514,10 @@ class ScenarioParser {
                                                 "steady_state{}",
                                                 c.probe, did_you_mean(c.probe, probe_names)));
     }
-    const YAML::Node faults = root["faults"];
-    size_t fault_index = 0;
-    for (FaultSpec& f : s.faults) {
-      const YAML::Node node = faults && faults.IsSequence() && fault_index < faults.size()
-                                  ? faults[fault_index]
-                                  : root;
-      ++fault_index;
-      const std::string what = fmt::format("fault '{}'", f.name);
+    for (size_t fault_index = 0; fault_index < s.faults.size(); ++fault_index) {
+      const FaultSpec& f = s.faults[fault_index];
+      const YAML::Node& node = fault_nodes_[fault_index];
+      const std::string what = f.name.empty() ? "the fault" : fmt::format("fault '{}'", f.name);
       const InjectorDescriptor* d = f.kind.empty() ? nullptr : find_injector(f.kind);
       if (!f.target.empty()) {
         const TargetGroup* g = s.target(f.target);
@@ -447,29 +525,34 @@ class ScenarioParser {
           r_.error(node["target"], fmt::format("{} names target '{}', which is not defined in "
                                                "targets{}",
                                                what, f.target, did_you_mean(f.target, target_names(s))));
-        } else if (d != nullptr && d->targets_processes && g->processes.empty()) {
+        } else if (d != nullptr && d->targets_processes && g->processes.empty() &&
+                   !selector_reported_.contains(g->name)) {
           r_.error(node["target"], fmt::format("{} ({}) needs processes, but target '{}' selects "
                                                "none; add 'processes' to the target",
                                                what, f.kind, f.target));
         }
       } else if (d != nullptr && d->targets_processes) {
-        r_.error(node, fmt::format("{} ({}) needs a target that selects processes", what, f.kind));
+        r_.error(node, fmt::format("{} ({}) needs a target that selects processes; add 'target:' "
+                                   "naming a group from targets",
+                                   what, f.kind));
       }
       if (s.blast_radius.max_duration > Duration::zero()) {
         const Duration start = s.before + f.at;
         if (start >= s.blast_radius.max_duration)
           r_.error(node["at"], fmt::format("{} starts at {} into the run (phases.before {} + at "
-                                           "{}), after blast_radius.max_duration {}",
+                                           "{}), after blast_radius.max_duration {}; start it "
+                                           "earlier or raise max_duration",
                                            what, format_duration(start), format_duration(s.before),
                                            format_duration(f.at),
                                            format_duration(s.blast_radius.max_duration)));
       }
     }
-    if (s.after == Duration::zero()) s.after = s.recovery.within;
+    if (!after_given_) s.after = s.recovery.within;
     if (s.after < s.recovery.within)
       r_.error(root["phases"] ? root["phases"]["after"] : root,
                fmt::format("phases.after ({}) is shorter than recovery.within ({}): recovery "
-                           "could not be observed to its end",
+                           "could not be observed to its end; lengthen phases.after or shorten "
+                           "recovery.within",
                            format_duration(s.after), format_duration(s.recovery.within)));
     if (s.blast_radius.max_duration > Duration::zero()) {
       Duration during{};
@@ -498,7 +581,81 @@ class ScenarioParser {
   YamlReader r_;
   std::vector<std::pair<size_t, SourceLocation>> pending_process_targets_;
   std::vector<SourceLocation> stop_probe_at_;
+  std::vector<YAML::Node> fault_nodes_;  // the node each of Scenario::faults was read from
+  bool after_given_ = false;
+  std::set<std::string> selector_reported_;  // target groups whose `processes` had an error
 };
+
+// yaml-cpp's own words for the syntax errors people make most, with what to do about them.
+std::string explain_yaml_error(const std::string& message) {
+  struct Hint {
+    std::string_view yaml_cpp;
+    std::string_view fix;
+  };
+  static constexpr Hint kHints[] = {
+      {"illegal map value",
+       "a ':' where no key can start; line this key up with the keys above it, or quote a value "
+       "that contains ': '"},
+      {"end of map not found",
+       "this line is indented like nothing above it; line it up with its sibling keys"},
+      {"end of sequence not found",
+       "this line is indented like nothing above it; line it up with its siblings (the keys of "
+       "a list item line up with the key after its '- ')"},
+      {"end of map flow not found", "a '{' is not closed; add the missing '}'"},
+      {"end of sequence flow not found", "a '[' is not closed; add the missing ']'"},
+      {"illegal flow end",
+       "this closes what it did not open; close each '[' with ']' and each '{' with '}'"},
+  };
+  for (const Hint& h : kHints)
+    if (message == h.yaml_cpp) return fmt::format("YAML syntax: {}: {}", message, h.fix);
+  return fmt::format("YAML syntax: {}", message);
+}
+
+// The column of a tab in the indentation of `line` (1-based), or 0.
+int tab_in_indentation(std::string_view text, int line) {
+  size_t start = 0;
+  for (int l = 1; l < line && start != std::string_view::npos; ++l) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos) return 0;
+  for (size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
+    if (text[i] == '\t') return static_cast<int>(i - start) + 1;
+  return 0;
+}
+
+// yaml-cpp accepts a quoted scalar that is never closed and reads the rest of the file into it,
+// which would show up only as keys reported missing. Finds the first such quote.
+std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_view text) {
+  if (node.IsScalar()) {
+    const YAML::Mark m = node.Mark();
+    if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return std::nullopt;
+    const char quote = text[static_cast<size_t>(m.pos)];
+    if (quote != '"' && quote != '\'') return std::nullopt;
+    for (size_t i = static_cast<size_t>(m.pos) + 1; i < text.size(); ++i) {
+      if (quote == '"' && text[i] == '\\') {
+        ++i;  // an escaped character, perhaps a quote
+      } else if (text[i] == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;  // '' is a quote inside a single-quoted scalar
+          continue;
+        }
+        return std::nullopt;
+      }
+    }
+    return m;
+  }
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (auto m = unclosed_quote(it->first, text)) return m;
+      if (auto m = unclosed_quote(it->second, text)) return m;
+    }
+  } else if (node.IsSequence()) {
+    for (const YAML::Node& item : node)
+      if (auto m = unclosed_quote(item, text)) return m;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -508,12 +665,24 @@ ParsedScenario parse_scenario_text(const std::string& text, const std::string& f
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    out.errors.push_back({{file, e.mark.line + 1, e.mark.column + 1},
-                          fmt::format("YAML syntax: {}", e.msg)});
+    const int line = e.mark.line + 1;
+    // yaml-cpp names a tab in the indentation only sometimes ("illegal map value" otherwise).
+    if (const int tab = tab_in_indentation(text, line); tab > 0)
+      out.errors.push_back({{file, line, tab},
+                            "YAML syntax: a tab indents this line; YAML indents with spaces only"});
+    else
+      out.errors.push_back({{file, line, e.mark.column + 1}, explain_yaml_error(e.msg)});
     return out;
   }
   if (!root || root.IsNull()) {
     out.errors.push_back({{file, 1, 1}, "the file is empty; a scenario starts with 'version: 1'"});
+    return out;
+  }
+  if (auto quote = unclosed_quote(root, text)) {
+    out.errors.push_back({{file, quote->line + 1, quote->column + 1},
+                          fmt::format("YAML syntax: the quoted string that starts here is never "
+                                      "closed; add the closing {}",
+                                      text[static_cast<size_t>(quote->pos)])});
     return out;
   }
   try {

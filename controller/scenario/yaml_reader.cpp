@@ -1,5 +1,7 @@
 #include "controller/scenario/yaml_reader.h"
 
+#include <map>
+
 #include "core/suggest.h"
 
 namespace faultline {
@@ -17,6 +19,21 @@ std::string_view type_name(const YAML::Node& n) {
     default:
       return "undefined";
   }
+}
+
+// Whether a key of `map` was already reported as unknown with `key` as its suggestion.
+bool suggested_instead(const YamlReader& reader, const Diagnostics& reported, const YAML::Node& map,
+                       std::string_view key) {
+  const std::string_view candidates[] = {key};
+  const std::string suggestion = did_you_mean(key, candidates);  // " (did you mean 'key'?)"
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const SourceLocation at = reader.where(it->first);
+    for (const Diagnostic& d : reported)
+      if (d.where.line == at.line && d.where.column == at.column &&
+          d.message.find(suggestion) != std::string::npos)
+        return true;
+  }
+  return false;
 }
 }  // namespace
 
@@ -42,6 +59,9 @@ bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
                             type_name(node)));
     return false;
   }
+  // yaml-cpp keeps every duplicate key but reads only the first, so a second `faults:` would be
+  // silently ignored.
+  std::map<std::string, int, std::less<>> first_line;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node& key = it->first;
     if (!key.IsScalar()) {
@@ -49,6 +69,11 @@ bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
       continue;
     }
     const std::string name = key.Scalar();
+    if (auto [first, inserted] = first_line.try_emplace(name, where(key).line); !inserted) {
+      error(key, fmt::format("key '{}' appears twice in {} (first at line {}); merge them into one",
+                             name, what, first->second));
+      continue;
+    }
     bool known = false;
     for (std::string_view a : allowed) known |= a == name;
     if (!known)
@@ -60,7 +85,8 @@ bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
 
 bool YamlReader::sequence(const YAML::Node& node, std::string_view what) {
   if (!node.IsSequence()) {
-    error(node, fmt::format("{} must be a list, not {}", what, type_name(node)));
+    error(node, fmt::format("{} must be a list, not {}; start each item with '- '", what,
+                            type_name(node)));
     return false;
   }
   return true;
@@ -68,6 +94,9 @@ bool YamlReader::sequence(const YAML::Node& node, std::string_view what) {
 
 bool YamlReader::require(const YAML::Node& map, std::string_view key, std::string_view what) {
   if (map.IsMap() && map[std::string(key)]) return true;
+  // A misspelt key (`fualts`) was already reported with this key as the suggestion; saying that
+  // the key is also missing would only repeat it.
+  if (map.IsMap() && suggested_instead(*this, diagnostics_, map, key)) return false;
   error(map, fmt::format("{} is missing the required key '{}'", what, key));
   return false;
 }

@@ -148,7 +148,8 @@ class CpuStress final : public Fault {
 
 Support supported() { return {}; }
 
-std::vector<std::string> cross_check(const Params& params, std::optional<Duration>) {
+std::vector<std::string> cross_check(const Params& params, std::optional<Duration>,
+                                     const ProcessSelector&) {
   std::vector<std::string> problems;
   if (!params.has("cpus")) return problems;
   const long online = sysconf(_SC_NPROCESSORS_CONF);

@@ -27,6 +27,8 @@ constexpr SignalName kSignals[] = {
     {"SIGSYS", SIGSYS},
 };
 
+constexpr int64_t kMaxCpu = 4095;
+
 bool parse_int(std::string_view text, int64_t& out) {
   if (text.empty()) return false;
   size_t i = 0;
@@ -44,6 +46,19 @@ bool parse_int(std::string_view text, int64_t& out) {
   }
   out = negative ? -v : v;
   return true;
+}
+
+// One letter wrong, missing, extra, or two neighbours swapped ("SIGTREM"). Signal names are short
+// and alike, so anything looser suggests nonsense ("SIGFOO" is two letters from "SIGFPE").
+bool one_typo_apart(std::string_view a, std::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  size_t i = 0;
+  while (i < a.size() && a[i] == b[i]) ++i;
+  if (b.size() == a.size() + 1) return a.substr(i) == b.substr(i + 1);  // one letter more
+  if (b.size() != a.size() || i == a.size()) return false;
+  if (a.substr(i + 1) == b.substr(i + 1)) return true;  // one letter different
+  return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+         a.substr(i + 2) == b.substr(i + 2);  // two letters swapped
 }
 
 std::string value_text(const ParamValue& v) {
@@ -132,7 +147,12 @@ Result<int> parse_signal(std::string_view text) {
   if (!upper.starts_with("SIG")) upper = "SIG" + upper;
   for (const SignalName& s : kSignals)
     if (s.name == upper) return s.number;
-  return fail("unknown signal '{}'; use a name such as SIGTERM or SIGKILL, or a number", text);
+  std::string suggestion;
+  for (const SignalName& s : kSignals)
+    if (suggestion.empty() && one_typo_apart(upper, s.name))
+      suggestion = fmt::format(" (did you mean '{}'?)", s.name);
+  return fail("unknown signal '{}'{}; use a name such as SIGTERM or SIGKILL, or a number", text,
+              suggestion);
 }
 
 Result<CpuList> parse_cpu_list(std::string_view text) {
@@ -147,8 +167,14 @@ Result<CpuList> parse_cpu_list(std::string_view text) {
     bool ok = dash == std::string_view::npos
                   ? parse_int(item, first) && (last = first, true)
                   : parse_int(item.substr(0, dash), first) && parse_int(item.substr(dash + 1), last);
-    if (!ok || first < 0 || last < first || last > 4095)
+    if (!ok || first < 0)
       return fail("CPU list '{}' is not valid at '{}'; write e.g. 0,2-3", text, item);
+    if (last < first)
+      return fail("CPU list '{}': the range '{}' runs backwards; write '{}-{}'", text, item, last,
+                  first);
+    if (last > kMaxCpu)
+      return fail("CPU list '{}': CPU {} is above {}, the highest CPU number accepted", text, last,
+                  kMaxCpu);
     for (int64_t c = first; c <= last; ++c) cpus.push_back(static_cast<int>(c));
     if (comma == std::string_view::npos) break;
     start = comma + 1;

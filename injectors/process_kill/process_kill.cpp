@@ -306,7 +306,8 @@ Support supported() {
   return {};
 }
 
-std::vector<std::string> cross_check(const Params& params, std::optional<Duration> duration) {
+std::vector<std::string> cross_check(const Params& params, std::optional<Duration> duration,
+                                     const ProcessSelector&) {
   std::vector<std::string> problems;
   const int sig = params.signal("signal");
   if (sig == SIGSTOP || sig == SIGCONT || sig == SIGTSTP)

@@ -201,16 +201,18 @@ Support supported() {
   return {};
 }
 
-std::vector<std::string> cross_check(const Params& params, std::optional<Duration>) {
+std::vector<std::string> cross_check(const Params& params, std::optional<Duration>,
+                                     const ProcessSelector& selector) {
   std::vector<std::string> problems;
-  if (params.text("method") == "freezer" && !cgroup2_mount())
+  if (params.text("method") != "freezer") return problems;
+  if (!selector.empty() && !selector.cgroup)
+    problems.push_back("method freezer pauses a whole cgroup: select the target with 'cgroup'");
+  if (!cgroup2_mount())
     problems.push_back("method freezer needs cgroup v2, which is not mounted on this host");
   return problems;
 }
 
 Result<std::unique_ptr<Fault>> create(FaultRequest request) {
-  if (request.params.text("method") == "freezer" && !request.selector.cgroup)
-    return fail("method freezer pauses a whole cgroup: select the target with 'cgroup'");
   return std::make_unique<ProcessPause>(std::move(request));
 }
 

@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+
+#include "controller/run/stop_conditions.h"
+#include "controller/run/verdict.h"
+
+using namespace faultline;
+using namespace std::chrono_literals;
+
+namespace {
+ProbeSpec spec(Percent during) {
+  ProbeSpec p;
+  p.name = "web";
+  p.tolerance_during = during;
+  return p;
+}
+CheckRecord check(Duration t, Phase phase, bool ok, Duration latency = 10ms) {
+  return {t, phase, ok, ok ? "200" : "timeout", latency};
+}
+}  // namespace
+
+TEST_CASE("tolerance is exact integer arithmetic") {
+  CHECK(within_tolerance(20, 18, Percent{1000}));        // 10% failed, 10% allowed
+  CHECK_FALSE(within_tolerance(20, 17, Percent{1000}));  // 15% failed
+  CHECK(within_tolerance(3, 2, Percent{3334}));          // 33.33..% failed, 33.34% allowed
+  CHECK_FALSE(within_tolerance(3, 2, Percent{3333}));
+  CHECK(within_tolerance(0, 0, Percent{0}));  // no checks, nothing failed
+  CHECK_FALSE(within_tolerance(1, 0, Percent{0}));
+}
+
+TEST_CASE("p95 is the nearest-rank percentile") {
+  CHECK(p95({}) == std::nullopt);
+  CHECK(*p95({5.0}) == 5.0);
+  std::vector<double> v;
+  for (int i = 1; i <= 20; ++i) v.push_back(i);
+  CHECK(*p95(v) == 19.0);
+}
+
+TEST_CASE("a probe's phases are judged against their tolerance, recovery measured from the end") {
+  ProbeRecord r;
+  r.name = "web";
+  for (int i = 0; i < 4; ++i) r.checks.push_back(check(i * 100ms, Phase::Before, true));
+  // During: 10 checks, 2 fail (20%).
+  for (int i = 0; i < 10; ++i)
+    r.checks.push_back(check(400ms + i * 100ms, Phase::During, i < 8, 20ms));
+  // After (faults ended at 1400 ms): two failures, then passes from 1700 ms.
+  r.checks.push_back(check(1500ms, Phase::After, false));
+  r.checks.push_back(check(1600ms, Phase::After, false));
+  r.checks.push_back(check(1700ms, Phase::After, true));
+  r.checks.push_back(check(1800ms, Phase::After, true));
+  r.checks.push_back(check(1900ms, Phase::After, false));
+
+  SECTION("20% failed with 25% allowed holds; after judges only post-recovery checks") {
+    const ProbeVerdict v = judge_probe(spec(Percent{2500}), r, 1400ms, 1s);
+    CHECK(v.phases.at(Phase::Before).checks == 4);
+    CHECK(v.phases.at(Phase::Before).ok);
+    CHECK(v.phases.at(Phase::During).checks == 10);
+    CHECK(v.phases.at(Phase::During).passed == 8);
+    CHECK(v.phases.at(Phase::During).ok);
+    CHECK(*v.phases.at(Phase::During).p95_ms == 20.0);
+    CHECK(v.judged_recovery);
+    CHECK(v.recovered);
+    CHECK(*v.time_to_recover == 300ms);
+    CHECK(v.phases.at(Phase::After).recovering == 2);
+    CHECK(v.phases.at(Phase::After).checks == 3);
+    CHECK(v.phases.at(Phase::After).passed == 2);
+    CHECK_FALSE(v.phases.at(Phase::After).ok);  // one failure after recovery, 0% allowed
+  }
+  SECTION("10% allowed deviates during") {
+    const ProbeVerdict v = judge_probe(spec(Percent{1000}), r, 1400ms, 1s);
+    CHECK_FALSE(v.phases.at(Phase::During).ok);
+  }
+  SECTION("recovery later than the window is not recovered") {
+    const ProbeVerdict v = judge_probe(spec(Percent{2500}), r, 1400ms, 200ms);
+    CHECK_FALSE(v.recovered);
+    CHECK(*v.time_to_recover == 300ms);
+  }
+}
+
+TEST_CASE("a probe that passed at the end of the faults needed no recovery") {
+  ProbeRecord r;
+  r.checks = {check(0ms, Phase::Before, true), check(100ms, Phase::During, false),
+              check(200ms, Phase::During, true), check(400ms, Phase::After, true)};
+  const ProbeVerdict v = judge_probe(spec(Percent{5000}), r, 300ms, 1s);
+  CHECK(v.recovered);
+  CHECK(*v.time_to_recover == 0ms);
+}
+
+TEST_CASE("the run status: revert_failed is loudest, then aborted, error, deviated, held") {
+  Scenario s;
+  s.steady_state.push_back(spec(Percent{0}));
+  s.steady_state[0].phases = {Phase::Before};
+  RunRecord r;
+  r.probes.push_back({"web", "", {check(0ms, Phase::Before, true)}});
+  r.faults.push_back({.name = "f"});
+  CHECK(judge_run(s, r).status == RunStatus::Held);
+  r.probes[0].checks.push_back(check(1ms, Phase::Before, false));
+  CHECK(judge_run(s, r).status == RunStatus::Deviated);
+  CHECK(judge_run(s, r).reason == "probe 'web' failed 1/2 checks before the faults (allowed 0%)");
+  r.error = "fault 'f' could not be injected: x";
+  CHECK(judge_run(s, r).status == RunStatus::Error);
+  r.stop_reason = "interrupted by SIGINT";
+  CHECK(judge_run(s, r).status == RunStatus::Aborted);
+  r.faults[0].revert_error = "pid 12 is still stopped after SIGCONT";
+  const Verdict v = judge_run(s, r);
+  CHECK(v.status == RunStatus::RevertFailed);
+  CHECK(exit_code(v.status) == 5);
+  CHECK(v.reason == "could not revert: fault 'f': pid 12 is still stopped after SIGCONT");
+}
+
+TEST_CASE("stop conditions fire on consecutive failures and on a failed share") {
+  StopCondition consecutive{.probe = "web", .consecutive_failures = 3};
+  StopCondition ratio{.probe = "db", .failed_ratio_above = Percent{5000}, .min_checks = 4};
+  StopConditions stops({consecutive, ratio});
+  CHECK_FALSE(stops.observe("web", false));
+  CHECK_FALSE(stops.observe("web", false));
+  CHECK_FALSE(stops.observe("web", true));  // the run of failures is broken
+  CHECK_FALSE(stops.observe("web", false));
+  CHECK_FALSE(stops.observe("web", false));
+  CHECK(*stops.observe("web", false) == "stop_when fired: probe 'web' failed 3 checks in a row");
+  CHECK_FALSE(stops.observe("db", false));
+  CHECK_FALSE(stops.observe("db", false));
+  CHECK_FALSE(stops.observe("db", true));  // 2/3 but fewer than min_checks
+  CHECK_FALSE(stops.observe("db", true));  // 2/4 = 50%, not above
+  CHECK(*stops.observe("db", false) ==
+        "stop_when fired: probe 'db' failed 3 of 5 checks, more than 50%");
+}

@@ -1,0 +1,80 @@
+// The blast-radius verdict that plan prints and run enforces, against real processes.
+#include <catch2/catch.hpp>
+
+#include "controller/plan/blast_radius.h"
+#include "controller/scenario/parse.h"
+#include "tests/support/child_process.h"
+
+using namespace faultline;
+using faultline::test::ChildProcess;
+
+namespace {
+Scenario parse(const std::string& text) {
+  ParsedScenario p = parse_scenario_text(text, "test.yaml");
+  for (const Diagnostic& d : p.errors) UNSCOPED_INFO(format_diagnostic(d));
+  REQUIRE(p.scenario);
+  return *p.scenario;
+}
+}  // namespace
+
+TEST_CASE("the blast radius lists eligible and protected targets and refuses too many") {
+  ChildProcess a("/bin/sleep", "fl-test-br", {"1000"});
+  ChildProcess b("/bin/sleep", "fl-test-br", {"1000"});
+  ChildProcess guarded("/bin/sleep", "fl-test-br", {"2000"});
+  const Scenario s = parse(R"(
+version: 1
+title: too wide
+targets:
+  sleepers: {processes: {name: fl-test-br}}
+blast_radius:
+  max_duration: 1m
+  max_processes: 1
+  protected:
+    - cmdline: "fl-test-br 2000"
+faults:
+  - name: kill-all
+    target: sleepers
+    at: 1s
+    process_kill: {count: all}
+  - name: kill-one
+    target: sleepers
+    at: 2s
+    process_kill: {count: 1}
+)");
+  const BlastRadiusVerdict v = check_blast_radius(s, plan_timeline(s));
+  CHECK_FALSE(v.ok);
+  REQUIRE(v.faults.size() == 2);
+  CHECK(v.faults[0].resolution.matched.size() == 2);
+  REQUIRE(v.faults[0].resolution.excluded.size() == 1);
+  CHECK(v.faults[0].resolution.excluded[0].process.pid == guarded.pid());
+  CHECK(v.faults[0].resolution.excluded[0].reason ==
+        "protected by blast_radius.protected: cmdline='fl-test-br 2000'");
+  CHECK(v.faults[0].would_affect == 2);
+  CHECK(v.faults[1].would_affect == 1);
+  REQUIRE(v.problems.size() == 1);
+  CHECK(v.problems[0] ==
+        "fault 'kill-all': would affect 2 processes, more than blast_radius.max_processes 1; "
+        "lower the count or raise max_processes");
+  CHECK_FALSE(a.exited());
+  CHECK_FALSE(b.exited());
+}
+
+TEST_CASE("a target that matches nothing now is refused before the run") {
+  const Scenario s = parse(R"(
+version: 1
+title: nobody home
+targets:
+  ghosts: {processes: {name: fl-test-nobody}}
+blast_radius: {max_duration: 1m}
+faults:
+  - name: kill
+    target: ghosts
+    at: 0s
+    process_kill: {}
+)");
+  const BlastRadiusVerdict v = check_blast_radius(s, plan_timeline(s));
+  REQUIRE(v.problems.size() == 1);
+  CHECK(v.problems[0] ==
+        "fault 'kill': target 'ghosts' (name='fl-test-nobody') matches no eligible process right "
+        "now");
+}

@@ -1,0 +1,195 @@
+// process_kill against real child processes: who dies, who must not, and what is observed.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+
+#include "injectors/injector.h"
+#include "injectors/process/pidfd.h"
+#include "tests/support/child_process.h"
+
+using namespace faultline;
+using faultline::test::ChildProcess;
+
+namespace {
+
+FaultRequest kill_request(ProcessSelector selector, const std::string& count = "1") {
+  FaultRequest r;
+  r.id = "kill";
+  r.kind = "process_kill";
+  r.selector = std::move(selector);
+  r.params.set("signal", SignalNumber{SIGKILL});
+  r.params.set("count", std::get<Count>(*parse_param_value({.name = "count", .type = ParamType::Count, .max = 1000}, count)));
+  r.params.set("replacement_window", Duration(std::chrono::seconds(2)));
+  r.max_processes = 10;
+  return r;
+}
+
+ProcessSelector by_name(const std::string& name) {
+  ProcessSelector s;
+  s.name = name;
+  return s;
+}
+
+std::string temp_pid_file(pid_t pid) {
+  const std::string path = "/tmp/fl-test-pidfile-" + std::to_string(getpid()) + "-" + std::to_string(pid);
+  std::ofstream(path) << pid << "\n";
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("process_kill kills exactly count of the matching processes and sees them exit") {
+  ChildProcess a("/bin/sleep", "fl-test-kill-a", {"1000"});
+  ChildProcess b("/bin/sleep", "fl-test-kill-a", {"1000"});
+  ChildProcess bystander("/bin/sleep", "fl-test-bystander", {"1000"});
+  auto fault = create_fault(kill_request(by_name("fl-test-kill-a")));
+  REQUIRE(fault);
+  REQUIRE((*fault)->prepare());
+  REQUIRE((*fault)->apply(Clock::now()));
+  const bool a_died = a.wait_exit(2000) || b.wait_exit(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(a_died);
+  CHECK(a.exited() + b.exited() == 1);  // count=1: one of the two, never both
+  CHECK_FALSE(bystander.exited());
+  REQUIRE((*fault)->revert());
+  const nlohmann::json observed = (*fault)->observed();
+  REQUIRE(observed["rounds"].size() == 1);
+  REQUIRE(observed["rounds"][0]["victims"].size() == 1);
+  CHECK(observed["rounds"][0]["victims"][0]["exited"] == true);
+  const pid_t victim = observed["rounds"][0]["victims"][0]["pid"];
+  CHECK((victim == a.pid() || victim == b.pid()));
+  CHECK(observed["signal"] == "SIGKILL");
+  CHECK((*fault)->confirmed());
+}
+
+TEST_CASE("process_kill count=all takes every match and nothing outside the selector") {
+  ChildProcess a("/bin/sleep", "fl-test-kill-b", {"1000"});
+  ChildProcess b("/bin/sleep", "fl-test-kill-b", {"1000"});
+  ChildProcess bystander("/bin/sleep", "fl-test-kill-bx", {"1000"});
+  auto fault = create_fault(kill_request(by_name("fl-test-kill-b"), "all"));
+  REQUIRE(fault);
+  REQUIRE((*fault)->apply(Clock::now()));
+  CHECK(a.wait_exit(2000));
+  CHECK(b.wait_exit(2000));
+  CHECK_FALSE(bystander.exited());
+  REQUIRE((*fault)->revert());
+}
+
+TEST_CASE("a protected process is never killed, and the refusal says why") {
+  ChildProcess guarded("/bin/sleep", "fl-test-guarded", {"1000"});
+  FaultRequest r = kill_request(by_name("fl-test-guarded"));
+  r.protection.selectors.push_back(by_name("fl-test-guarded"));
+  auto fault = create_fault(std::move(r));
+  REQUIRE(fault);
+  auto prepared = (*fault)->prepare();
+  REQUIRE_FALSE(prepared);
+  CHECK(prepared.error().message ==
+        fmt::format("name='fl-test-guarded' matches only protected processes (pid {}: protected "
+                    "by blast_radius.protected: name='fl-test-guarded')",
+                    guarded.pid()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(guarded.exited());
+}
+
+TEST_CASE("faultline itself and the shell that started it are always protected") {
+  ProcessSelector self;
+  self.pidfile = temp_pid_file(getpid());
+  auto r1 = resolve_processes(self, {});
+  REQUIRE(r1);
+  CHECK(r1->matched.empty());
+  REQUIRE(r1->excluded.size() == 1);
+  CHECK(r1->excluded[0].reason == "faultline itself is always protected");
+
+  ProcessSelector parent;
+  parent.pidfile = temp_pid_file(getppid());
+  auto r2 = resolve_processes(parent, {});
+  REQUIRE(r2);
+  CHECK(r2->matched.empty());
+  REQUIRE(r2->excluded.size() == 1);
+  CHECK(r2->excluded[0].reason ==
+        "an ancestor of faultline (such as the shell that started it) is always protected");
+
+  ProcessSelector init;
+  init.name = "systemd";
+  init.cmdline = "^";
+  ProcessSelector pid1;
+  pid1.pidfile = temp_pid_file(1);
+  auto r3 = resolve_processes(pid1, {});
+  REQUIRE(r3);
+  CHECK(r3->matched.empty());
+  std::remove(self.pidfile->c_str());
+  std::remove(parent.pidfile->c_str());
+  std::remove(pid1.pidfile->c_str());
+}
+
+TEST_CASE("the blast radius refuses a count that selects more than max_processes") {
+  ChildProcess a("/bin/sleep", "fl-test-many", {"1000"});
+  ChildProcess b("/bin/sleep", "fl-test-many", {"1000"});
+  ChildProcess c("/bin/sleep", "fl-test-many", {"1000"});
+  FaultRequest r = kill_request(by_name("fl-test-many"), "all");
+  r.max_processes = 2;
+  auto fault = create_fault(std::move(r));
+  REQUIRE(fault);
+  auto prepared = (*fault)->prepare();
+  REQUIRE_FALSE(prepared);
+  CHECK(prepared.error().message ==
+        "refused by the blast radius: count all selects 3 processes (name='fl-test-many'), more "
+        "than max_processes 2; lower the count or raise blast_radius.max_processes");
+  CHECK_FALSE(a.exited());
+  CHECK_FALSE(b.exited());
+  CHECK_FALSE(c.exited());
+}
+
+TEST_CASE("a killed process that a supervisor restarts is seen replaced") {
+  // A tiny supervisor: the shell restarts its sleeping child whenever it dies.
+  ChildProcess supervisor("/bin/sh", "fl-test-supervisor",
+                          {"-c", "while :; do /bin/sleep 1000; done"});
+  const std::string pidfile = temp_pid_file(supervisor.pid());
+  ProcessSelector children;
+  children.parent_pidfile = pidfile;
+  // Wait for the first child.
+  for (int i = 0; i < 200; ++i) {
+    auto r = resolve_processes(children, {});
+    if (r && !r->matched.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto fault = create_fault(kill_request(children));
+  REQUIRE(fault);
+  REQUIRE((*fault)->prepare());
+  REQUIRE((*fault)->apply(Clock::now()));
+  nlohmann::json observed;
+  for (int i = 0; i < 200; ++i) {
+    observed = (*fault)->observed();
+    if (!observed["rounds"][0]["replacements"].empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE((*fault)->revert());
+  REQUIRE(observed["rounds"][0]["victims"][0]["exited"] == true);
+  REQUIRE(observed["rounds"][0]["replacements"].size() == 1);
+  const double after_ms = observed["rounds"][0]["replacements"][0]["after_ms"];
+  CHECK(after_ms >= 0.0);
+  CHECK(after_ms < 1000.0);
+  CHECK(observed["rounds"][0]["replacements"][0]["pid"] !=
+        observed["rounds"][0]["victims"][0]["pid"]);
+  std::remove(pidfile.c_str());
+}
+
+TEST_CASE("a pidfd is refused for a pid whose start time does not match (pid reuse)") {
+  ChildProcess child("/bin/sleep", "fl-test-reuse", {"1000"});
+  auto info = read_process_stat(child.pid());
+  REQUIRE(info);
+  auto wrong = PidFd::open(child.pid(), info->start_ticks + 1);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message ==
+        fmt::format("pid {} exited before it could be targeted", child.pid()));
+  auto right = PidFd::open(child.pid(), info->start_ticks);
+  REQUIRE(right);
+  REQUIRE(right->send_signal(SIGKILL));
+  CHECK(right->wait_exit(std::chrono::seconds(2)));
+  // After it exited the pidfd still names it: a signal now fails instead of reaching another.
+  CHECK(child.wait_exit(1000));
+  CHECK_FALSE(right->send_signal(SIGKILL));
+}

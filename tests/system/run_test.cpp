@@ -1,0 +1,303 @@
+// Whole runs through the engine, with real processes: verdicts, stop conditions, aborts, and a
+// journal that can always be read.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "controller/run/engine.h"
+#include "controller/scenario/parse.h"
+#include "injectors/process/proc.h"
+#include "tests/support/child_process.h"
+
+using namespace faultline;
+using faultline::test::ChildProcess;
+using faultline::test::run_command;
+
+namespace {
+
+Scenario parse(const std::string& text) {
+  ParsedScenario p = parse_scenario_text(text, "test.yaml");
+  for (const Diagnostic& d : p.errors) UNSCOPED_INFO(format_diagnostic(d));
+  REQUIRE(p.scenario);
+  return *p.scenario;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str());
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = "/tmp/fl-test-" + std::to_string(getpid()) + "-" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+size_t count_named(const std::string& comm) {
+  size_t n = 0;
+  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a run whose hypothesis holds: kill, journal, verdict held") {
+  ChildProcess a("/bin/sleep", "fl-test-run-a", {"1000"});
+  ChildProcess b("/bin/sleep", "fl-test-run-a", {"1000"});
+  const Scenario s = parse(R"(
+version: 1
+title: one of two may die
+targets:
+  sleepers: {processes: {name: fl-test-run-a}}
+blast_radius: {max_duration: 30s, max_processes: 1}
+phases: {before: 300ms, after: 500ms}
+recovery: {within: 500ms}
+steady_state:
+  - name: one-left
+    process: {target: sleepers}
+    expect: {min_count: 1}
+    interval: 50ms
+faults:
+  - name: kill-one
+    target: sleepers
+    at: 100ms
+    process_kill: {}
+)");
+  const std::string journal = "/tmp/fl-test-journal-" + std::to_string(getpid()) + ".json";
+  RunOptions options;
+  options.seed = 7;
+  options.journal_path = journal;
+  RunResult r = run_scenario(s, options);
+  CHECK(r.verdict.status == RunStatus::Held);
+  CHECK(a.exited() + b.exited() == 1);
+  const nlohmann::json j = read_json(journal);
+  CHECK(j["complete"] == true);
+  CHECK(j["status"] == "held");
+  CHECK(j["exit_code"] == 0);
+  CHECK(j["seed"] == 7);
+  REQUIRE(j["faults"].size() == 1);
+  CHECK(j["faults"][0]["name"] == "kill-one");
+  CHECK(j["faults"][0]["requested"]["signal"] == "SIGKILL");
+  CHECK(j["faults"][0]["confirmed"] == true);
+  CHECK(j["faults"][0]["observed"]["rounds"][0]["victims"][0]["exited"] == true);
+  REQUIRE(j["probes"].size() == 1);
+  CHECK(j["probes"][0]["phases"]["before"]["checks"] >= 3);
+  CHECK(j["probes"][0]["phases"]["before"]["passed"] == j["probes"][0]["phases"]["before"]["checks"]);
+  CHECK(j["probes"][0]["recovery"]["recovered"] == true);
+  std::remove(journal.c_str());
+}
+
+TEST_CASE("a stop condition aborts the run at once and the paused process is resumed") {
+  ChildProcess child("/bin/sleep", "fl-test-run-p", {"1000"});
+  // The probe fails while the child is stopped; two failures in a row stop the run.
+  const std::string probe = fmt::format("! grep -q '^State:.*T' /proc/{}/status", child.pid());
+  const Scenario s = parse(fmt::format(R"(
+version: 1
+title: pausing is not allowed
+targets:
+  sleeper: {{processes: {{name: fl-test-run-p}}}}
+blast_radius: {{max_duration: 1m}}
+phases: {{before: 200ms}}
+recovery: {{within: 1s}}
+steady_state:
+  - name: not-stopped
+    command: {{run: "{}"}}
+    expect: {{exit_code: 0}}
+    interval: 50ms
+    tolerance: {{during: 100%}}
+stop_when:
+  - probe: not-stopped
+    consecutive_failures: 2
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 30s
+    process_pause: {{}}
+)", probe));
+  const TimePoint start = Clock::now();
+  RunResult r = run_scenario(s, RunOptions{});
+  const Duration took = Clock::now() - start;
+  CHECK(r.verdict.status == RunStatus::Aborted);
+  CHECK(exit_code(r.verdict.status) == 3);
+  CHECK(r.verdict.reason == "stop_when fired: probe 'not-stopped' failed 2 checks in a row");
+  CHECK(took < std::chrono::seconds(5));  // not the fault's 30 s
+  CHECK(child.state() != 'T');
+  REQUIRE(r.record.faults.size() == 1);
+  CHECK(r.record.faults[0].reverted_at.has_value());
+}
+
+TEST_CASE("a probe that fails beyond its tolerance makes the run deviate, then it recovers") {
+  ChildProcess child("/bin/sleep", "fl-test-run-d", {"1000"});
+  const std::string probe = fmt::format("! grep -q '^State:.*T' /proc/{}/status", child.pid());
+  const Scenario s = parse(fmt::format(R"(
+version: 1
+title: pausing deviates
+targets:
+  sleeper: {{processes: {{name: fl-test-run-d}}}}
+blast_radius: {{max_duration: 1m}}
+phases: {{before: 200ms, after: 600ms}}
+recovery: {{within: 500ms}}
+steady_state:
+  - name: not-stopped
+    command: {{run: "{}"}}
+    expect: {{exit_code: 0}}
+    interval: 50ms
+    tolerance: {{during: 10%}}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 400ms
+    process_pause: {{}}
+)", probe));
+  RunResult r = run_scenario(s, RunOptions{});
+  CHECK(r.verdict.status == RunStatus::Deviated);
+  CHECK(exit_code(r.verdict.status) == 1);
+  CHECK_THAT(r.verdict.reason, Catch::StartsWith("probe 'not-stopped' failed "));
+  CHECK_THAT(r.verdict.reason, Catch::EndsWith("checks during the faults (allowed 10%)"));
+  REQUIRE(r.verdict.probes.size() == 1);
+  CHECK(r.verdict.probes[0].recovered);
+  REQUIRE(r.verdict.probes[0].time_to_recover);
+  CHECK(*r.verdict.probes[0].time_to_recover < std::chrono::milliseconds(500));
+  CHECK(child.state() != 'T');
+}
+
+TEST_CASE("when the steady state does not hold before, no fault is injected") {
+  ChildProcess child("/bin/sleep", "fl-test-run-b", {"1000"});
+  const Scenario s = parse(R"(
+version: 1
+title: broken from the start
+targets:
+  sleeper: {processes: {name: fl-test-run-b}}
+blast_radius: {max_duration: 1m}
+phases: {before: 200ms}
+steady_state:
+  - name: always-fails
+    command: {run: "exit 3"}
+    expect: {exit_code: 0}
+    interval: 50ms
+faults:
+  - name: kill
+    target: sleeper
+    at: 0s
+    process_kill: {}
+)");
+  RunResult r = run_scenario(s, RunOptions{});
+  CHECK(r.verdict.status == RunStatus::Deviated);
+  CHECK_THAT(r.verdict.reason,
+             Catch::StartsWith("the steady state did not hold before the faults, so none was "
+                               "injected: probe 'always-fails' failed"));
+  CHECK(r.record.faults_skipped);
+  CHECK_FALSE(r.record.faults[0].applied_at);
+  CHECK_FALSE(child.exited());
+}
+
+TEST_CASE("a fault that cannot be injected ends the run as error and reverts the others") {
+  ChildProcess child("/bin/sleep", "fl-test-run-e", {"1000"});
+  const Scenario s = parse(R"(
+version: 1
+title: the target vanishes
+targets:
+  sleeper: {processes: {name: fl-test-run-e}}
+  ghost: {processes: {name: fl-test-nobody-has-this-name}}
+blast_radius: {max_duration: 1m}
+phases: {before: 100ms}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 10s
+    process_pause: {}
+  - name: kill-ghost
+    target: ghost
+    at: 100ms
+    process_kill: {}
+)");
+  RunResult r = run_scenario(s, RunOptions{});
+  CHECK(r.verdict.status == RunStatus::Error);
+  CHECK(exit_code(r.verdict.status) == 4);
+  CHECK(r.verdict.reason == "fault 'kill-ghost' could not be injected: "
+                            "name='fl-test-nobody-has-this-name' matches no running process");
+  CHECK(child.state() != 'T');
+}
+
+TEST_CASE("Ctrl-C during a run reverts every fault and leaves nothing behind") {
+  faultline::test::skip_unless_root("the run stresses the CPU in a cgroup");
+  ChildProcess child("/bin/sleep", "fl-test-run-int", {"1000"});
+  const std::string scenario = write_temp("interrupt.yaml", R"(
+version: 1
+title: interrupted
+targets:
+  sleeper: {processes: {name: fl-test-run-int}}
+blast_radius: {max_duration: 2m}
+phases: {before: 200ms}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 60s
+    process_pause: {}
+  - name: burn
+    at: 0s
+    duration: 60s
+    cpu_stress: {load: 20}
+)");
+  const std::string journal = "/tmp/fl-test-interrupt-" + std::to_string(getpid()) + ".json";
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario, "--journal", journal});
+  for (int i = 0; i < 300 && (child.state() != 'T' || count_named("faultline-cpu") == 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(child.state() == 'T');
+  REQUIRE(count_named("faultline-cpu") == 1);
+  kill(tool.pid(), SIGINT);
+  REQUIRE(tool.wait_exit(5000));
+  int status = 0;
+  (void)status;
+  CHECK(child.state() != 'T');
+  CHECK(count_named("faultline-cpu") == 0);
+  const nlohmann::json j = read_json(journal);
+  CHECK(j["status"] == "aborted");
+  CHECK(j["exit_code"] == 3);
+  CHECK(j["reason"] == "interrupted by SIGINT");
+  std::remove(journal.c_str());
+  std::remove(scenario.c_str());
+}
+
+TEST_CASE("a run killed with SIGKILL leaves a journal that still parses") {
+  const std::string scenario = write_temp("killed.yaml", R"(
+version: 1
+title: killed mid-run
+blast_radius: {max_duration: 2m}
+phases: {before: 30s}
+steady_state:
+  - name: true
+    command: {run: "true"}
+    expect: {exit_code: 0}
+    interval: 20ms
+faults:
+  - name: burn
+    at: 0s
+    duration: 1s
+    cpu_stress: {load: 10}
+)");
+  const std::string journal = "/tmp/fl-test-killed-" + std::to_string(getpid()) + ".json";
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario, "--journal", journal});
+  // Kill it at several moments: each time the journal on disk must be whole JSON.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  kill(tool.pid(), SIGKILL);
+  REQUIRE(tool.wait_exit(2000));
+  const nlohmann::json j = read_json(journal);
+  CHECK(j["complete"] == false);
+  CHECK(j["status"] == "running");
+  REQUIRE(j["probes"].size() == 1);
+  CHECK(j["probes"][0]["checks"].size() >= 10);
+  std::remove(journal.c_str());
+  std::remove((journal + ".tmp." + std::to_string(tool.pid())).c_str());
+  std::remove(scenario.c_str());
+}
