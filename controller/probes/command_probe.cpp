@@ -53,7 +53,8 @@ class CommandProbeImpl final : public Probe {
     close(out[1]);
     if (rc != 0) {
       close(out[0]);
-      return {false, fmt::format("cannot start /bin/sh: {}", std::strerror(rc)), std::nullopt};
+      return {false, fmt::format("cannot start /bin/sh: {}", std::strerror(rc)), std::nullopt,
+              true};
     }
     std::string output;
     const TimePoint deadline = start + spec_.command.timeout;

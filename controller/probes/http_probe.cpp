@@ -1,8 +1,7 @@
 // HTTP checks with libcurl: status, optional body regex, and latency against a maximum.
-#include <curl/curl.h>
-
 #include <regex>
 
+#include "controller/probes/curl_library.h"
 #include "controller/probes/probe.h"
 
 namespace faultline {
@@ -20,41 +19,46 @@ size_t collect(char* data, size_t size, size_t count, void* user) {
 class HttpProbeImpl final : public Probe {
  public:
   explicit HttpProbeImpl(const ProbeSpec& spec) : spec_(spec) {
-    static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
-    (void)initialised;
-    curl_ = curl_easy_init();
+    if (auto library = curl_library(); library) {
+      c_ = *library;
+      curl_ = c_->easy_init();
+    } else {
+      load_error_ = library.error().message;
+    }
     if (spec.expect.body_matches) body_re_.emplace(*spec.expect.body_matches);
   }
   ~HttpProbeImpl() override {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+    if (curl_ != nullptr) c_->easy_cleanup(curl_);
   }
 
   CheckResult check() override {
-    if (curl_ == nullptr) return {false, "libcurl could not be initialised", std::nullopt};
+    if (curl_ == nullptr)
+      return {false, load_error_.empty() ? "libcurl could not be initialised" : load_error_,
+              std::nullopt, true};
     std::string body;
-    curl_easy_reset(curl_);
-    curl_easy_setopt(curl_, CURLOPT_URL, spec_.http.url.c_str());
-    curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, spec_.http.method.c_str());
-    if (spec_.http.method == "HEAD") curl_easy_setopt(curl_, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS,
+    c_->easy_reset(curl_);
+    c_->easy_setopt(curl_, CURLOPT_URL, spec_.http.url.c_str());
+    c_->easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, spec_.http.method.c_str());
+    if (spec_.http.method == "HEAD") c_->easy_setopt(curl_, CURLOPT_NOBODY, 1L);
+    c_->easy_setopt(curl_, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                            spec_.http.timeout)
                                            .count()));
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl_, CURLOPT_USERAGENT, "faultline/" FAULTLINE_VERSION);
+    c_->easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    c_->easy_setopt(curl_, CURLOPT_WRITEFUNCTION, collect);
+    c_->easy_setopt(curl_, CURLOPT_WRITEDATA, &body);
+    c_->easy_setopt(curl_, CURLOPT_USERAGENT, "faultline/" FAULTLINE_VERSION);
     // A fresh connection per check: a kept-alive connection to a killed worker says nothing
     // about whether new users get served.
-    curl_easy_setopt(curl_, CURLOPT_FORBID_REUSE, 1L);
+    c_->easy_setopt(curl_, CURLOPT_FORBID_REUSE, 1L);
     const TimePoint start = Clock::now();
-    const CURLcode rc = curl_easy_perform(curl_);
+    const CURLcode rc = c_->easy_perform(curl_);
     const Duration latency = Clock::now() - start;
     if (rc != CURLE_OK)
-      return {false, fmt::format("{} after {:.1f} ms", curl_easy_strerror(rc), to_ms(latency)),
+      return {false, fmt::format("{} after {:.1f} ms", c_->easy_strerror(rc), to_ms(latency)),
               latency};
     long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    c_->easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
     CheckResult r{true, fmt::format("{} in {:.1f} ms", status, to_ms(latency)), latency};
     const auto& want = spec_.expect.status;
     if (std::find(want.begin(), want.end(), static_cast<int>(status)) == want.end()) r.ok = false;
@@ -71,6 +75,8 @@ class HttpProbeImpl final : public Probe {
 
  private:
   const ProbeSpec spec_;
+  const CurlLibrary* c_ = nullptr;
+  std::string load_error_;
   CURL* curl_ = nullptr;
   std::optional<std::regex> body_re_;
 };

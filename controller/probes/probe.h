@@ -13,6 +13,7 @@ struct CheckResult {
   bool ok = false;
   std::string observed;               // "200 in 3.1 ms", "connection refused", "exit 1"
   std::optional<Duration> latency;    // for http and tcp
+  bool could_not_run = false;         // the probe itself is broken (not the system under test)
 };
 
 class Probe {

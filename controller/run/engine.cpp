@@ -127,7 +127,6 @@ class Engine {
     record_.faults[index].apply_error = message;
     record_.error = fmt::format("fault '{}' could not be injected: {}", s_.faults[index].name,
                                 message);
-    o_.log(record_.error);
     return false;
   }
 
@@ -166,8 +165,9 @@ class Engine {
       }
       {
         std::unique_lock lock(mutex_);
-        if (record_.stop_reason) {
-          o_.log(fmt::format("stopping: {}; reverting every fault", *record_.stop_reason));
+        if (record_.stop_reason || !record_.error.empty()) {
+          o_.log(fmt::format("stopping: {}; reverting every fault",
+                             record_.stop_reason ? *record_.stop_reason : record_.error));
           return false;
         }
       }
@@ -183,7 +183,7 @@ class Engine {
       }
       std::unique_lock lock(mutex_);
       wake_.wait_until(lock, std::min(until, now + kTick),
-                       [this] { return record_.stop_reason.has_value(); });
+                       [this] { return record_.stop_reason || !record_.error.empty(); });
     }
   }
 
@@ -212,6 +212,10 @@ class Engine {
         o_.log(fmt::format("probe {} {} ({}): {}", spec.name, r.ok ? "passes" : "FAILS",
                            phase_name(phase), r.observed));
       last_ok = r.ok;
+      if (r.could_not_run && record_.error.empty()) {
+        record_.error = fmt::format("probe '{}' could not run: {}", spec.name, r.observed);
+        wake_.notify_all();
+      }
       if (auto reason = stops_.observe(spec.name, r.ok); reason && !record_.stop_reason) {
         record_.stop_reason = *reason;
         wake_.notify_all();

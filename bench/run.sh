@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints its figures. Run on a quiet machine; the CPU accuracy and
+# idle overhead benchmarks take about 70 s each. `bench/run.sh quick` shortens them.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/build/bench"
+tool="$root/build/controller/faultline"
+seconds=10; idle=60
+[[ ${1:-} == quick ]] && seconds=3 && idle=10
+"$bin/validate_bench" "$tool"
+echo
+"$bin/kill_latency_bench" 200
+echo
+"$bin/cpu_accuracy_bench" "$tool" "$seconds"
+echo
+"$bin/idle_overhead_bench" "$tool" "$idle"
