@@ -78,6 +78,12 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
       for (const auto& [phase, result] : pv.phases)
         phases[std::string(phase_name(phase))] = phase_json(result);
       pj["phases"] = phases;
+      if (const auto& o = pv.longest_outage)
+        pj["longest_outage"] = {{"start_ms", to_ms(o->start)},
+                                {"length_ms", to_ms(o->length)},
+                                {"failed_checks", o->failed_checks},
+                                {"ended", o->ended},
+                                {"first_observed", o->first_observed}};
       if (pv.judged_recovery)
         pj["recovery"] = {{"recovered", pv.recovered},
                           {"time_to_recover_ms", optional_ms(pv.time_to_recover)},

@@ -31,15 +31,21 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
       if (phase == Phase::After && r.faults_skipped) continue;
       std::string part = format_phase(phase, result);
       if (phase == Phase::After && pv.judged_recovery) {
-        if (pv.time_to_recover)
-          part += fmt::format("; recovered in {:.1f} s{}", to_ms(*pv.time_to_recover) / 1000.0,
-                              pv.recovered ? "" : " (LATE)");
-        else
+        if (!pv.time_to_recover)
           part += "; NOT recovered";
+        else if (pv.needed_recovery || !pv.recovered)
+          part += fmt::format("; recovered {:.2f} s after the faults ended{}",
+                              to_ms(*pv.time_to_recover) / 1000.0, pv.recovered ? "" : " (LATE)");
       }
       parts.push_back(std::move(part));
     }
     out += fmt::format("      {}\n", fmt::join(parts, "; "));
+    if (const auto& o = pv.longest_outage)
+      out += fmt::format("      longest outage {:.2f} s{} from +{:.2f} s: {} failed check{}, "
+                         "first: {}\n",
+                         to_ms(o->length) / 1000.0, o->ended ? "" : " (still failing at the end)",
+                         to_ms(o->start) / 1000.0, o->failed_checks,
+                         o->failed_checks == 1 ? "" : "s", o->first_observed);
   }
   if (!r.faults.empty()) {
     out += "faults (requested -> observed):\n";
@@ -50,7 +56,7 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
         out += fmt::format(", applied at +{:.2f} s", to_ms(*f.applied_at) / 1000.0);
       else
         out += ", not applied";
-      if (f.reverted_at)
+      if (f.reverted_at && f.duration)
         out += fmt::format(", reverted at +{:.2f} s{}", to_ms(*f.reverted_at) / 1000.0,
                            f.reverted_by_deadline ? " (by deadline)" : "");
       out += "\n";
@@ -63,9 +69,13 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
       if (!f.revert_error.empty()) out += fmt::format("      REVERT FAILED: {}\n", f.revert_error);
     }
   }
-  if (v.time_to_recover)
-    out += fmt::format("time to recover: {:.1f} s (allowed {})\n",
+  bool needed_recovery = false;
+  for (const ProbeVerdict& pv : v.probes) needed_recovery |= pv.needed_recovery;
+  if (needed_recovery && v.time_to_recover)
+    out += fmt::format("time to recover: {:.2f} s after the last fault ended (allowed {})\n",
                        to_ms(*v.time_to_recover) / 1000.0, format_duration(s.recovery.within));
+  else if (r.during_end && !r.faults_skipped)
+    out += "time to recover: none needed (every probe passed when the last fault ended)\n";
   out += fmt::format("verdict: {} (exit {}): {}\n", status_name(v.status), exit_code(v.status),
                      v.reason);
   out += fmt::format("seed: {} (replay with --seed {})\n", r.seed, r.seed);

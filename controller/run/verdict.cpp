@@ -37,6 +37,7 @@ ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& record,
         break;
       }
     }
+    v.needed_recovery = degraded_at_end;
     if (first_pass_after && !degraded_at_end) {
       v.time_to_recover = Duration::zero();
       v.recovered = true;
@@ -66,7 +67,33 @@ ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& record,
     r.ok = within_tolerance(r.checks, r.passed, r.allowed_failed);
     v.phases[phase] = r;
   }
+  v.longest_outage = longest_outage(record);
   return v;
+}
+
+std::optional<Outage> longest_outage(const ProbeRecord& record) {
+  std::optional<Outage> longest;
+  Outage current;
+  bool in_outage = false;
+  auto close = [&] {
+    if (in_outage && (!longest || current.length > longest->length)) longest = current;
+    in_outage = false;
+  };
+  for (const CheckRecord& c : record.checks) {
+    if (c.phase == Phase::Before) continue;
+    if (!c.ok) {
+      if (!in_outage) current = Outage{c.t, Duration::zero(), 0, false, c.observed};
+      in_outage = true;
+      ++current.failed_checks;
+      current.length = c.t + c.latency.value_or(Duration::zero()) - current.start;
+    } else if (in_outage) {
+      current.length = c.t - current.start;
+      current.ended = true;
+      close();
+    }
+  }
+  close();
+  return longest;
 }
 
 Verdict judge_run(const Scenario& s, const RunRecord& record) {

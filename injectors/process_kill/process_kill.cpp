@@ -54,8 +54,10 @@ class ProcessKill final : public Fault {
 
   Result<void> prepare() override {
     Resolution r = FL_TRY(resolve_processes(request_.selector, request_.protection));
-    prepared_ = FL_TRY(
-        choose_targets(r, count_, request_.max_processes, rng_, request_.selector));
+    // The pidfds are opened now, ahead of the scheduled time, so applying only sends signals.
+    auto chosen =
+        FL_TRY(choose_targets(r, count_, request_.max_processes, rng_, request_.selector));
+    armed_ = FL_TRY(arm(std::move(chosen)));
     // What matched before the kill: anything matching later that is not in here is a replacement.
     before_.clear();
     for (const ProcessInfo& p : r.matched) before_.insert({p.pid, p.start_ticks});
@@ -64,8 +66,8 @@ class ProcessKill final : public Fault {
   }
 
   Result<void> apply(TimePoint scheduled) override {
-    if (prepared_.empty()) FL_TRY_VOID(prepare());
-    FL_TRY_VOID(kill_round(scheduled, std::exchange(prepared_, {})));
+    if (armed_.empty()) FL_TRY_VOID(prepare());
+    FL_TRY_VOID(kill_round(scheduled, std::exchange(armed_, {})));
     worker_ = std::thread([this, scheduled] { follow_up(scheduled); });
     return {};
   }
@@ -143,18 +145,45 @@ class ProcessKill final : public Fault {
   }
 
  private:
+  struct Armed {
+    ProcessInfo process;
+    PidFd fd;
+  };
+
+  // Opens a pidfd on each target. One that exited since it was read from /proc makes the
+  // choice start over (a few times), rather than being skipped silently.
+  Result<std::vector<Armed>> arm(std::vector<ProcessInfo> targets) {
+    for (int attempt = 0;; ++attempt) {
+      std::vector<Armed> armed;
+      bool vanished = false;
+      for (ProcessInfo& p : targets) {
+        auto fd = PidFd::open(p.pid, p.start_ticks);
+        if (!fd) {
+          vanished = true;
+          break;
+        }
+        armed.push_back({std::move(p), std::move(*fd)});
+      }
+      if (!vanished) return armed;
+      if (attempt == 3) return fail("the targets of {} keep exiting before they can be "
+                                    "signalled", request_.selector.describe());
+      targets = FL_TRY(choose_again());
+    }
+  }
+
   // Signals every target through its pidfd and starts watching them exit.
-  Result<void> kill_round(TimePoint scheduled, std::vector<ProcessInfo> targets) {
+  Result<void> kill_round(TimePoint scheduled, std::vector<Armed> armed) {
+    // A target that exited on its own since it was armed is not ours to count: choose again.
+    for (const Armed& a : armed)
+      if (a.fd.exited()) {
+        auto chosen = FL_TRY(choose_again());
+        return kill_round(scheduled, FL_TRY(arm(std::move(chosen))));
+      }
     Round round{scheduled, {}, {}};
     std::vector<PidFd> fds;
-    for (ProcessInfo& p : targets) {
-      auto fd = PidFd::open(p.pid, p.start_ticks);
-      if (!fd) {
-        // It exited between prepare and now: choose again rather than skip silently.
-        return kill_round(scheduled, FL_TRY(choose_again()));
-      }
-      fds.push_back(std::move(*fd));
-      round.victims.push_back({std::move(p), std::nullopt, std::nullopt, ""});
+    for (Armed& a : armed) {
+      round.victims.push_back({std::move(a.process), std::nullopt, std::nullopt, ""});
+      fds.push_back(std::move(a.fd));
     }
     std::string first_error;
     for (size_t i = 0; i < fds.size(); ++i) {
@@ -263,7 +292,8 @@ class ProcessKill final : public Fault {
         rounds_.push_back(std::move(failed));
         return;
       }
-      (void)kill_round(next, std::move(*targets));
+      auto armed = arm(std::move(*targets));
+      if (armed) (void)kill_round(next, std::move(*armed));
     }
   }
 
@@ -290,7 +320,7 @@ class ProcessKill final : public Fault {
   const int signal_;
   const Count count_;
   std::mt19937_64 rng_;
-  std::vector<ProcessInfo> prepared_;
+  std::vector<Armed> armed_;
   std::set<std::pair<pid_t, uint64_t>> before_;
   std::vector<PidFd> pending_;
   mutable std::mutex mutex_;

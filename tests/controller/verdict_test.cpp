@@ -124,3 +124,29 @@ TEST_CASE("stop conditions fire on consecutive failures and on a failed share") 
   CHECK(*stops.observe("db", false) ==
         "stop_when fired: probe 'db' failed 3 of 5 checks, more than 50%");
 }
+
+TEST_CASE("the longest outage runs from the first failed check to the next pass") {
+  ProbeRecord r;
+  r.checks = {check(0ms, Phase::Before, false),  // before the faults: not an outage
+              check(100ms, Phase::During, true),
+              check(200ms, Phase::During, false, 1000ms),
+              check(1200ms, Phase::During, false, 1000ms),
+              check(2200ms, Phase::After, true),
+              check(2300ms, Phase::After, false, 5ms)};
+  const auto o = longest_outage(r);
+  REQUIRE(o);
+  CHECK(o->start == 200ms);
+  CHECK(o->length == 2000ms);
+  CHECK(o->failed_checks == 2);
+  CHECK(o->ended);
+  CHECK(o->first_observed == "timeout");
+  ProbeRecord still;
+  still.checks = {check(100ms, Phase::During, false, 1000ms), check(1100ms, Phase::After, false, 1000ms)};
+  const auto s = longest_outage(still);
+  REQUIRE(s);
+  CHECK(s->length == 2000ms);
+  CHECK_FALSE(s->ended);
+  ProbeRecord fine;
+  fine.checks = {check(100ms, Phase::During, true)};
+  CHECK_FALSE(longest_outage(fine));
+}
