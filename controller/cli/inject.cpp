@@ -9,6 +9,7 @@
 #include "controller/run/record.h"
 #include "core/suggest.h"
 #include "injectors/linux/cgroup.h"
+#include "injectors/linux/undo_guard.h"
 
 namespace faultline {
 
@@ -68,6 +69,7 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   }
 
   remove_stale_cgroups();
+  UndoGuard::start();  // before any thread: it is a fork
   install_stop_handlers();
   LocalAgent agent;
   const std::string id = request.id;
@@ -97,6 +99,7 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   std::printf("%s: %s%s\n", kind.c_str(), st.summary.c_str(),
               st.confirmed ? "" : "  [NOT CONFIRMED]");
   std::printf("observed: %s\n", st.observed.dump().c_str());
+  if (reverted) UndoGuard::stop();
   if (!reverted) {
     std::fprintf(stderr, "faultline inject: error: REVERT FAILED: %s\n",
                  reverted.error().message.c_str());

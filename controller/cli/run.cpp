@@ -8,6 +8,7 @@
 #include "controller/report/summary.h"
 #include "controller/scenario/parse.h"
 #include "injectors/linux/cgroup.h"
+#include "injectors/linux/undo_guard.h"
 
 namespace faultline {
 
@@ -24,6 +25,7 @@ int run_command(const std::string& file, const std::optional<std::string>& journ
     return kExitInvalid;
   }
   remove_stale_cgroups();
+  UndoGuard::start();  // before any thread: it is a fork
   install_stop_handlers();
   Console console;
   RunOptions options;
@@ -33,6 +35,7 @@ int run_command(const std::string& file, const std::optional<std::string>& journ
   options.status = [&](const LiveStatus& st) { console.status(st); };
   options.interrupt_signal = &stop_signal();
   RunResult result = run_scenario(s, options);
+  if (result.verdict.status != RunStatus::RevertFailed) UndoGuard::stop();
   console.finish();
   std::fputs(format_summary(s, result.record, result.verdict).c_str(), stdout);
   if (journal) std::printf("journal: %s\n", journal->c_str());

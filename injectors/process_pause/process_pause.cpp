@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "injectors/linux/cgroup.h"
+#include "injectors/linux/undo_guard.h"
 #include "injectors/process/pidfd.h"
 
 namespace faultline {
@@ -45,6 +46,7 @@ struct Paused {
   std::optional<Duration> stopped_after;  // from the scheduled time, state seen as 'T'
   bool resumed = false;
   bool gone = false;  // exited while paused
+  uint64_t guard_token = 0;
 };
 
 class ProcessPause final : public Fault {
@@ -81,6 +83,7 @@ class ProcessPause final : public Fault {
     if (freezer_) {
       // Record the undo before acting, so a failure half-way is still reverted.
       frozen_ = true;
+      thaw_token_ = UndoGuard::thaw_later(cgroup_dir_);
       FL_TRY_VOID(write_cgroup_file(cgroup_dir_ + "/cgroup.freeze", "1"));
       if (!wait_until([&] { return cgroup_frozen(cgroup_dir_); }))
         return fail("cgroup {} did not report frozen within {}", cgroup_dir_,
@@ -90,7 +93,9 @@ class ProcessPause final : public Fault {
     }
     for (ProcessInfo& p : targets_) {
       PidFd fd = FL_TRY(PidFd::open(p.pid, p.start_ticks));
-      paused_.push_back({p, std::move(fd), std::nullopt, false, false});
+      // The guardian learns how to resume it before it is stopped.
+      const uint64_t token = UndoGuard::resume_later(p.pid, p.start_ticks);
+      paused_.push_back({p, std::move(fd), std::nullopt, false, false, token});
       FL_TRY_VOID(paused_.back().fd.send_signal(SIGSTOP));
     }
     for (Paused& p : paused_) {
@@ -110,13 +115,17 @@ class ProcessPause final : public Fault {
         errors = r.error().message;
       else if (!wait_until([&] { return !cgroup_frozen(cgroup_dir_); }))
         errors = fmt::format("cgroup {} still reports frozen", cgroup_dir_);
-      else
-        frozen_ = false, thawed_after_ = Clock::now() - scheduled_;
+      else {
+        frozen_ = false;
+        thawed_after_ = Clock::now() - scheduled_;
+        UndoGuard::withdraw(thaw_token_);
+      }
     }
     for (Paused& p : paused_) {
       if (p.resumed || p.gone) continue;
       if (p.fd.exited()) {
         p.gone = true;
+        UndoGuard::withdraw(p.guard_token);
         continue;
       }
       if (auto r = p.fd.send_signal(SIGCONT); !r) {
@@ -127,6 +136,7 @@ class ProcessPause final : public Fault {
         auto s = read_process_stat(p.process.pid);
         return !s || s->state != 'T';
       });
+      if (p.resumed) UndoGuard::withdraw(p.guard_token);
       if (!p.resumed)
         errors += fmt::format("{}pid {} is still stopped after SIGCONT", errors.empty() ? "" : "; ",
                               p.process.pid);
@@ -193,6 +203,7 @@ class ProcessPause final : public Fault {
   bool frozen_ = false;
   std::optional<Duration> frozen_after_;
   std::optional<Duration> thawed_after_;
+  uint64_t thaw_token_ = 0;
 };
 
 Support supported() {

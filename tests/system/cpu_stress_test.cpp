@@ -28,7 +28,7 @@ FaultRequest stress_request(int64_t load_percent, int64_t workers) {
 
 size_t count_named(const std::string& comm) {
   size_t n = 0;
-  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm ? 1 : 0;
+  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm && p.state != 'Z' ? 1 : 0;
   return n;
 }
 

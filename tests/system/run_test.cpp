@@ -41,7 +41,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 size_t count_named(const std::string& comm) {
   size_t n = 0;
-  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm ? 1 : 0;
+  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm && p.state != 'Z' ? 1 : 0;
   return n;
 }
 
@@ -299,5 +299,37 @@ faults:
   CHECK(j["probes"][0]["checks"].size() >= 10);
   std::remove(journal.c_str());
   std::remove((journal + ".tmp." + std::to_string(tool.pid())).c_str());
+  std::remove(scenario.c_str());
+}
+
+TEST_CASE("a paused process is resumed even when faultline itself is killed with SIGKILL") {
+  ChildProcess child("/bin/sleep", "fl-test-run-sigkill", {"1000"});
+  const std::string scenario = write_temp("sigkill.yaml", R"(
+version: 1
+title: faultline dies mid-pause
+targets:
+  sleeper: {processes: {name: fl-test-run-sigkill}}
+blast_radius: {max_duration: 2m}
+phases: {before: 100ms}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 60s
+    process_pause: {}
+)");
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario});
+  for (int i = 0; i < 300 && child.state() != 'T'; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(child.state() == 'T');
+  // SIGKILL: no handler, no revert in faultline. Its guardian must resume the child.
+  kill(tool.pid(), SIGKILL);
+  REQUIRE(tool.wait_exit(2000));
+  for (int i = 0; i < 200 && child.state() == 'T'; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(child.state() != 'T');
+  for (int i = 0; i < 200 && count_named("faultline-guard") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(count_named("faultline-guard") == 0);
   std::remove(scenario.c_str());
 }
