@@ -70,6 +70,16 @@ std::string value_text(const ParamValue& v) {
     std::string operator()(const CpuList& l) const { return fmt::format("{}", fmt::join(l, ",")); }
     std::string operator()(const Count& c) const { return c.text(); }
     std::string operator()(SignalNumber s) const { return signal_name(s.number); }
+    std::string operator()(const CidrList& l) const {
+      std::vector<std::string> parts;
+      for (const Cidr& c : l) parts.push_back(c.text());
+      return fmt::format("{}", fmt::join(parts, ","));
+    }
+    std::string operator()(const PortList& l) const {
+      std::vector<std::string> parts;
+      for (const PortRange& p : l) parts.push_back(p.text());
+      return fmt::format("{}", fmt::join(parts, ","));
+    }
   };
   return std::visit(Visitor{}, v);
 }
@@ -113,6 +123,8 @@ Duration Params::duration(std::string_view n) const { return std::get<Duration>(
 const std::string& Params::text(std::string_view n) const { return std::get<std::string>(at(n)); }
 const CpuList& Params::cpu_list(std::string_view n) const { return std::get<CpuList>(at(n)); }
 const Count& Params::count(std::string_view n) const { return std::get<Count>(at(n)); }
+const CidrList& Params::cidrs(std::string_view n) const { return std::get<CidrList>(at(n)); }
+const PortList& Params::ports(std::string_view n) const { return std::get<PortList>(at(n)); }
 int Params::signal(std::string_view n) const { return std::get<SignalNumber>(at(n)).number; }
 
 nlohmann::json Params::to_json() const {
@@ -225,6 +237,20 @@ Result<ParamValue> parse_param_value(const ParamSpec& spec, std::string_view tex
         if (c == text) return std::string(text);
       return fail("{} must be one of {} (got '{}'){}", spec.name, fmt::join(spec.choices, ", "),
                   text, did_you_mean(text, spec.choices));
+    }
+    case ParamType::Text: {
+      if (text.empty()) return fail("{} must not be empty", spec.name);
+      return std::string(text);
+    }
+    case ParamType::CidrList: {
+      auto l = parse_cidr_list(text);
+      if (!l) return fail("{}: {}", spec.name, l.error().message);
+      return *l;
+    }
+    case ParamType::PortList: {
+      auto l = parse_port_list(text);
+      if (!l) return fail("{}: {}", spec.name, l.error().message);
+      return *l;
     }
     case ParamType::Count: {
       Count c;

@@ -15,6 +15,7 @@
 #include "core/diagnostic.h"
 #include "core/duration.h"
 #include "core/percent.h"
+#include "injectors/network/address.h"
 
 namespace faultline {
 
@@ -26,6 +27,9 @@ enum class ParamType {
   CpuList,   // "0,2-3"
   Choice,    // one of `choices`
   Count,     // how many of the matching processes: "1", "all" or "50%"
+  Text,      // a name, e.g. an interface
+  CidrList,  // "10.0.0.0/24,fd00::/64"
+  PortList,  // "80,443,8000-8080"
 };
 
 struct ParamSpec {
@@ -52,8 +56,10 @@ using CpuList = std::vector<int>;
 struct SignalNumber {
   int number = 0;
 };
-using ParamValue =
-    std::variant<int64_t, Percent, Duration, std::string, CpuList, Count, SignalNumber>;
+using CidrList = std::vector<Cidr>;
+using PortList = std::vector<PortRange>;
+using ParamValue = std::variant<int64_t, Percent, Duration, std::string, CpuList, Count,
+                                SignalNumber, CidrList, PortList>;
 
 class Params {
  public:
@@ -64,6 +70,8 @@ class Params {
   const std::string& text(std::string_view name) const;
   const CpuList& cpu_list(std::string_view name) const;
   const Count& count(std::string_view name) const;
+  const CidrList& cidrs(std::string_view name) const;
+  const PortList& ports(std::string_view name) const;
   int signal(std::string_view name) const;
 
   void set(std::string name, ParamValue value) { values_[std::move(name)] = std::move(value); }
