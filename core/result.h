@@ -10,10 +10,17 @@ namespace faultline {
 
 struct Error {
   std::string message;
+  // A refusal (the blast radius, a policy) rather than a failure: nothing was attempted.
+  bool refused = false;
 };
 
 template <class T>
 using Result = std::expected<T, Error>;
+
+template <class... Args>
+std::unexpected<Error> refuse(fmt::format_string<Args...> format, Args&&... args) {
+  return std::unexpected<Error>(Error{fmt::format(format, std::forward<Args>(args)...), true});
+}
 
 inline std::unexpected<Error> fail(std::string message) {
   return std::unexpected<Error>(Error{std::move(message)});

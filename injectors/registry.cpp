@@ -1,18 +1,19 @@
 #include <algorithm>
 
+#include "injectors/bandwidth/bandwidth.h"
 #include "injectors/cpu_stress/cpu_stress.h"
 #include "injectors/injector.h"
+#include "injectors/network/network.h"
 #include "injectors/process_kill/process_kill.h"
 #include "injectors/process_pause/process_pause.h"
 
 namespace faultline {
 namespace {
 
-// One line per fault kind. The network kinds (network, bandwidth, network_partition) join here.
+// One line per fault kind.
 const InjectorDescriptor kInjectors[] = {
-    process_kill_descriptor(),
-    process_pause_descriptor(),
-    cpu_stress_descriptor(),
+    process_kill_descriptor(), process_pause_descriptor(), cpu_stress_descriptor(),
+    network_descriptor(),      bandwidth_descriptor(),
 };
 
 }  // namespace

@@ -77,6 +77,11 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   const TimePoint end = request.duration ? start + *request.duration : start;
   if (auto p = agent.prepare(std::move(request), "inject", end + std::chrono::seconds(5)); !p) {
     std::fprintf(stderr, "faultline inject: error: %s\n", p.error().message.c_str());
+    if (p.error().refused) {
+      std::fprintf(stderr, "(on the command line the limit is --max-processes; nothing was "
+                           "changed)\n");
+      return kExitInvalid;
+    }
     return exit_code(RunStatus::Error);
   }
   if (auto a = agent.apply(id, Clock::now()); !a) {
@@ -98,7 +103,8 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   const FaultState st = *agent.state(id);
   std::printf("%s: %s%s\n", kind.c_str(), st.summary.c_str(),
               st.confirmed ? "" : "  [NOT CONFIRMED]");
-  std::printf("observed: %s\n", st.observed.dump().c_str());
+  std::printf("observed: %s\n",
+              st.observed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   if (reverted) UndoGuard::stop();
   if (!reverted) {
     std::fprintf(stderr, "faultline inject: error: REVERT FAILED: %s\n",

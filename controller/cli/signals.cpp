@@ -18,6 +18,8 @@ void install_stop_handlers() {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGHUP, &action, nullptr);
+  // A write to a guardian that died must fail with EPIPE, not end faultline mid-revert.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 }  // namespace faultline

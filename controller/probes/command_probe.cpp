@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "controller/probes/probe.h"
+#include "injectors/process/selector.h"
 
 extern char** environ;
 
@@ -66,7 +67,7 @@ class CommandProbeImpl final : public Probe {
         break;
       }
       pollfd p{out[0], POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      if (poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX))) <= 0) continue;
       char buffer[4096];
       const ssize_t n = read(out[0], buffer, sizeof buffer);
       if (n <= 0) break;
@@ -86,7 +87,7 @@ class CommandProbeImpl final : public Probe {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.observed = fmt::format("exit {} in {:.1f} ms", code, to_ms(took));
     r.ok = code == spec_.expect.exit_code.value_or(0);
-    if (stdout_re_ && !std::regex_search(output, *stdout_re_)) {
+    if (stdout_re_ && !std::regex_search(output.substr(0, kMaxRegexInput), *stdout_re_)) {
       r.ok = false;
       r.observed += ", stdout does not match";
     }

@@ -3,6 +3,7 @@
 
 #include "controller/probes/curl_library.h"
 #include "controller/probes/probe.h"
+#include "injectors/process/selector.h"
 
 namespace faultline {
 namespace {
@@ -66,7 +67,7 @@ class HttpProbeImpl final : public Probe {
       r.ok = false;
       r.observed += fmt::format(" (over {})", format_duration(*spec_.expect.max_latency));
     }
-    if (body_re_ && !std::regex_search(body, *body_re_)) {
+    if (body_re_ && !std::regex_search(body.substr(0, kMaxRegexInput), *body_re_)) {
       r.ok = false;
       r.observed += ", body does not match";
     }

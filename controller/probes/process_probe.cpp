@@ -12,7 +12,8 @@ class ProcessProbeImpl final : public Probe {
     auto matcher = ProcessMatcher::compile(spec_.process.selector);
     if (!matcher) return {false, matcher.error().message, std::nullopt};
     int64_t count = 0;
-    for (const ProcessInfo& p : scan_processes()) count += matcher->matches(p) ? 1 : 0;
+    for (const ProcessInfo& p : scan_processes())
+      count += p.state != 'Z' && p.state != 'X' && matcher->matches(p) ? 1 : 0;
     CheckResult r;
     r.observed = fmt::format("{} process{}", count, count == 1 ? "" : "es");
     r.ok = (!spec_.expect.min_count || count >= *spec_.expect.min_count) &&

@@ -29,7 +29,8 @@ std::string connect_once(const std::string& host, int port, Duration timeout) {
   if (connect(fd, found->ai_addr, found->ai_addrlen) == 0) return "";
   if (errno != EINPROGRESS) return std::strerror(errno);
   pollfd p{fd, POLLOUT, 0};
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  const auto ms = std::min<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), INT32_MAX);
   const int rc = poll(&p, 1, static_cast<int>(ms));
   if (rc == 0) return fmt::format("no connection within {}", format_duration(timeout));
   int error = 0;

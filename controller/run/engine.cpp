@@ -56,15 +56,16 @@ class Engine {
 
     run_phases();
 
-    // Teardown always runs: probes stop, every fault is reverted, the verdict is written.
+    // Teardown always runs: every fault is reverted first (a probe stuck on the paused service
+    // must not delay that), then the probes stop, then the verdict is written.
+    for (const Error& e : agent_.revert_all(owner_))
+      o_.log(fmt::format("REVERT FAILED: {}", e.message));
     {
       std::lock_guard lock(mutex_);
       probes_stop_ = true;
     }
     wake_.notify_all();
     for (std::thread& t : probe_threads_) t.join();
-    for (const Error& e : agent_.revert_all(owner_))
-      o_.log(fmt::format("REVERT FAILED: {}", e.message));
     collect_fault_states();
     record_.ended_at = Clock::now() - start_;
     Verdict verdict = judge_run(s_, record_);
@@ -267,7 +268,10 @@ class Engine {
     {
       std::lock_guard lock(mutex_);
       if (verdict == nullptr) collect_live_faults();
-      text = journal_json(s_, record_, verdict).dump(2) + "\n";
+      // Process names and command output need not be UTF-8; replace what is not.
+      text = journal_json(s_, record_, verdict)
+                 .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+             "\n";
     }
     if (auto w = write_file_atomically(*o_.journal_path, text); !w && !journal_warned_) {
       journal_warned_ = true;

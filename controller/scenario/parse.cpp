@@ -626,7 +626,23 @@ int tab_in_indentation(std::string_view text, int line) {
 
 // yaml-cpp accepts a quoted scalar that is never closed and reads the rest of the file into it,
 // which would show up only as keys reported missing. Finds the first such quote.
-std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_view text) {
+// Aliases make the document a graph (even a cycle, or an exponential "billion laughs"): each
+// collection is walked once, and the walk as a whole is bounded.
+struct Walk {
+  std::vector<YAML::Node> seen;
+  size_t budget = 100000;
+  bool first_visit(const YAML::Node& node) {
+    if (budget == 0) return false;
+    --budget;
+    for (const YAML::Node& s : seen)
+      if (s.is(node)) return false;
+    seen.push_back(node);
+    return true;
+  }
+};
+
+std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_view text,
+                                         Walk& walk) {
   if (node.IsScalar()) {
     const YAML::Mark m = node.Mark();
     if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return std::nullopt;
@@ -645,14 +661,15 @@ std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_vie
     }
     return m;
   }
+  if (!walk.first_visit(node)) return std::nullopt;
   if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      if (auto m = unclosed_quote(it->first, text)) return m;
-      if (auto m = unclosed_quote(it->second, text)) return m;
+      if (auto m = unclosed_quote(it->first, text, walk)) return m;
+      if (auto m = unclosed_quote(it->second, text, walk)) return m;
     }
   } else if (node.IsSequence()) {
     for (const YAML::Node& item : node)
-      if (auto m = unclosed_quote(item, text)) return m;
+      if (auto m = unclosed_quote(item, text, walk)) return m;
   }
   return std::nullopt;
 }
@@ -678,7 +695,8 @@ ParsedScenario parse_scenario_text(const std::string& text, const std::string& f
     out.errors.push_back({{file, 1, 1}, "the file is empty; a scenario starts with 'version: 1'"});
     return out;
   }
-  if (auto quote = unclosed_quote(root, text)) {
+  Walk walk;
+  if (auto quote = unclosed_quote(root, text, walk)) {
     out.errors.push_back({{file, quote->line + 1, quote->column + 1},
                           fmt::format("YAML syntax: the quoted string that starts here is never "
                                       "closed; add the closing {}",

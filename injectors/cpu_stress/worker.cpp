@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,12 @@ constexpr int64_t kMaxDebtNs = 5 * kPeriodNs;  // beyond this, lost time is forg
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(0);  // the parent died before PDEATHSIG was set
   prctl(PR_SET_NAME, "faultline-cpu");
+  // Hold no copy of the parent's descriptors (sockets, pidfds, other workers' pipes).
+  if (go_read_fd != 3) {
+    dup2(go_read_fd, 3);
+    go_read_fd = 3;
+  }
+  syscall(SYS_close_range, 4U, ~0U, 0U);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -53,7 +60,8 @@ constexpr int64_t kMaxDebtNs = 5 * kPeriodNs;  // beyond this, lost time is forg
   volatile uint64_t sink = 0;
   for (;;) {
     period_end += kPeriodNs;
-    const int64_t target = (period_end - wall_start) * load_bp / 10000;
+    const auto target = static_cast<int64_t>(static_cast<__int128>(period_end - wall_start) *
+                                             load_bp / 10000);
     const int64_t cpu_now = now_ns(CLOCK_THREAD_CPUTIME_ID);
     int64_t need = target - (cpu_now - cpu_start);
     if (need > kMaxDebtNs) {

@@ -88,6 +88,16 @@ void remove_stale_cgroups() {
   if (!mount) return;
   // Look in the root and one level down, where create() puts them.
   std::vector<std::string> parents = {*mount};
+  // Where create() puts them: beside our own cgroup.
+  {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with("0::") && line.size() > 4) {
+        const std::string own = line.substr(3);
+        parents.push_back(*mount + own.substr(0, own.rfind('/')));
+      }
+  }
   if (DIR* d = opendir(mount->c_str())) {
     while (dirent* e = readdir(d))
       if (e->d_type == DT_DIR && e->d_name[0] != '.') parents.push_back(*mount + "/" + e->d_name);

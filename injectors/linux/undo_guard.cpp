@@ -28,8 +28,12 @@ std::atomic<uint64_t> g_next_token{1};
 void send_line(const std::string& line) {
   std::lock_guard lock(g_mutex);
   if (g_pipe < 0) return;
-  // Lines are shorter than PIPE_BUF, so each write lands whole.
-  (void)!::write(g_pipe, line.data(), line.size());
+  // Lines are shorter than PIPE_BUF, so each write lands whole. A guardian that died is gone
+  // for good (EPIPE, with SIGPIPE ignored): the reverts go on without it.
+  if (::write(g_pipe, line.data(), line.size()) < 0 && errno == EPIPE) {
+    ::close(g_pipe);
+    g_pipe = -1;
+  }
 }
 
 void perform(const std::string& action) {
@@ -101,6 +105,7 @@ void perform(const std::string& action) {
 void UndoGuard::start() {
   std::lock_guard lock(g_mutex);
   if (g_pipe >= 0) return;
+  signal(SIGPIPE, SIG_IGN);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
   const pid_t pid = fork();
@@ -127,14 +132,12 @@ void UndoGuard::stop() {
 }
 
 uint64_t UndoGuard::resume_later(pid_t pid, uint64_t start_ticks) {
-  if (g_pipe < 0) return 0;
   const uint64_t token = g_next_token++;
   send_line(fmt::format("+ {} resume {} {}\n", token, pid, start_ticks));
   return token;
 }
 
 uint64_t UndoGuard::thaw_later(const std::string& cgroup_dir) {
-  if (g_pipe < 0) return 0;
   const uint64_t token = g_next_token++;
   send_line(fmt::format("+ {} thaw {}\n", token, cgroup_dir));
   return token;

@@ -4,7 +4,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <csignal>
 #include <cstring>
 
@@ -60,7 +62,8 @@ Result<void> PidFd::send_signal(int signal) const {
 
 bool PidFd::wait_exit(Duration timeout) const {
   pollfd p{fd_, POLLIN, 0};
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  const auto ms = std::min<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), INT32_MAX);
   int rc;
   do {
     rc = poll(&p, 1, static_cast<int>(ms));

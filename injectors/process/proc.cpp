@@ -99,8 +99,9 @@ std::optional<pid_t> read_pid_file(const std::string& path) {
 }
 
 std::vector<pid_t> self_and_ancestors() {
-  std::vector<pid_t> out;
-  pid_t pid = getpid();
+  std::vector<pid_t> out = {getpid()};
+  auto self = read_process_stat(getpid());
+  pid_t pid = self ? self->ppid : 0;
   while (pid > 1 && out.size() < 4096) {
     out.push_back(pid);
     auto p = read_process_stat(pid);

@@ -74,7 +74,10 @@ bool ProcessMatcher::matches(const ProcessInfo& p) const {
   if (selector_.empty() || pidfile_missing_ || p.kernel_thread) return false;
   if (selector_.name && p.comm != *selector_.name && base_name(p.cmdline) != *selector_.name)
     return false;
-  if (cmdline_ && !std::regex_search(p.cmdline, *cmdline_)) return false;
+  // libstdc++'s regex recurses per character: search a bounded prefix (long Java classpaths
+  // would otherwise overflow the stack).
+  if (cmdline_ && !std::regex_search(p.cmdline.substr(0, kMaxRegexInput), *cmdline_))
+    return false;
   if (pid_ && p.pid != *pid_) return false;
   if (parent_ && p.ppid != *parent_) return false;
   if (selector_.cgroup) {

@@ -12,6 +12,9 @@
 
 namespace faultline {
 
+// How much of a command line, response body or command output a regex searches.
+inline constexpr size_t kMaxRegexInput = 8192;
+
 struct ProcessSelector {
   std::optional<std::string> name;            // comm, or the base name of argv[0], exactly
   std::optional<std::string> cmdline;         // ECMAScript regex searched in the command line

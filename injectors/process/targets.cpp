@@ -1,5 +1,7 @@
 #include "injectors/process/targets.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace faultline {
@@ -7,9 +9,12 @@ namespace faultline {
 std::string protection_reason(const ProcessInfo& p, const Protection& protection,
                               const std::vector<ProcessMatcher>& protected_matchers,
                               const std::vector<pid_t>& ancestors) {
+  if (p.pid == getpid()) return "faultline itself is always protected";
   if (p.pid <= 1) return "pid 1 (init) is always protected";
-  if (p.kernel_thread || p.pid == 2 || p.ppid == 2) return "kernel threads are always protected";
-  if (p.pid == ancestors.front()) return "faultline itself is always protected";
+  if (p.kernel_thread) return "kernel threads are always protected";
+  // faultline's own helpers: its CPU workers and its guardian.
+  if (p.ppid == getpid() && p.comm.starts_with("faultline-"))
+    return "faultline's own helper processes are always protected";
   if (std::find(ancestors.begin(), ancestors.end(), p.pid) != ancestors.end())
     return "an ancestor of faultline (such as the shell that started it) is always protected";
   if (p.comm == "sshd") return "sshd is always protected";
@@ -29,7 +34,8 @@ Result<Resolution> resolve_processes(const ProcessSelector& selector,
   const std::vector<pid_t> ancestors = self_and_ancestors();
   Resolution out;
   for (ProcessInfo& p : scan_processes()) {
-    if (!matcher.matches(p)) continue;
+    // A zombie has exited already: nothing to kill, pause or count.
+    if (p.state == 'Z' || p.state == 'X' || !matcher.matches(p)) continue;
     std::string reason = protection_reason(p, protection, protected_matchers, ancestors);
     if (reason.empty())
       out.matched.push_back(std::move(p));
@@ -51,7 +57,7 @@ Result<std::vector<ProcessInfo>> choose_targets(const Resolution& resolution, co
   }
   const int64_t wanted = count.of(available);
   if (max_processes > 0 && wanted > max_processes)
-    return fail(
+    return refuse(
         "refused by the blast radius: count {} selects {} processes ({}), more than "
         "max_processes {}; lower the count or raise blast_radius.max_processes",
         count.text(), wanted, selector.describe(), max_processes);

@@ -173,12 +173,22 @@ class ProcessKill final : public Fault {
 
   // Signals every target through its pidfd and starts watching them exit.
   Result<void> kill_round(TimePoint scheduled, std::vector<Armed> armed) {
-    // A target that exited on its own since it was armed is not ours to count: choose again.
-    for (const Armed& a : armed)
-      if (a.fd.exited()) {
-        auto chosen = FL_TRY(choose_again());
-        return kill_round(scheduled, FL_TRY(arm(std::move(chosen))));
-      }
+    // A target that exited on its own since it was armed is not ours to count: choose again,
+    // a bounded number of times.
+    for (int attempt = 0;; ++attempt) {
+      bool vanished = false;
+      for (const Armed& a : armed) vanished |= a.fd.exited();
+      if (!vanished) break;
+      if (attempt == 3)
+        return record_failed_round(scheduled, fmt::format("the targets of {} keep exiting "
+                                                          "before they can be signalled",
+                                                          request_.selector.describe()));
+      auto chosen = choose_again();
+      if (!chosen) return record_failed_round(scheduled, chosen.error().message);
+      auto again = arm(std::move(*chosen));
+      if (!again) return record_failed_round(scheduled, again.error().message);
+      armed = std::move(*again);
+    }
     Round round{scheduled, {}, {}};
     std::vector<PidFd> fds;
     for (Armed& a : armed) {
@@ -201,6 +211,16 @@ class ProcessKill final : public Fault {
     }
     if (!first_error.empty()) return fail("{}", first_error);
     return {};
+  }
+
+  // A round that could not kill anything is still a round: the journal shows why.
+  Result<void> record_failed_round(TimePoint scheduled, const std::string& why) {
+    std::lock_guard lock(mutex_);
+    Round failed{scheduled, {}, {}};
+    failed.victims.push_back({ProcessInfo{}, std::nullopt, std::nullopt, why});
+    rounds_.push_back(std::move(failed));
+    pending_.clear();
+    return fail("{}", why);
   }
 
   // Waits for the victims of the last round to exit; stopping early when reverted.
@@ -286,14 +306,15 @@ class ProcessKill final : public Fault {
       before = matching_now();
       auto targets = choose_again();
       if (!targets) {
-        std::lock_guard lock(mutex_);
-        Round failed{next, {}, {}};
-        failed.victims.push_back({ProcessInfo{}, std::nullopt, std::nullopt, targets.error().message});
-        rounds_.push_back(std::move(failed));
+        (void)record_failed_round(next, targets.error().message);
         return;
       }
       auto armed = arm(std::move(*targets));
-      if (armed) (void)kill_round(next, std::move(*armed));
+      if (!armed) {
+        (void)record_failed_round(next, armed.error().message);
+        return;
+      }
+      if (!kill_round(next, std::move(*armed))) return;
     }
   }
 
@@ -340,7 +361,7 @@ std::vector<std::string> cross_check(const Params& params, std::optional<Duratio
                                      const ProcessSelector&) {
   std::vector<std::string> problems;
   const int sig = params.signal("signal");
-  if (sig == SIGSTOP || sig == SIGCONT || sig == SIGTSTP)
+  if (sig == SIGSTOP || sig == SIGCONT || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
     problems.push_back(fmt::format("process_kill does not send {}; use process_pause to pause "
                                    "and resume processes", signal_name(sig)));
   if (params.has("repeat")) {

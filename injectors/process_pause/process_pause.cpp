@@ -70,6 +70,11 @@ class ProcessPause final : public Fault {
                     *request_.selector.cgroup, r.excluded.front().process.pid,
                     r.excluded.front().reason);
       cgroup_dir_ = FL_TRY(cgroup2_directory(*request_.selector.cgroup));
+      // Thawing at the end must not undo a freeze that someone else made.
+      if (cgroup_frozen(cgroup_dir_))
+        return refuse("cgroup {} is frozen already; faultline will not freeze (and later thaw) "
+                      "what it did not freeze",
+                      *request_.selector.cgroup);
     } else {
       targets_ = FL_TRY(choose_targets(r, request_.params.count("count"), request_.max_processes,
                                        rng_, request_.selector));

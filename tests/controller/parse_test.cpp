@@ -341,3 +341,20 @@ TEST_CASE("errors in YAML syntax are reported alone, with their place", "[parse]
 }
 
 }  // namespace faultline
+
+TEST_CASE("an exponential chain of YAML aliases is read once, quickly, without a crash") {
+  std::string text =
+      "version: 1\ntitle: laughs\nblast_radius: {max_duration: 1m}\nfaults:\n"
+      "  - {name: b, at: 0s, duration: 1s, cpu_stress: {}}\ndescription: &a0 [x,x,x,x,x,x,x,x,x]\n";
+  for (int i = 1; i < 12; ++i) {
+    text += "tags" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) text += (j ? ",*a" : "*a") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const faultline::ParsedScenario p = faultline::parse_scenario_text(text, "t.yaml");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  CHECK_FALSE(p.scenario);
+  REQUIRE(p.errors.size() == 12);
+  CHECK(p.errors[0].message == "description must be a single value, not a list");
+}

@@ -19,7 +19,8 @@ export PATH=/bin
 lab=/share
 guest_share=/run/faultline-lab # where the shares appear inside the chroot
 
-say() { echo "lab-init: $*" > /dev/console; }
+say() { echo "lab-init: [$(cut -d' ' -f1 /proc/uptime)] $*" > /dev/console; }
+is_mounted() { grep -q " $1 " /proc/mounts; } # busybox-static has no mountpoint
 
 halt_guest() {
   sync
@@ -29,7 +30,7 @@ halt_guest() {
 
 fail() {
   say "error: $*"
-  if mountpoint -q "$lab"; then echo "$*" > "$lab/setup-error"; fi
+  if is_mounted "$lab"; then echo "$*" > "$lab/setup-error"; fi
   halt_guest
 }
 
@@ -37,6 +38,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec 0< /dev/console 1> /dev/console 2>&1 # the initramfs has no /dev/console of its own
+say "started"
 
 # The insmod order was resolved on the host with modprobe --show-depends. Some lines are optional
 # helpers (crc32c-intel needs SSE4.2, which the emulated CPU lacks): a failed insmod is only
@@ -50,6 +52,7 @@ done < /etc/lab/modules.order
 while read -r module; do
   [ -d "/sys/module/$module" ] || fail "module $module did not load"
 done < /etc/lab/modules.required
+say "modules loaded"
 
 mkdir -p /hostroot "$lab" /out
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=mmap lab "$lab" ||
@@ -91,7 +94,7 @@ done
 mkdir -p "/hostroot$guest_share/lab" "/hostroot$guest_share/out"
 mount --bind "$lab" "/hostroot$guest_share/lab"
 mount --bind /out "/hostroot$guest_share/out"
-if mountpoint -q /stash; then
+if is_mounted /stash; then
   mkdir -p "/hostroot$cwd"
   mount --move /stash "/hostroot$cwd" || fail "cannot keep $cwd visible"
 fi

@@ -2,7 +2,7 @@
 # Runs a command inside Debian's stock kernel (which has sch_netem) under qemu, with the host's
 # root filesystem mounted read-only, and exits with the command's exit status. See README.md.
 #
-#   run-in-guest.sh [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]
+#   run-in-guest.sh [--timeout SECONDS] [--out DIR] [--console FILE] -- COMMAND [ARGS...]
 #
 # Exit status: the command's own; 77 when the lab cannot run on this host (the reason is printed);
 # 124 when the guest did not power off in time (qemu is killed); 125 when the guest stopped
@@ -25,7 +25,7 @@ readonly host_tools=(qemu-system-x86_64 apt-get apt-cache dpkg-deb depmod modpro
 
 usage() {
   cat << EOF
-usage: $0 [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]
+usage: $0 [--timeout SECONDS] [--out DIR] [--console FILE] -- COMMAND [ARGS...]
   Runs COMMAND as root inside Debian's stock kernel under qemu (software emulation) and exits
   with its status. The host's root is visible read-only; \$FAULTLINE_LAB_OUT and /tmp are
   writable. The working directory is the current one.
@@ -33,6 +33,7 @@ usage: $0 [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]
                      killed, the console's last lines are printed, and the exit status is 124
   --out DIR          keep \$FAULTLINE_LAB_OUT on the host in DIR (default: a temporary
                      directory, removed at the end)
+  --console FILE     keep the guest's console log (kernel messages, module loading) in FILE
 environment: FAULTLINE_LAB_CACHE (default /var/cache/faultline-kernel-lab),
   FAULTLINE_LAB_MODULES (more modules to load at boot), FAULTLINE_LAB_MEMORY (MiB, default 1024),
   FAULTLINE_LAB_CPUS (default 2), FAULTLINE_LAB_ACCEL (default tcg)
@@ -46,7 +47,7 @@ skip() {
 }
 usage_error() {
   say "error: $*"
-  usage >&2
+  say "usage: $0 [--timeout SECONDS] [--out DIR] [--console FILE] -- COMMAND [ARGS...] (--help)"
   exit "$exit_usage"
 }
 
@@ -54,6 +55,7 @@ usage_error() {
 
 timeout_seconds=300
 out_dir=
+console_copy=
 parse_args() {
   while (($#)); do
     case "$1" in
@@ -66,6 +68,11 @@ parse_args() {
       --out)
         (($# >= 2)) || usage_error "--out needs a directory"
         out_dir=$2
+        shift 2
+        ;;
+      --console)
+        (($# >= 2)) || usage_error "--console needs a file name"
+        console_copy=$2
         shift 2
         ;;
       -h | --help)
@@ -103,13 +110,21 @@ check_host() {
 
 # Sets kernel_package and kernel_version: apt's candidate for the package behind
 # linux-image-amd64, or, when apt knows nothing (no lists), the newest one already cached.
+# apt-cache takes ~1.5 s without a pkgcache.bin, so its answer is kept until the lists change.
 resolve_kernel_package() {
-  kernel_package=$(apt-cache depends "$meta_package" 2> /dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }') || true
-  if [[ -n $kernel_package ]]; then
-    kernel_version=$(apt-cache show --no-all-versions "$kernel_package" 2> /dev/null |
-      awk '$1 == "Version:" { print $2; exit }') || true
-    [[ -n $kernel_version ]] && return
+  local lists_stamp answer
+  lists_stamp=$(stat -c %Y /var/lib/apt/lists 2> /dev/null) || lists_stamp=none
+  if [[ -f $cache_root/resolved ]]; then
+    read -r answer kernel_package kernel_version < "$cache_root/resolved" || true
+    [[ $answer == "$lists_stamp" && -n $kernel_package && -n $kernel_version ]] && return
+  fi
+  # "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
+  answer=$(apt-cache show --no-all-versions "$meta_package" 2> /dev/null |
+    sed -n 's/^Depends:.*\(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -n 1) || true
+  if [[ -n $answer ]]; then
+    read -r kernel_package kernel_version <<< "$answer"
+    echo "$lists_stamp $answer" > "$cache_root/resolved"
+    return
   fi
   local newest
   newest=$(find "$cache_root" -mindepth 2 -maxdepth 2 -name complete -printf '%T@ %h\n' 2> /dev/null |
@@ -166,7 +181,8 @@ extract_vmlinux() {
   local vmlinuz=$1 vmlinux=$2 offset
   offset=$(LC_ALL=C grep -abo $'\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1) || true
   [[ -n $offset ]] || return 0
-  if tail -c +"$((offset + 1))" "$vmlinuz" | xz -dcq --single-stream > "$vmlinux.partial" 2> /dev/null &&
+  # xz stops at the end of its stream, before tail is done: no pipe, or pipefail would object.
+  if xz -dcq --single-stream < <(tail -c +"$((offset + 1))" "$vmlinuz") > "$vmlinux.partial" 2> /dev/null &&
     [[ $(head -c 4 "$vmlinux.partial") == $'\x7fELF' ]]; then
     mv "$vmlinux.partial" "$vmlinux"
   else
@@ -185,7 +201,8 @@ prepare_initramfs() {
   [[ -n ${FAULTLINE_LAB_MODULES:-} ]] && wanted+=(${FAULTLINE_LAB_MODULES})
   local order
   order=$(modprobe -d "$kernel_dir/root" -S "$kver" --show-depends -a "${wanted[@]}" 2>&1) ||
-    skip "cannot resolve the boot modules in $kernel_package: $order"
+    usage_error "cannot resolve the boot modules ${wanted[*]} in $kernel_package: $(
+      grep -v -e '^insmod ' -e '^builtin ' <<< "$order")"
   # "insmod PATH [OPTIONS]" lines, first occurrence only, PATH made relative to /lib/modules.
   order=$(awk -v dir="$modules_dir/" '$1 == "insmod" && !seen[$2]++ {
       sub("^" dir, "", $2); $1 = ""; sub(/^ /, ""); print }' <<< "$order")
@@ -252,7 +269,10 @@ cleanup() {
     kill -TERM "$watchdog_pid" 2> /dev/null || true # timeout passes it on to qemu
     wait "$watchdog_pid" 2> /dev/null || true
   fi
-  [[ -n $scratch ]] && rm -rf "$scratch"
+  if [[ -n $scratch ]]; then
+    [[ -n $console_copy && -f $scratch/console.log ]] && tr -d '\r' < "$scratch/console.log" > "$console_copy"
+    rm -rf "$scratch"
+  fi
 }
 
 # The command as the guest runs it (with the host's bash): the host's directory, a short list of
@@ -295,7 +315,7 @@ run_guest() {
     -nodefaults -no-user-config -display none -no-reboot
     -chardev "file,id=console,path=$(qemu_path "$console")" -serial chardev:console
     -kernel "$kernel_image" -initrd "$initramfs"
-    -append "console=ttyS0 quiet panic=-1"
+    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1"
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
     -virtfs "local,path=$(qemu_path "$share"),mount_tag=lab,security_model=none"
     -virtfs "local,path=$(qemu_path "$out_dir"),mount_tag=out,security_model=none")
@@ -310,7 +330,7 @@ run_guest() {
 
 console_tail() {
   say "last lines of the guest's console:"
-  tail -n 25 "$console" 2> /dev/null | tr -d '\r' | sed 's/^/  | /' >&2
+  tail -n 40 "$console" 2> /dev/null | tr -d '\r' | sed 's/^/  | /' >&2
   if [[ -s $scratch/qemu.log ]]; then
     say "qemu said:"
     sed 's/^/  | /' "$scratch/qemu.log" >&2

@@ -83,7 +83,7 @@ TEST_CASE("faultline inject refuses bad parameters with exit 2") {
   r = run_command({FAULTLINE_BINARY, "inject", "cpu_stres", "load=1"});
   CHECK(r.exit_code == 2);
   CHECK(r.err == "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
-                 "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress\n");
+                 "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, network, bandwidth\n");
   r = run_command({FAULTLINE_BINARY, "inject", "cpu_stress", "load=50"});
   CHECK(r.exit_code == 2);
   CHECK(r.err == "faultline inject: error: cpu_stress needs --duration, e.g. --duration 30s\n");

@@ -193,3 +193,29 @@ TEST_CASE("a pidfd is refused for a pid whose start time does not match (pid reu
   CHECK(child.wait_exit(1000));
   CHECK_FALSE(right->send_signal(SIGKILL));
 }
+
+TEST_CASE("a zombie is never a target: the fault reports that nothing runs, and does not hang") {
+  // A child that exits at once and is not reaped stays a zombie until the handle reaps it.
+  ChildProcess zombie("/bin/sh", "fl-test-zombie", {"-c", "exit 0"});
+  for (int i = 0; i < 200 && zombie.state() != 'Z'; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(zombie.state() == 'Z');
+  auto fault = create_fault(kill_request(by_name("fl-test-zombie")));
+  REQUIRE(fault);
+  auto prepared = (*fault)->prepare();
+  REQUIRE_FALSE(prepared);
+  CHECK(prepared.error().message == "name='fl-test-zombie' matches no running process");
+}
+
+TEST_CASE("signals that stop a process are refused by process_kill") {
+  for (int sig : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    FaultRequest r = kill_request(by_name("fl-test-x"));
+    r.params.set("signal", SignalNumber{sig});
+    auto fault = create_fault(std::move(r));
+    REQUIRE_FALSE(fault);
+    CHECK(fault.error().message ==
+          fmt::format("process_kill does not send {}; use process_pause to pause and resume "
+                      "processes",
+                      signal_name(sig)));
+  }
+}

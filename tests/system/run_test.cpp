@@ -333,3 +333,39 @@ faults:
   CHECK(count_named("faultline-guard") == 0);
   std::remove(scenario.c_str());
 }
+
+TEST_CASE("an interrupted run resumes the paused process before waiting for a stuck probe") {
+  ChildProcess child("/bin/sleep", "fl-test-run-slow", {"1000"});
+  const std::string scenario = write_temp("slowprobe.yaml", R"(
+version: 1
+title: a probe that hangs
+targets:
+  sleeper: {processes: {name: fl-test-run-slow}}
+blast_radius: {max_duration: 2m}
+phases: {before: 100ms}
+steady_state:
+  - name: slow
+    command: {run: "sleep 6", timeout: 10s}
+    expect: {exit_code: 0}
+    interval: 100ms
+    phases: [during]
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 60s
+    process_pause: {}
+)");
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario});
+  for (int i = 0; i < 300 && child.state() != 'T'; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(child.state() == 'T');
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the probe is inside `sleep 6`
+  const TimePoint interrupted = Clock::now();
+  kill(tool.pid(), SIGINT);
+  while (child.state() == 'T' && Clock::now() - interrupted < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(Clock::now() - interrupted < std::chrono::seconds(1));
+  REQUIRE(tool.wait_exit(15000));
+  std::remove(scenario.c_str());
+}

@@ -1,0 +1,39 @@
+#pragma once
+// The Fault that both network kinds are: a qdisc of the kind's choosing, installed under a scoped
+// tree on one interface (see tc_tree.h); they differ only in that qdisc and its summary.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "injectors/injector.h"
+#include "injectors/network/tc_tree.h"
+
+namespace faultline {
+
+class ScopedNetworkFault : public Fault {
+ public:
+  ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc, std::string requested);
+  ~ScopedNetworkFault() override;
+
+  Result<void> prepare() override;
+  Result<void> apply(TimePoint scheduled) override;
+  Result<void> revert() override;
+  nlohmann::json observed() const override;
+  std::string summary() const override;
+  bool confirmed() const override;
+
+ private:
+  const FaultRequest request_;
+  const FaultQdisc qdisc_;
+  const std::string requested_;  // "delay 100ms loss 1%"
+  const NetworkScope scope_;
+  mutable ScopedQdiscTree tree_;
+  nlohmann::json tree_after_apply_;
+  bool applied_ = false;
+  bool reverted_ = false;
+};
+
+// The parameters every network kind has: the interface, then the scope.
+std::vector<ParamSpec> network_common_specs();
+
+}  // namespace faultline

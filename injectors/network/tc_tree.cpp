@@ -1,0 +1,272 @@
+#include "injectors/network/tc_tree.h"
+
+#include <arpa/inet.h>
+#include <linux/gen_stats.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include <cstring>
+
+namespace faultline {
+namespace {
+
+// Filter priorities: exclusions first, then the scope; IPv4 and IPv6 apart (a tc filter chain
+// has one protocol per priority).
+uint16_t filter_prio(bool exclusion, int family) {
+  return static_cast<uint16_t>((exclusion ? 1 : 3) + (family == 6 ? 1 : 0));
+}
+
+nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
+                   uint32_t info = 0) {
+  nl_msg* msg = nlmsg_alloc_simple(type, flags);
+  if (msg == nullptr) return nullptr;
+  tcmsg tc{};
+  tc.tcm_family = AF_UNSPEC;
+  tc.tcm_ifindex = ifindex;
+  tc.tcm_handle = handle;
+  tc.tcm_parent = parent;
+  tc.tcm_info = info;
+  if (nlmsg_append(msg, &tc, sizeof tc, NLMSG_ALIGNTO) < 0) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
+  return msg;
+}
+
+Result<QdiscState> parse_qdisc(const RawMessage& raw) {
+  const auto* header = reinterpret_cast<const nlmsghdr*>(raw.bytes.data());
+  const auto* tc = static_cast<const tcmsg*>(nlmsg_data(header));
+  nlattr* attrs[TCA_MAX + 1] = {};
+  if (nlmsg_parse(const_cast<nlmsghdr*>(header), sizeof(tcmsg), attrs, TCA_MAX, nullptr) < 0)
+    return fail("cannot parse a qdisc message");
+  QdiscState q;
+  q.handle = tc->tcm_handle;
+  q.parent = tc->tcm_parent;
+  if (attrs[TCA_KIND]) q.kind = nla_get_string(attrs[TCA_KIND]);
+  if (attrs[TCA_OPTIONS]) {
+    const auto* data = static_cast<const uint8_t*>(nla_data(attrs[TCA_OPTIONS]));
+    q.options.assign(data, data + nla_len(attrs[TCA_OPTIONS]));
+  }
+  if (attrs[TCA_STATS2]) {
+    nlattr* stats[TCA_STATS_MAX + 1] = {};
+    if (nla_parse_nested(stats, TCA_STATS_MAX, attrs[TCA_STATS2], nullptr) == 0) {
+      if (stats[TCA_STATS_BASIC]) {
+        gnet_stats_basic basic{};
+        std::memcpy(&basic, nla_data(stats[TCA_STATS_BASIC]),
+                    std::min<size_t>(sizeof basic, static_cast<size_t>(nla_len(stats[TCA_STATS_BASIC]))));
+        q.packets = basic.packets;
+        q.bytes = basic.bytes;
+      }
+      if (stats[TCA_STATS_QUEUE]) {
+        gnet_stats_queue queue{};
+        std::memcpy(&queue, nla_data(stats[TCA_STATS_QUEUE]),
+                    std::min<size_t>(sizeof queue, static_cast<size_t>(nla_len(stats[TCA_STATS_QUEUE]))));
+        q.drops = queue.drops;
+      }
+    }
+  }
+  return q;
+}
+
+}  // namespace
+
+std::string tc_handle_text(uint32_t handle) {
+  if (handle == TC_H_ROOT) return "root";
+  if (handle == TC_H_INGRESS) return "ingress";
+  const uint32_t major = handle >> 16, minor = handle & 0xffff;
+  return minor == 0 ? fmt::format("{:x}:", major) : fmt::format("{:x}:{:x}", major, minor);
+}
+
+Result<std::vector<QdiscState>> list_qdiscs(RouteSocket& sock, int ifindex) {
+  std::vector<QdiscState> out;
+  for (const RawMessage& raw : FL_TRY(sock.dump(RTM_GETQDISC, ifindex)))
+    out.push_back(FL_TRY(parse_qdisc(raw)));
+  return out;
+}
+
+nl_msg* build_u32_filter(int ifindex, uint32_t parent, uint16_t prio, const U32Match& match,
+                         uint32_t classid) {
+  const uint16_t protocol = match.family == 4 ? ETH_P_IP : ETH_P_IPV6;
+  nl_msg* msg = tc_message(RTM_NEWTFILTER, NLM_F_CREATE, ifindex, 0, parent,
+                           TC_H_MAKE(static_cast<uint32_t>(prio) << 16, htons(protocol)));
+  if (msg == nullptr) return nullptr;
+  std::vector<uint8_t> sel(sizeof(tc_u32_sel) + match.keys.size() * sizeof(tc_u32_key));
+  auto* s = reinterpret_cast<tc_u32_sel*>(sel.data());
+  s->flags = TC_U32_TERMINAL;
+  s->nkeys = static_cast<unsigned char>(match.keys.size());
+  for (size_t i = 0; i < match.keys.size(); ++i) {
+    tc_u32_key& k = s->keys[i];
+    k.val = htonl(match.keys[i].value);
+    k.mask = htonl(match.keys[i].mask);
+    k.off = match.keys[i].offset;
+    k.offmask = 0;
+  }
+  if (nla_put_string(msg, TCA_KIND, "u32") < 0) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
+  nlattr* options = nla_nest_start(msg, TCA_OPTIONS);
+  if (options == nullptr || nla_put_u32(msg, TCA_U32_CLASSID, classid) < 0 ||
+      nla_put(msg, TCA_U32_SEL, static_cast<int>(sel.size()), sel.data()) < 0) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
+  nla_nest_end(msg, options);
+  return msg;
+}
+
+ScopedQdiscTree::~ScopedQdiscTree() { (void)revert(); }
+
+Result<void> ScopedQdiscTree::prepare() {
+  ifindex_ = static_cast<int>(if_nametoindex(interface_.c_str()));
+  if (ifindex_ == 0) return fail("interface '{}' does not exist here", interface_);
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  previous_root_.reset();
+  for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_))) {
+    if ((q.handle & 0xffff0000) == kRootHandle)
+      return fail("interface '{}' already carries a faultline network fault; two faults on one "
+                  "interface are refused (scope one fault to cover both, or use another "
+                  "interface)",
+                  interface_);
+    if (q.parent == TC_H_ROOT && q.handle != 0) previous_root_ = q;
+  }
+  if (previous_root_) {
+    // A root qdisc of the user's: only a classless one can be put back exactly from its options.
+    for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_)))
+      if (q.parent != TC_H_ROOT && q.parent != TC_H_INGRESS && q.handle != 0 &&
+          (q.parent & 0xffff0000) == (previous_root_->handle & 0xffff0000))
+        return fail("interface '{}' has a qdisc tree of its own ({} {} with children); faultline "
+                    "could not restore it exactly, so it refuses to replace it",
+                    interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
+    auto classes = FL_TRY(sock.dump(RTM_GETTCLASS, ifindex_));
+    if (!classes.empty() && previous_root_->kind != "mq")
+      return fail("interface '{}' has a classful root qdisc of its own ({} {}); faultline could "
+                  "not restore its classes exactly, so it refuses to replace it",
+                  interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
+  }
+  return {};
+}
+
+Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc& fault_qdisc) {
+  if (ifindex_ == 0) FL_TRY_VOID(prepare());
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  // From here on the tree is ours to remove, whatever fails next.
+  installed_ = true;
+  auto undo_on_error = [&](Error e) -> Result<void> {
+    if (auto r = revert(); !r) e.message += "; and then: " + r.error().message;
+    return std::unexpected(std::move(e));
+  };
+
+  tc_prio_qopt prio{};
+  prio.bands = 4;
+  const uint8_t priomap[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::memcpy(prio.priomap, priomap, sizeof priomap);
+  nl_msg* root = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, kRootHandle,
+                            TC_H_ROOT);
+  if (root == nullptr || nla_put_string(root, TCA_KIND, "prio") < 0 ||
+      nla_put(root, TCA_OPTIONS, sizeof prio, &prio) < 0)
+    return undo_on_error({"cannot build the prio qdisc message"});
+  if (auto r = sock.request(root, fmt::format("adding prio {} on {}", tc_handle_text(kRootHandle),
+                                              interface_));
+      !r)
+    return undo_on_error(r.error());
+
+  nl_msg* child = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultHandle,
+                             kFaultBand);
+  if (child == nullptr || nla_put_string(child, TCA_KIND, fault_qdisc.kind.c_str()) < 0)
+    return undo_on_error({"cannot build the fault qdisc message"});
+  if (auto r = fault_qdisc.put_options(child); !r) {
+    nlmsg_free(child);
+    return undo_on_error(r.error());
+  }
+  if (auto r = sock.request(child, fmt::format("adding {} {} on {}", fault_qdisc.kind,
+                                               tc_handle_text(kFaultHandle), interface_));
+      !r)
+    return undo_on_error(r.error());
+
+  filters_ = 0;
+  auto add = [&](const std::vector<U32Match>& matches, bool exclusion,
+                 uint32_t classid) -> Result<void> {
+    for (const U32Match& m : matches) {
+      nl_msg* f = build_u32_filter(ifindex_, kRootHandle, filter_prio(exclusion, m.family), m,
+                                   classid);
+      if (f == nullptr) return fail("cannot build a u32 filter message");
+      FL_TRY_VOID(sock.request(f, fmt::format("adding a u32 filter on {}", interface_)));
+      ++filters_;
+    }
+    return {};
+  };
+  if (auto r = add(exclusion_matches(scope), true, kRootHandle | 2); !r) return undo_on_error(r.error());
+  if (auto r = add(scope_matches(scope), false, kFaultBand); !r) return undo_on_error(r.error());
+  return {};
+}
+
+Result<void> ScopedQdiscTree::revert() {
+  if (!installed_) return {};
+  if (!last_stats_) last_stats_ = fault_qdisc_stats();
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  // Deleting our root removes its filters and children with it.
+  nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex_, kRootHandle, TC_H_ROOT);
+  if (del == nullptr) return fail("cannot build the delete message");
+  if (auto r = sock.request(del, fmt::format("removing prio {} from {}",
+                                             tc_handle_text(kRootHandle), interface_));
+      !r) {
+    // Already gone (the interface was removed, or someone deleted it) is what we wanted.
+    bool still_there = false;
+    if (auto qs = list_qdiscs(sock, ifindex_); qs)
+      for (const QdiscState& q : *qs) still_there |= (q.handle & 0xffff0000) == kRootHandle;
+    if (still_there) return r;
+  }
+  installed_ = false;
+  return restore();
+}
+
+Result<void> ScopedQdiscTree::restore() {
+  if (!previous_root_) return {};
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  nl_msg* msg = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_,
+                           previous_root_->handle, TC_H_ROOT);
+  if (msg == nullptr || nla_put_string(msg, TCA_KIND, previous_root_->kind.c_str()) < 0 ||
+      (!previous_root_->options.empty() &&
+       nla_put(msg, TCA_OPTIONS, static_cast<int>(previous_root_->options.size()),
+               previous_root_->options.data()) < 0))
+    return fail("cannot build the message restoring {} {}", previous_root_->kind,
+                tc_handle_text(previous_root_->handle));
+  FL_TRY_VOID(sock.request(msg, fmt::format("restoring {} {} on {}", previous_root_->kind,
+                                            tc_handle_text(previous_root_->handle), interface_)));
+  previous_root_.reset();
+  return {};
+}
+
+std::optional<QdiscState> ScopedQdiscTree::fault_qdisc_stats() {
+  if (!installed_) return last_stats_;
+  auto sock = RouteSocket::open();
+  if (!sock) return last_stats_;
+  auto qs = list_qdiscs(*sock, ifindex_);
+  if (!qs) return last_stats_;
+  for (const QdiscState& q : *qs)
+    if (q.handle == kFaultHandle) return q;
+  return last_stats_;
+}
+
+nlohmann::json ScopedQdiscTree::read_back() {
+  nlohmann::json out = nlohmann::json::array();
+  auto sock = RouteSocket::open();
+  if (!sock) return out;
+  auto qs = list_qdiscs(*sock, ifindex_);
+  if (!qs) return out;
+  for (const QdiscState& q : *qs)
+    out.push_back({{"kind", q.kind},
+                   {"handle", tc_handle_text(q.handle)},
+                   {"parent", tc_handle_text(q.parent)},
+                   {"packets", q.packets},
+                   {"drops", q.drops}});
+  return out;
+}
+
+}  // namespace faultline

@@ -1,0 +1,87 @@
+#pragma once
+// The traffic-control tree a scoped network fault installs on one interface, and its removal:
+//
+//   root  prio fa01: (4 bands; priomap as pfifo_fast: unmatched traffic keeps bands 1-3)
+//           ├─ u32 filters, prio 1-2: always-excluded traffic (SSH) and excludes -> band 2
+//           ├─ u32 filters, prio 3-4: the scope (IPv4, IPv6)                    -> band 4
+//           └─ band 4 (fa01:4)  <- the fault's qdisc fa02: (netem or tbf)
+//
+// Before touching the interface the existing root qdisc is read; a default one (handle 0:) comes
+// back by itself when ours is deleted, a classless one of the user's is put back from its own
+// netlink attributes, and anything that could not be restored exactly is refused.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "injectors/network/route_socket.h"
+#include "injectors/network/scope.h"
+
+struct nl_msg;
+
+namespace faultline {
+
+inline constexpr uint32_t kRootHandle = 0xFA010000;   // fa01:
+inline constexpr uint32_t kFaultBand = 0xFA010004;    // fa01:4
+inline constexpr uint32_t kFaultHandle = 0xFA020000;  // fa02:
+
+struct QdiscState {
+  std::string kind;
+  uint32_t handle = 0;
+  uint32_t parent = 0;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint32_t drops = 0;
+  std::vector<uint8_t> options;  // TCA_OPTIONS payload, for a faithful restore
+};
+
+// "fa01:", "fa01:4", "root".
+std::string tc_handle_text(uint32_t handle);
+
+// Every qdisc on the interface now.
+Result<std::vector<QdiscState>> list_qdiscs(RouteSocket& sock, int ifindex);
+
+// The fault's own qdisc: its kind and a function that appends its TCA_OPTIONS.
+struct FaultQdisc {
+  std::string kind;
+  std::function<Result<void>(nl_msg*)> put_options;
+};
+
+class ScopedQdiscTree {
+ public:
+  explicit ScopedQdiscTree(std::string interface) : interface_(std::move(interface)) {}
+  ~ScopedQdiscTree();
+  ScopedQdiscTree(const ScopedQdiscTree&) = delete;
+  ScopedQdiscTree& operator=(const ScopedQdiscTree&) = delete;
+
+  // Checks the interface and what it already carries; changes nothing.
+  Result<void> prepare();
+  // Installs the tree; on any failure removes what it installed and restores the snapshot.
+  Result<void> apply(const NetworkScope& scope, const FaultQdisc& qdisc);
+  // Removes the tree and restores what was there; idempotent.
+  Result<void> revert();
+  // The tree as read back from the kernel (kinds, handles, packets, drops).
+  nlohmann::json read_back();
+  const std::string& interface() const { return interface_; }
+  // Packets and drops the fault's qdisc saw (read at revert, or now).
+  std::optional<QdiscState> fault_qdisc_stats();
+
+ private:
+  Result<void> restore();
+  std::string interface_;
+  int ifindex_ = 0;
+  std::optional<QdiscState> previous_root_;  // a user's classless root, to put back
+  bool installed_ = false;
+  size_t filters_ = 0;
+  std::optional<QdiscState> last_stats_;
+};
+
+// Builds the u32 filter message for one match (exposed for tests).
+nl_msg* build_u32_filter(int ifindex, uint32_t parent, uint16_t prio, const U32Match& match,
+                         uint32_t classid);
+
+}  // namespace faultline
