@@ -46,7 +46,8 @@ Result<void> put_tbf_options(nl_msg* msg, uint64_t rate_bits, uint64_t burst, ui
 }
 
 Support supported() {
-  if (auto k = qdisc_kind_available("tbf"); !k) return {false, k.error().message};
+  for (const char* kind : {"htb", "tbf"})
+    if (auto k = qdisc_kind_available(kind); !k) return {false, k.error().message};
   return {};
 }
 

@@ -31,6 +31,13 @@ Result<void> try_kind(const std::string& kind) {
     tc_netem_qopt q{};
     q.limit = 1000;
     nla_put(msg, TCA_OPTIONS, sizeof q, &q);
+  } else if (kind == "htb") {
+    nlattr* o = nla_nest_start(msg, TCA_OPTIONS);
+    tc_htb_glob glob{};
+    glob.version = TC_HTB_PROTOVER;
+    glob.rate2quantum = 10;
+    nla_put(msg, TCA_HTB_INIT, sizeof glob, &glob);
+    nla_nest_end(msg, o);
   } else if (kind == "tbf") {
     nlattr* o = nla_nest_start(msg, TCA_OPTIONS);
     tc_tbf_qopt q{};

@@ -17,7 +17,8 @@ const std::vector<ParamSpec>& specs() {
 }
 
 Support supported() {
-  if (auto k = qdisc_kind_available("netem"); !k) return {false, k.error().message};
+  for (const char* kind : {"htb", "netem"})
+    if (auto k = qdisc_kind_available(kind); !k) return {false, k.error().message};
   return {};
 }
 

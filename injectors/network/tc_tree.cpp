@@ -10,6 +10,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace faultline {
@@ -36,6 +37,44 @@ nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t p
     return nullptr;
   }
   return msg;
+}
+
+// htb root: unclassified traffic (default 0) goes to the direct queue, untouched.
+int put_htb_root(nl_msg* msg) {
+  tc_htb_glob glob{};
+  glob.version = TC_HTB_PROTOVER;
+  glob.rate2quantum = 10;
+  glob.defcls = 0;
+  if (nla_put_string(msg, TCA_KIND, "htb") < 0) return -1;
+  nlattr* options = nla_nest_start(msg, TCA_OPTIONS);
+  if (options == nullptr) return -1;
+  if (nla_put(msg, TCA_HTB_INIT, sizeof glob, &glob) < 0 ||
+      nla_put_u32(msg, TCA_HTB_DIRECT_QLEN, 1000) < 0)
+    return -1;
+  nla_nest_end(msg, options);
+  return 0;
+}
+
+// The class the fault's qdisc hangs from: a rate (100 Gbit/s) that never shapes anything, so
+// the fault's own qdisc alone decides what happens to the traffic.
+int put_htb_class(nl_msg* msg) {
+  constexpr uint64_t kBytesPerSecond = 100'000'000'000ULL / 8;
+  constexpr uint64_t kBurstBytes = 10 * 1024 * 1024;
+  tc_htb_opt opt{};
+  opt.rate.rate = UINT32_MAX;  // the 64-bit attributes below carry the real rate
+  opt.rate.linklayer = TC_LINKLAYER_ETHERNET;
+  opt.ceil = opt.rate;
+  const uint64_t burst_ns = kBurstBytes * 1'000'000'000ULL / kBytesPerSecond;
+  opt.buffer = opt.cbuffer = static_cast<uint32_t>(burst_ns >> 6);  // psched ticks
+  opt.quantum = 60000;
+  if (nla_put_string(msg, TCA_KIND, "htb") < 0) return -1;
+  nlattr* options = nla_nest_start(msg, TCA_OPTIONS);
+  if (options == nullptr || nla_put(msg, TCA_HTB_PARMS, sizeof opt, &opt) < 0 ||
+      nla_put_u64(msg, TCA_HTB_RATE64, kBytesPerSecond) < 0 ||
+      nla_put_u64(msg, TCA_HTB_CEIL64, kBytesPerSecond) < 0)
+    return -1;
+  nla_nest_end(msg, options);
+  return 0;
 }
 
 Result<QdiscState> parse_qdisc(const RawMessage& raw) {
@@ -143,8 +182,15 @@ Result<void> ScopedQdiscTree::prepare() {
         return fail("interface '{}' has a qdisc tree of its own ({} {} with children); faultline "
                     "could not restore it exactly, so it refuses to replace it",
                     interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
+    // tbf, netem and the like show one fixed pseudo-class; only a classful kind has classes of
+    // the user's making, which faultline would not know how to recreate.
+    static constexpr std::string_view kClassful[] = {"htb", "hfsc", "cbq", "drr", "qfq", "prio",
+                                                     "ets", "multiq", "mqprio", "taprio", "atm",
+                                                     "dsmark"};
+    const bool classful = std::find(std::begin(kClassful), std::end(kClassful),
+                                    previous_root_->kind) != std::end(kClassful);
     auto classes = FL_TRY(sock.dump(RTM_GETTCLASS, ifindex_));
-    if (!classes.empty() && previous_root_->kind != "mq")
+    if (classful && !classes.empty())
       return fail("interface '{}' has a classful root qdisc of its own ({} {}); faultline could "
                   "not restore its classes exactly, so it refuses to replace it",
                   interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
@@ -162,22 +208,25 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
     return std::unexpected(std::move(e));
   };
 
-  tc_prio_qopt prio{};
-  prio.bands = 4;
-  const uint8_t priomap[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
-  std::memcpy(prio.priomap, priomap, sizeof priomap);
   nl_msg* root = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, kRootHandle,
                             TC_H_ROOT);
-  if (root == nullptr || nla_put_string(root, TCA_KIND, "prio") < 0 ||
-      nla_put(root, TCA_OPTIONS, sizeof prio, &prio) < 0)
-    return undo_on_error({"cannot build the prio qdisc message"});
-  if (auto r = sock.request(root, fmt::format("adding prio {} on {}", tc_handle_text(kRootHandle),
+  if (root == nullptr || put_htb_root(root) < 0)
+    return undo_on_error({"cannot build the htb qdisc message"});
+  if (auto r = sock.request(root, fmt::format("adding htb {} on {}", tc_handle_text(kRootHandle),
                                               interface_));
+      !r)
+    return undo_on_error(r.error());
+  nl_msg* cls = tc_message(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultClass,
+                           kRootHandle);
+  if (cls == nullptr || put_htb_class(cls) < 0)
+    return undo_on_error({"cannot build the htb class message"});
+  if (auto r = sock.request(cls, fmt::format("adding htb class {} on {}",
+                                             tc_handle_text(kFaultClass), interface_));
       !r)
     return undo_on_error(r.error());
 
   nl_msg* child = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultHandle,
-                             kFaultBand);
+                             kFaultClass);
   if (child == nullptr || nla_put_string(child, TCA_KIND, fault_qdisc.kind.c_str()) < 0)
     return undo_on_error({"cannot build the fault qdisc message"});
   if (auto r = fault_qdisc.put_options(child); !r) {
@@ -201,8 +250,9 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
     }
     return {};
   };
-  if (auto r = add(exclusion_matches(scope), true, kRootHandle | 2); !r) return undo_on_error(r.error());
-  if (auto r = add(scope_matches(scope), false, kFaultBand); !r) return undo_on_error(r.error());
+  // Excluded traffic is classified to the htb qdisc itself, which sends it direct (untouched).
+  if (auto r = add(exclusion_matches(scope), true, kRootHandle); !r) return undo_on_error(r.error());
+  if (auto r = add(scope_matches(scope), false, kFaultClass); !r) return undo_on_error(r.error());
   return {};
 }
 

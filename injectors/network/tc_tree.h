@@ -1,11 +1,15 @@
 #pragma once
 // The traffic-control tree a scoped network fault installs on one interface, and its removal:
 //
-//   root  prio fa01: (4 bands; priomap as pfifo_fast: unmatched traffic keeps bands 1-3)
-//           ├─ u32 filters, prio 1-2: always-excluded traffic (SSH) and excludes -> band 2
-//           ├─ u32 filters, prio 3-4: the scope (IPv4, IPv6)                    -> band 4
-//           └─ band 4 (fa01:4)  <- the fault's qdisc fa02: (netem or tbf)
+//   root  htb fa01: default 0   (unclassified traffic takes htb's direct queue: untouched)
+//           ├─ u32 filters, prio 1-2: always-excluded traffic (SSH) and excludes -> fa01:
+//           │                          (the qdisc itself: "direct", untouched)
+//           ├─ u32 filters, prio 3-4: the scope (IPv4, IPv6)                    -> fa01:1
+//           └─ class fa01:1 (rate high enough never to shape)
+//                 └─ the fault's qdisc fa02: (netem or tbf)
 //
+// htb rather than prio: htb is in every kernel faultline targets (prio was missing on ours), and
+// its direct queue sends unmatched traffic on as a plain FIFO.
 // Before touching the interface the existing root qdisc is read; a default one (handle 0:) comes
 // back by itself when ours is deleted, a classless one of the user's is put back from its own
 // netlink attributes, and anything that could not be restored exactly is refused.
@@ -26,7 +30,7 @@ struct nl_msg;
 namespace faultline {
 
 inline constexpr uint32_t kRootHandle = 0xFA010000;   // fa01:
-inline constexpr uint32_t kFaultBand = 0xFA010004;    // fa01:4
+inline constexpr uint32_t kFaultClass = 0xFA010001;   // fa01:1
 inline constexpr uint32_t kFaultHandle = 0xFA020000;  // fa02:
 
 struct QdiscState {

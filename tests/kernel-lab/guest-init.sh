@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the kernel lab's initramfs (built by run-in-guest.sh; runs as pid 1 in the guest).
 # Loads the modules, mounts the host's root read-only and the lab share over 9p, chroots into
 # the host root, runs the command that run-in-guest.sh left in the share, writes its exit code

@@ -88,6 +88,10 @@ parse_args() {
   done
   (($#)) || usage_error "no command given"
   command_args=("$@")
+  memory_mib=${FAULTLINE_LAB_MEMORY:-1024}
+  cpus=${FAULTLINE_LAB_CPUS:-2}
+  [[ $memory_mib =~ ^[1-9][0-9]*$ ]] || usage_error "FAULTLINE_LAB_MEMORY '$memory_mib' is not a number of MiB"
+  [[ $cpus =~ ^[1-9][0-9]*$ ]] || usage_error "FAULTLINE_LAB_CPUS '$cpus' is not a number"
 }
 
 # --- preflight -------------------------------------------------------------------------------
@@ -245,8 +249,9 @@ prepare_initramfs() {
 }
 
 prepare_cache() {
-  mkdir -p "$cache_root" 2> /dev/null && [[ -w $cache_root ]] ||
+  if ! mkdir -p "$cache_root" 2> /dev/null || [[ ! -w $cache_root ]]; then
     skip "cannot write the cache $cache_root (set FAULTLINE_LAB_CACHE, or run as root)"
+  fi
   resolve_kernel_package
   kernel_dir=$cache_root/${kernel_package}_${kernel_version}
   # Concurrent runs share the cache: one prepares it, the others wait.
@@ -264,6 +269,8 @@ prepare_cache() {
 
 watchdog_pid=
 scratch=
+scratch_parent=${TMPDIR:-/tmp}
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   if [[ -n $watchdog_pid ]] && kill -0 "$watchdog_pid" 2> /dev/null; then
     kill -TERM "$watchdog_pid" 2> /dev/null || true # timeout passes it on to qemu
@@ -280,8 +287,9 @@ cleanup() {
 write_command_script() {
   local file=$1 name
   {
-    echo "cd -- $(printf %q "$PWD") ||"
-    echo "  { echo \"cannot enter $(printf %q "$PWD") in the guest\" > $guest_share/lab/setup-error; exit $exit_guest_failed; }"
+    local dir
+    printf -v dir %q "$PWD"
+    echo "cd -- $dir || { echo cannot enter $dir in the guest > $guest_share/lab/setup-error; exit 1; }"
     for name in PATH HOME USER LOGNAME LANG LC_ALL TERM TZ $(compgen -v FAULTLINE_); do
       [[ -v $name ]] && printf 'export %s=%q\n' "$name" "${!name}"
     done
@@ -296,8 +304,21 @@ write_command_script() {
 # Escapes a path for a qemu option value (a comma is written twice).
 qemu_path() { printf '%s' "${1//,/,,}"; }
 
+# Scratch directories of runs that were SIGKILLed (the only way out that skips cleanup).
+remove_stale_scratch() {
+  local dir owner
+  for dir in "$scratch_parent"/faultline-lab.*; do
+    [[ -f $dir/owner ]] || continue
+    owner=$(< "$dir/owner")
+    [[ $owner =~ ^[0-9]+$ ]] && ! kill -0 "$owner" 2> /dev/null && rm -rf "$dir"
+  done
+  return 0
+}
+
 run_guest() {
-  scratch=$(mktemp -d "${TMPDIR:-/tmp}/faultline-lab.XXXXXX")
+  remove_stale_scratch
+  scratch=$(mktemp -d "$scratch_parent/faultline-lab.XXXXXX")
+  echo "$$" > "$scratch/owner"
   local share=$scratch/lab
   mkdir "$share"
   if [[ -n $out_dir ]]; then
@@ -310,9 +331,12 @@ run_guest() {
   write_command_script "$share/command.sh"
   console=$scratch/console.log
 
+  # TCG: this host's /dev/kvm (kvm_pvm) does not boot a stock kernel. cryptomgr.notests skips
+  # the crypto self-tests (~0.7 s emulated); panic=-1 turns a guest panic into a reboot, which
+  # -no-reboot turns into qemu exiting: a crash ends the run instead of hanging it.
+  # shellcheck disable=SC2054 # commas separate qemu's sub-options, not array elements
   local qemu=(qemu-system-x86_64 -accel "${FAULTLINE_LAB_ACCEL:-tcg}"
-    -m "${FAULTLINE_LAB_MEMORY:-1024}" -smp "${FAULTLINE_LAB_CPUS:-2}"
-    -nodefaults -no-user-config -display none -no-reboot
+    -m "$memory_mib" -smp "$cpus" -nodefaults -no-user-config -display none -no-reboot
     -chardev "file,id=console,path=$(qemu_path "$console")" -serial chardev:console
     -kernel "$kernel_image" -initrd "$initramfs"
     -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1"
