@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
 
     double their_load = NAN;
     if (have_stress_ng) {
-      const pid_t theirs = bench::spawn({"/usr/bin/stress-ng", "--cpu", "1", "--cpu-load",
-                                         std::to_string(load), "--taskset", "0", "--timeout",
-                                         duration});
+      const pid_t theirs =
+          bench::spawn({"/usr/bin/stress-ng", "--cpu", "1", "--cpu-load", std::to_string(load),
+                        "--taskset", "0", "--timeout", duration});
       const pid_t their_worker = find_worker(theirs, "stress-ng");
       std::this_thread::sleep_for(std::chrono::seconds(1));
       if (their_worker) their_load = measure(their_worker, seconds);

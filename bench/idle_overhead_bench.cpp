@@ -1,6 +1,7 @@
 // Idle overhead: faultline's own CPU time during a scenario with one TCP probe a second and no
 // fault activity, as a share of one core. The probe's target is a listening socket of this
 // benchmark on 127.0.0.1.
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cstdio>
 #include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "bench/bench_util.h"
 
@@ -48,11 +47,13 @@ steady_state:
     expect: {{connects: true}}
     interval: 1s
 faults: []
-)", seconds - 1, port);
+)",
+                                     seconds - 1, port);
   const auto start = std::chrono::steady_clock::now();
   const pid_t tool = bench::spawn({binary, "run", path});
   const double cpu = bench::wait_cpu_seconds(tool);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("idle overhead, %d s scenario with one TCP probe a second:\n", seconds);
   std::printf("  faultline used %.3f s of CPU in %.1f s: %.3f%% of a core (target < 1%%)\n", cpu,
               wall, 100.0 * cpu / wall);

@@ -49,8 +49,10 @@ int main(int argc, char** argv) {
     for (int spin = 0; spin < 1000 && !latency; ++spin) {
       auto st = agent.state("kill-" + std::to_string(i));
       const auto& v = st->observed["rounds"][0]["victims"][0];
-      if (v.contains("exit_latency_ms")) latency = v["exit_latency_ms"].get<double>();
-      else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (v.contains("exit_latency_ms"))
+        latency = v["exit_latency_ms"].get<double>();
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     (void)agent.revert("kill-" + std::to_string(i));
     if (latency) ours.push_back(*latency);
@@ -67,8 +69,10 @@ int main(int argc, char** argv) {
   }
   const auto a = bench::stats(ours), b = bench::stats(floor);
   std::printf("kill latency, scheduled time -> target exited (%zu kills):\n", ours.size());
-  std::printf("  faultline process_kill (pidfd): median %.3f ms, p95 %.3f ms, max %.3f ms "
-              "(target: median < 2 ms)\n", a.median, a.p95, a.max);
+  std::printf(
+      "  faultline process_kill (pidfd): median %.3f ms, p95 %.3f ms, max %.3f ms "
+      "(target: median < 2 ms)\n",
+      a.median, a.p95, a.max);
   std::printf("  kill(2) + waitpid (floor):      median %.3f ms, p95 %.3f ms, max %.3f ms\n",
               b.median, b.p95, b.max);
   std::printf("  ratio of medians: %.2fx the floor\n", a.median / b.median);

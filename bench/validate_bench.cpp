@@ -33,16 +33,22 @@ faults:
   for (int i = 0; i < faults; ++i) {
     switch (i % 3) {
       case 0:
-        s += fmt::format("  - {{name: kill-{}, target: workers, at: {}s, process_kill: "
-                         "{{signal: SIGTERM, count: 1}}}}\n", i, i);
+        s += fmt::format(
+            "  - {{name: kill-{}, target: workers, at: {}s, process_kill: "
+            "{{signal: SIGTERM, count: 1}}}}\n",
+            i, i);
         break;
       case 1:
-        s += fmt::format("  - {{name: pause-{}, target: workers, at: {}s, duration: 500ms, "
-                         "process_pause: {{count: 2}}}}\n", i, i);
+        s += fmt::format(
+            "  - {{name: pause-{}, target: workers, at: {}s, duration: 500ms, "
+            "process_pause: {{count: 2}}}}\n",
+            i, i);
         break;
       default:
-        s += fmt::format("  - {{name: cpu-{}, at: {}s, duration: 1s, cpu_stress: "
-                         "{{load: 50%, workers: 2, cpus: 0-1}}}}\n", i, i);
+        s += fmt::format(
+            "  - {{name: cpu-{}, at: {}s, duration: 1s, cpu_stress: "
+            "{{load: 50%, workers: 2, cpus: 0-1}}}}\n",
+            i, i);
     }
   }
   return s;
@@ -85,8 +91,9 @@ int main(int argc, char** argv) {
               parse.p95);
   std::printf("  `faultline validate FILE`:    median %.2f ms, p95 %.2f ms (target < 20 ms)\n",
               command.median, command.p95);
-  std::printf("  `faultline --version` (peer): median %.2f ms -> validate costs %.2fx a bare start\n",
-              bare.median, command.median / bare.median);
+  std::printf(
+      "  `faultline --version` (peer): median %.2f ms -> validate costs %.2fx a bare start\n",
+      bare.median, command.median / bare.median);
   std::remove(path.c_str());
   return 0;
 }

@@ -13,8 +13,12 @@ struct Unit {
 };
 
 // Longest names first so that "ms" is not read as "m" followed by "s".
-constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1'000},           {"ms", 1'000'000},
-                           {"s", 1'000'000'000}, {"m", 60'000'000'000LL}, {"h", 3'600'000'000'000LL}};
+constexpr Unit kUnits[] = {{"ns", 1},
+                           {"us", 1'000},
+                           {"ms", 1'000'000},
+                           {"s", 1'000'000'000},
+                           {"m", 60'000'000'000LL},
+                           {"h", 3'600'000'000'000LL}};
 
 }  // namespace
 
@@ -98,6 +102,8 @@ std::string format_duration(Duration d) {
   return fmt::format("{}ns", ns);
 }
 
-double to_ms(Duration d) { return static_cast<double>(d.count()) / 1e6; }
+double to_ms(Duration d) {
+  return static_cast<double>(d.count()) / 1e6;
+}
 
 }  // namespace faultline

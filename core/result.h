@@ -1,10 +1,10 @@
 #pragma once
 // Errors are values: every fallible call returns Result<T>, whose error quotes the bad input.
+#include <fmt/format.h>
+
 #include <expected>
 #include <string>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace faultline {
 
@@ -34,16 +34,16 @@ std::unexpected<Error> fail(fmt::format_string<Args...> format, Args&&... args) 
 }  // namespace faultline
 
 // Passes an error up to the caller; yields the value otherwise (a GNU statement expression).
-#define FL_TRY(expr)                                                              \
-  ({                                                                              \
-    auto fl_try_result_ = (expr);                                                 \
+#define FL_TRY(expr)                                                                \
+  ({                                                                                \
+    auto fl_try_result_ = (expr);                                                   \
     if (!fl_try_result_) return std::unexpected(std::move(fl_try_result_.error())); \
-    std::move(*fl_try_result_);                                                   \
+    std::move(*fl_try_result_);                                                     \
   })
 
 // The same for a Result<void>, as a statement.
-#define FL_TRY_VOID(expr)                                                        \
-  do {                                                                           \
-    auto fl_try_result_ = (expr);                                                \
+#define FL_TRY_VOID(expr)                                                           \
+  do {                                                                              \
+    auto fl_try_result_ = (expr);                                                   \
     if (!fl_try_result_) return std::unexpected(std::move(fl_try_result_.error())); \
   } while (0)

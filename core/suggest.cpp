@@ -1,9 +1,9 @@
 #include "core/suggest.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace faultline {
 namespace {

@@ -6,13 +6,12 @@
 // touches nothing) -> apply (touches the host, at the scheduled time) -> revert (idempotent; safe
 // after a failed or partial apply, and when apply never ran).
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/duration.h"
 #include "core/result.h"
@@ -26,10 +25,10 @@ struct FaultRequest {
   std::string id;    // unique per owner; names the fault in logs and journals
   std::string kind;  // an InjectorDescriptor::kind
   Params params;
-  ProcessSelector selector;         // for kinds that target processes
-  std::optional<Duration> duration; // how long the fault lasts; none for one-shot faults
-  uint64_t seed = 0;                // makes random choices (which processes) reproducible
-  int64_t max_processes = 0;        // blast radius per fault; 0 means no limit
+  ProcessSelector selector;          // for kinds that target processes
+  std::optional<Duration> duration;  // how long the fault lasts; none for one-shot faults
+  uint64_t seed = 0;                 // makes random choices (which processes) reproducible
+  int64_t max_processes = 0;         // blast radius per fault; 0 means no limit
   Protection protection;
 };
 

@@ -18,7 +18,9 @@ const InjectorDescriptor kInjectors[] = {
 
 }  // namespace
 
-std::span<const InjectorDescriptor> all_injectors() { return kInjectors; }
+std::span<const InjectorDescriptor> all_injectors() {
+  return kInjectors;
+}
 
 const InjectorDescriptor* find_injector(std::string_view kind) {
   for (const InjectorDescriptor& d : kInjectors)
@@ -42,7 +44,8 @@ Result<std::unique_ptr<Fault>> create_fault(FaultRequest request) {
   if (d->targets_processes && request.selector.empty())
     return fail("{} needs a process selector (name, cmdline, pidfile, parent_pidfile or cgroup)",
                 d->kind);
-  if (auto problems = d->cross_check(request.params, request.duration, request.selector); !problems.empty())
+  if (auto problems = d->cross_check(request.params, request.duration, request.selector);
+      !problems.empty())
     return fail("{}", fmt::join(problems, "; "));
   const Support support = d->supported();
   if (!support.ok) return fail("{} cannot run on this host: {}", d->kind, support.reason);

@@ -16,6 +16,8 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl
+  # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
+  qemu-system-x86 busybox-static cpio kmod xz-utils
 )
 
 missing=()

@@ -30,9 +30,9 @@ void Console::status(const LiveStatus& st) {
   std::lock_guard lock(mutex_);
   if (now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
-  std::string line = fmt::format("[{}] {:.1f}/{:.1f} s | faults active: {} |",
-                                 phase_name(st.phase), to_ms(st.elapsed) / 1000.0,
-                                 to_ms(st.total) / 1000.0, st.active_faults);
+  std::string line =
+      fmt::format("[{}] {:.1f}/{:.1f} s | faults active: {} |", phase_name(st.phase),
+                  to_ms(st.elapsed) / 1000.0, to_ms(st.total) / 1000.0, st.active_faults);
   for (const auto& [name, counts] : st.probes)
     line += fmt::format(" {} {} ok {} failed", name, counts.first, counts.second);
   clear_status_locked();

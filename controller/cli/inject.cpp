@@ -32,9 +32,12 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   request.seed = seed.value_or(std::random_device{}());
   if (duration_text) {
     auto d2 = parse_duration(*duration_text);
-    if (!d2) errors.push_back({{"--duration"}, d2.error().message});
-    else if (*d2 <= Duration::zero()) errors.push_back({{"--duration"}, "the duration must be positive"});
-    else request.duration = *d2;
+    if (!d2)
+      errors.push_back({{"--duration"}, d2.error().message});
+    else if (*d2 <= Duration::zero())
+      errors.push_back({{"--duration"}, "the duration must be positive"});
+    else
+      request.duration = *d2;
   }
   std::vector<RawParam> raw;
   for (size_t i = 0; i < assignments.size(); ++i) {
@@ -54,7 +57,8 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   request.params = std::move(parsed.params);
   if (errors.empty()) {
     if (d->duration == DurationRule::Required && !request.duration)
-      errors.push_back({{"faultline inject"}, fmt::format("{} needs --duration, e.g. --duration 30s", kind)});
+      errors.push_back(
+          {{"faultline inject"}, fmt::format("{} needs --duration, e.g. --duration 30s", kind)});
     if (d->targets_processes && request.selector.empty())
       errors.push_back({{"faultline inject"},
                         fmt::format("{} needs a process selector: name=, cmdline=, pidfile=, "
@@ -78,8 +82,9 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
   if (auto p = agent.prepare(std::move(request), "inject", end + std::chrono::seconds(5)); !p) {
     std::fprintf(stderr, "faultline inject: error: %s\n", p.error().message.c_str());
     if (p.error().refused) {
-      std::fprintf(stderr, "(on the command line the limit is --max-processes; nothing was "
-                           "changed)\n");
+      std::fprintf(stderr,
+                   "(on the command line the limit is --max-processes; nothing was "
+                   "changed)\n");
       return kExitInvalid;
     }
     return exit_code(RunStatus::Error);
@@ -112,7 +117,8 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
     return exit_code(RunStatus::RevertFailed);
   }
   if (interrupted) {
-    std::fprintf(stderr, "interrupted by %s: reverted\n", signal_name(stop_signal().load()).c_str());
+    std::fprintf(stderr, "interrupted by %s: reverted\n",
+                 signal_name(stop_signal().load()).c_str());
     return exit_code(RunStatus::Aborted);
   }
   return 0;

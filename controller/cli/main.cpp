@@ -1,6 +1,5 @@
 // faultline: run chaos scenarios on this host. See README.md for the exit codes.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "controller/cli/commands.h"
@@ -43,8 +42,9 @@ int main(int argc, char** argv) {
   inject->add_option("KEY=VALUE", assignments,
                      "parameters and process selector, named as in scenario files");
   inject->add_option("--duration", duration, "how long the fault lasts, e.g. 30s");
-  inject->add_option("--max-processes", max_processes,
-                     "blast radius: most processes the fault may touch")
+  inject
+      ->add_option("--max-processes", max_processes,
+                   "blast radius: most processes the fault may touch")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   inject->add_option("--seed", seed, "seed for choosing among matching processes");
 

@@ -28,9 +28,9 @@ int plan_command(const std::string& file) {
     out += fmt::format("  {} [{}] {}\n", f.name, f.kind, f.params.describe());
     if (reach.targets_processes) {
       const TargetGroup* g = s.target(f.target);
-      out += fmt::format("    target '{}': {} -> {} eligible process(es), would affect {}\n",
-                         f.target, g->processes.describe(), reach.resolution.matched.size(),
-                         reach.would_affect);
+      out +=
+          fmt::format("    target '{}': {} -> {} eligible process(es), would affect {}\n", f.target,
+                      g->processes.describe(), reach.resolution.matched.size(), reach.would_affect);
       for (const ProcessInfo& p : reach.resolution.matched)
         out += fmt::format("      pid {:<7} {}\n", p.pid, p.cmdline.empty() ? p.comm : p.cmdline);
       for (const Excluded& e : reach.resolution.excluded)
@@ -51,7 +51,8 @@ int plan_command(const std::string& file) {
   }
   for (const StopCondition& c : s.stop_when) {
     out += fmt::format("  stop when '{}'", c.probe);
-    if (c.consecutive_failures) out += fmt::format(" fails {} times in a row", *c.consecutive_failures);
+    if (c.consecutive_failures)
+      out += fmt::format(" fails {} times in a row", *c.consecutive_failures);
     if (c.failed_ratio_above)
       out += fmt::format("{}fails more than {} of at least {} checks",
                          c.consecutive_failures ? " or " : " ",
@@ -62,8 +63,8 @@ int plan_command(const std::string& file) {
                      format_duration(timeline.total), format_duration(s.recovery.within));
   out += format_timeline(s, timeline);
   out += fmt::format("\nblast radius: max_duration {} (run takes {}), max_processes {} per fault",
-                     format_duration(s.blast_radius.max_duration),
-                     format_duration(timeline.total), s.blast_radius.max_processes);
+                     format_duration(s.blast_radius.max_duration), format_duration(timeline.total),
+                     s.blast_radius.max_processes);
   if (!s.blast_radius.protection.selectors.empty())
     out += fmt::format(", {} protected selector(s)", s.blast_radius.protection.selectors.size());
   out += "\n";

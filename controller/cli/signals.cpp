@@ -5,10 +5,14 @@
 namespace faultline {
 namespace {
 std::atomic<int> g_stop_signal{0};
-void on_stop(int signal) { g_stop_signal.store(signal); }
+void on_stop(int signal) {
+  g_stop_signal.store(signal);
+}
 }  // namespace
 
-const std::atomic<int>& stop_signal() { return g_stop_signal; }
+const std::atomic<int>& stop_signal() {
+  return g_stop_signal;
+}
 
 void install_stop_handlers() {
   struct sigaction action {};

@@ -18,9 +18,9 @@ struct TimelineEvent {
 };
 
 struct Timeline {
-  Duration during_start{};  // == phases.before
-  Duration during_end{};    // when the last fault ends
-  Duration total{};         // during_end + phases.after
+  Duration during_start{};            // == phases.before
+  Duration during_end{};              // when the last fault ends
+  Duration total{};                   // during_end + phases.after
   std::vector<TimelineEvent> events;  // in time order; ties keep reverts before applies
 };
 

@@ -43,8 +43,8 @@ class CommandProbeImpl final : public Probe {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     const char* argv[] = {"/bin/sh", "-c", spec_.command.run.c_str(), nullptr};
     pid_t pid = 0;
     const TimePoint start = Clock::now();
@@ -61,7 +61,8 @@ class CommandProbeImpl final : public Probe {
     const TimePoint deadline = start + spec_.command.timeout;
     bool timed_out = false;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) {
         timed_out = true;
         break;

@@ -14,9 +14,10 @@ bool bind(void* handle, const char* name, F& out) {
 Result<CurlLibrary> load() {
   void* handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr)
-    return fail("HTTP probes need libcurl, which could not be loaded ({}); install it with "
-                "'apt-get install libcurl4'",
-                dlerror());
+    return fail(
+        "HTTP probes need libcurl, which could not be loaded ({}); install it with "
+        "'apt-get install libcurl4'",
+        dlerror());
   CurlLibrary c{};
   const bool ok = bind(handle, "curl_global_init", c.global_init) &&
                   bind(handle, "curl_easy_init", c.easy_init) &&

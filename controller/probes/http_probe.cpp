@@ -41,10 +41,10 @@ class HttpProbeImpl final : public Probe {
     c_->easy_setopt(curl_, CURLOPT_URL, spec_.http.url.c_str());
     c_->easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, spec_.http.method.c_str());
     if (spec_.http.method == "HEAD") c_->easy_setopt(curl_, CURLOPT_NOBODY, 1L);
-    c_->easy_setopt(curl_, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           spec_.http.timeout)
-                                           .count()));
+    c_->easy_setopt(
+        curl_, CURLOPT_TIMEOUT_MS,
+        static_cast<long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(spec_.http.timeout).count()));
     c_->easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     c_->easy_setopt(curl_, CURLOPT_WRITEFUNCTION, collect);
     c_->easy_setopt(curl_, CURLOPT_WRITEDATA, &body);

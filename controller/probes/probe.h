@@ -11,9 +11,9 @@ namespace faultline {
 
 struct CheckResult {
   bool ok = false;
-  std::string observed;               // "200 in 3.1 ms", "connection refused", "exit 1"
-  std::optional<Duration> latency;    // for http and tcp
-  bool could_not_run = false;         // the probe itself is broken (not the system under test)
+  std::string observed;             // "200 in 3.1 ms", "connection refused", "exit 1"
+  std::optional<Duration> latency;  // for http and tcp
+  bool could_not_run = false;       // the probe itself is broken (not the system under test)
 };
 
 class Probe {

@@ -42,11 +42,12 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
   j["scenario"] = {{"file", r.scenario_file}, {"title", r.title}};
   j["seed"] = r.seed;
   j["started_at"] = iso8601(r.started_wall);
-  j["ended_at"] = r.ended_at ? nlohmann::json(iso8601(
-                                   r.started_wall +
-                                   std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                       *r.ended_at)))
-                             : nlohmann::json(nullptr);
+  j["ended_at"] =
+      r.ended_at
+          ? nlohmann::json(iso8601(
+                r.started_wall +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(*r.ended_at)))
+          : nlohmann::json(nullptr);
   j["complete"] = verdict != nullptr;
   j["status"] = verdict ? nlohmann::json(status_name(verdict->status)) : "running";
   j["exit_code"] = verdict ? nlohmann::json(exit_code(verdict->status)) : nlohmann::json(nullptr);

@@ -2,9 +2,8 @@
 // The run's journal: JSON that is rewritten as the run goes, always whole. Each write goes to a
 // temporary file beside the journal, is fsynced, and is renamed over it, so a crash or a kill at
 // any moment leaves either the previous complete journal or the new one, never a torn file.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "controller/run/record.h"
 #include "controller/run/verdict.h"

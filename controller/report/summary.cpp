@@ -20,10 +20,11 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
   for (size_t i = 0; i < s.steady_state.size(); ++i) {
     const ProbeSpec& spec = s.steady_state[i];
     const ProbeVerdict& pv = v.probes[i];
-    out += fmt::format("  {} {}: {}\n", s.steady_state[i].type == ProbeType::Http ? "http"
-                                        : spec.type == ProbeType::Tcp             ? "tcp"
-                                        : spec.type == ProbeType::Command         ? "command"
-                                                                                  : "process",
+    out += fmt::format("  {} {}: {}\n",
+                       s.steady_state[i].type == ProbeType::Http ? "http"
+                       : spec.type == ProbeType::Tcp             ? "tcp"
+                       : spec.type == ProbeType::Command         ? "command"
+                                                                 : "process",
                        spec.name, describe_expectation(spec));
     std::vector<std::string> parts;
     for (const auto& [phase, result] : pv.phases) {
@@ -41,11 +42,12 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
     }
     out += fmt::format("      {}\n", fmt::join(parts, "; "));
     if (const auto& o = pv.longest_outage)
-      out += fmt::format("      longest outage {:.2f} s{} from +{:.2f} s: {} failed check{}, "
-                         "first: {}\n",
-                         to_ms(o->length) / 1000.0, o->ended ? "" : " (still failing at the end)",
-                         to_ms(o->start) / 1000.0, o->failed_checks,
-                         o->failed_checks == 1 ? "" : "s", o->first_observed);
+      out += fmt::format(
+          "      longest outage {:.2f} s{} from +{:.2f} s: {} failed check{}, "
+          "first: {}\n",
+          to_ms(o->length) / 1000.0, o->ended ? "" : " (still failing at the end)",
+          to_ms(o->start) / 1000.0, o->failed_checks, o->failed_checks == 1 ? "" : "s",
+          o->first_observed);
   }
   if (!r.faults.empty()) {
     out += "faults (requested -> observed):\n";
@@ -61,10 +63,9 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
                            f.reverted_by_deadline ? " (by deadline)" : "");
       out += "\n";
       if (!f.summary.empty())
-        out += fmt::format("      {}{}\n", f.summary,
-                           f.applied_at && !f.confirmed && f.apply_error.empty()
-                               ? "  [NOT CONFIRMED]"
-                               : "");
+        out += fmt::format(
+            "      {}{}\n", f.summary,
+            f.applied_at && !f.confirmed && f.apply_error.empty() ? "  [NOT CONFIRMED]" : "");
       if (!f.apply_error.empty()) out += fmt::format("      apply failed: {}\n", f.apply_error);
       if (!f.revert_error.empty()) out += fmt::format("      REVERT FAILED: {}\n", f.revert_error);
     }

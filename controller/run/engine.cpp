@@ -29,7 +29,10 @@ constexpr Duration kJournalEvery = std::chrono::seconds(1);
 class Engine {
  public:
   Engine(const Scenario& s, const RunOptions& o)
-      : s_(s), o_(o), timeline_(plan_timeline(s)), stops_(s.stop_when),
+      : s_(s),
+        o_(o),
+        timeline_(plan_timeline(s)),
+        stops_(s.stop_when),
         owner_(fmt::format("run-{}-{}", getpid(), o.seed)) {}
 
   RunResult run() {
@@ -48,9 +51,8 @@ class Engine {
                                 .duration = f.duration,
                                 .scheduled_at = s_.before + f.at});
     write_journal(nullptr);
-    o_.log(fmt::format("run '{}' (seed {}): {} probe(s), {} fault(s), {} in all", s_.title,
-                       o_.seed, s_.steady_state.size(), s_.faults.size(),
-                       format_duration(timeline_.total)));
+    o_.log(fmt::format("run '{}' (seed {}): {} probe(s), {} fault(s), {} in all", s_.title, o_.seed,
+                       s_.steady_state.size(), s_.faults.size(), format_duration(timeline_.total)));
     for (size_t i = 0; i < s_.steady_state.size(); ++i)
       probe_threads_.emplace_back([this, i] { probe_loop(i); });
 
@@ -126,8 +128,8 @@ class Engine {
   bool fault_failed(size_t index, const std::string& message) {
     std::lock_guard lock(mutex_);
     record_.faults[index].apply_error = message;
-    record_.error = fmt::format("fault '{}' could not be injected: {}", s_.faults[index].name,
-                                message);
+    record_.error =
+        fmt::format("fault '{}' could not be injected: {}", s_.faults[index].name, message);
     return false;
   }
 
@@ -226,8 +228,8 @@ class Engine {
 
   void set_phase(Phase p) {
     phase_.store(p);
-    o_.log(fmt::format("phase {} (+{:.1f} s)", phase_name(p),
-                       to_ms(Clock::now() - start_) / 1000.0));
+    o_.log(
+        fmt::format("phase {} (+{:.1f} s)", phase_name(p), to_ms(Clock::now() - start_) / 1000.0));
     wake_.notify_all();
   }
 

@@ -2,11 +2,10 @@
 // What happened in a run, as it happens: the engine appends to it, the verdict reads it, the
 // journal and the summary print it.
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "controller/scenario/scenario.h"
 #include "core/duration.h"

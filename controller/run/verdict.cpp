@@ -120,8 +120,8 @@ Verdict judge_run(const Scenario& s, const RunRecord& record) {
                       : fmt::format("probe '{}' did not recover after the faults", spec.name);
     }
     if (pv.time_to_recover)
-      v.time_to_recover = std::max(v.time_to_recover.value_or(Duration::zero()),
-                                   *pv.time_to_recover);
+      v.time_to_recover =
+          std::max(v.time_to_recover.value_or(Duration::zero()), *pv.time_to_recover);
     v.probes.push_back(std::move(pv));
   }
   std::string revert_errors;
@@ -140,8 +140,8 @@ Verdict judge_run(const Scenario& s, const RunRecord& record) {
     v.reason = record.error;
   } else if (record.faults_skipped) {
     v.status = RunStatus::Deviated;
-    v.reason = "the steady state did not hold before the faults, so none was injected: " +
-               deviation;
+    v.reason =
+        "the steady state did not hold before the faults, so none was injected: " + deviation;
   } else if (deviated) {
     v.status = RunStatus::Deviated;
     v.reason = deviation;

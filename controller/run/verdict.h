@@ -26,7 +26,7 @@ struct PhaseResult {
 // The longest run of consecutive failed checks while or after faults were active: from the
 // first failed check to the first passing one after it.
 struct Outage {
-  Duration start{};   // since the run started
+  Duration start{};  // since the run started
   Duration length{};
   size_t failed_checks = 0;
   bool ended = true;  // false: still failing when the run ended
@@ -39,7 +39,7 @@ struct ProbeVerdict {
   bool judged_recovery = false;         // the probe runs after the faults
   bool recovered = false;
   std::optional<Duration> time_to_recover;  // from the end of the faults to the first pass
-  bool needed_recovery = false;  // it was failing when the faults ended
+  bool needed_recovery = false;             // it was failing when the faults ended
   std::optional<Outage> longest_outage;
 };
 

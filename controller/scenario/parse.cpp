@@ -17,19 +17,19 @@
 namespace faultline {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"version",    "title",      "description", "tags",
-                                         "targets",    "blast_radius", "steady_state",
-                                         "stop_when",  "faults",     "recovery",    "phases"};
+constexpr std::string_view kTopKeys[] = {"version", "title",        "description",  "tags",
+                                         "targets", "blast_radius", "steady_state", "stop_when",
+                                         "faults",  "recovery",     "phases"};
 constexpr std::string_view kTargetKeys[] = {"host", "processes"};
 constexpr std::string_view kBlastKeys[] = {"max_duration", "max_processes", "protected"};
-constexpr std::string_view kProbeKeys[] = {"name",     "http",   "tcp",       "command", "process",
-                                           "expect",   "interval", "phases", "tolerance"};
+constexpr std::string_view kProbeKeys[] = {"name",   "http",     "tcp",    "command",  "process",
+                                           "expect", "interval", "phases", "tolerance"};
 constexpr std::string_view kProbeTypes[] = {"http", "tcp", "command", "process"};
 constexpr std::string_view kHttpKeys[] = {"url", "method", "timeout"};
 constexpr std::string_view kTcpKeys[] = {"address", "timeout"};
 constexpr std::string_view kCommandKeys[] = {"run", "timeout"};
-constexpr std::string_view kProcessProbeKeys[] = {"target", "name", "cmdline", "pidfile",
-                                                  "parent_pidfile", "cgroup"};
+constexpr std::string_view kProcessProbeKeys[] = {"target",  "name",           "cmdline",
+                                                  "pidfile", "parent_pidfile", "cgroup"};
 constexpr std::string_view kHttpExpect[] = {"status", "body_matches", "max_latency"};
 constexpr std::string_view kTcpExpect[] = {"connects", "max_latency"};
 constexpr std::string_view kCommandExpect[] = {"exit_code", "stdout_matches"};
@@ -39,7 +39,8 @@ constexpr std::string_view kStopKeys[] = {"probe", "consecutive_failures", "fail
                                           "min_checks"};
 constexpr std::string_view kFaultCommonKeys[] = {"name", "target", "at", "duration"};
 constexpr std::string_view kRecoveryKeys[] = {"within"};
-constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST", "PUT",
+                                         "DELETE", "OPTIONS", "PATCH"};
 
 class ScenarioParser {
  public:
@@ -55,7 +56,8 @@ class ScenarioParser {
         r_.error(root["version"],
                  fmt::format("version {} is not supported; this faultline reads version 1", *v));
     }
-    if (r_.require(root, "title", "the scenario")) s.title = r_.text(root, "title", "title").value_or("");
+    if (r_.require(root, "title", "the scenario"))
+      s.title = r_.text(root, "title", "title").value_or("");
     s.description = r_.text(root, "description", "description").value_or("");
     s.tags = r_.text_list(root, "tags", "tags");
     if (root["targets"]) parse_targets(root["targets"], s);
@@ -94,8 +96,8 @@ class ScenarioParser {
       try {
         std::regex re(*sel.cmdline);
       } catch (const std::regex_error& e) {
-        r_.error(node["cmdline"], fmt::format("{}.cmdline is not a valid regular expression: {}",
-                                              what, e.what()));
+        r_.error(node["cmdline"],
+                 fmt::format("{}.cmdline is not a valid regular expression: {}", what, e.what()));
       }
     }
     if (sel.cgroup && !sel.cgroup->starts_with('/'))
@@ -190,9 +192,12 @@ class ScenarioParser {
     if (node["phases"]) {
       p.phases.clear();
       for (const auto& [ph, ph_node] : scalar_items(node["phases"], what + ".phases")) {
-        if (ph == "before") p.phases.insert(Phase::Before);
-        else if (ph == "during") p.phases.insert(Phase::During);
-        else if (ph == "after") p.phases.insert(Phase::After);
+        if (ph == "before")
+          p.phases.insert(Phase::Before);
+        else if (ph == "during")
+          p.phases.insert(Phase::During);
+        else if (ph == "after")
+          p.phases.insert(Phase::After);
         else
           r_.error(ph_node, fmt::format("{}.phases: unknown phase '{}'{}; use before, during and "
                                         "after",
@@ -236,7 +241,8 @@ class ScenarioParser {
       parse_tcp(node["tcp"], p, what);
       if (has_expect && r_.mapping(expect, what + ".expect", kTcpExpect)) {
         if (r_.require(expect, "connects", what + ".expect"))
-          p.expect.connects = r_.boolean(expect, "connects", what + ".expect.connects").value_or(true);
+          p.expect.connects =
+              r_.boolean(expect, "connects", what + ".expect.connects").value_or(true);
         p.expect.max_latency = r_.duration(expect, "max_latency", what + ".expect.max_latency");
       }
     } else if (node["command"]) {
@@ -245,8 +251,8 @@ class ScenarioParser {
       if (r_.mapping(c, what + ".command", kCommandKeys)) {
         if (r_.require(c, "run", what + ".command"))
           p.command.run = r_.text(c, "run", what + ".command.run").value_or("");
-        if (auto t = r_.duration(c, "timeout", what + ".command.timeout",
-                                 std::chrono::milliseconds(1)))
+        if (auto t =
+                r_.duration(c, "timeout", what + ".command.timeout", std::chrono::milliseconds(1)))
           p.command.timeout = *t;
       }
       if (has_expect && r_.mapping(expect, what + ".expect", kCommandExpect)) {
@@ -274,8 +280,10 @@ class ScenarioParser {
         }
       }
       if (has_expect && r_.mapping(expect, what + ".expect", kProcessExpect)) {
-        p.expect.min_count = r_.integer(expect, "min_count", what + ".expect.min_count", 0, 1000000);
-        p.expect.max_count = r_.integer(expect, "max_count", what + ".expect.max_count", 0, 1000000);
+        p.expect.min_count =
+            r_.integer(expect, "min_count", what + ".expect.min_count", 0, 1000000);
+        p.expect.max_count =
+            r_.integer(expect, "max_count", what + ".expect.max_count", 0, 1000000);
         if (!expect["min_count"] && !expect["max_count"])
           r_.error(expect, fmt::format("{}.expect needs min_count, max_count or both", what));
         if (p.expect.min_count && p.expect.max_count && *p.expect.min_count > *p.expect.max_count)
@@ -409,7 +417,8 @@ class ScenarioParser {
         node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "";
     r_.mapping(node, fault_name.empty() ? "a fault" : fmt::format("fault '{}'", fault_name),
                allowed);
-    if (r_.require(node, "name", "a fault")) f.name = r_.text(node, "name", "the fault name").value_or("");
+    if (r_.require(node, "name", "a fault"))
+      f.name = r_.text(node, "name", "the fault name").value_or("");
     const std::string what = f.name.empty() ? "the fault" : fmt::format("fault '{}'", f.name);
     for (const FaultSpec& other : s.faults)
       if (!f.name.empty() && other.name == f.name)
@@ -433,9 +442,10 @@ class ScenarioParser {
       unknown_kind_given |= !known && !closest_match(key, kFaultCommonKeys);
     }
     if (given.size() > 1 || (given.empty() && !unknown_kind_given)) {
-      r_.error(node, fmt::format("{} must have exactly one fault kind ({}); it has {}", what,
-                                 fmt::join(kinds, ", "),
-                                 given.empty() ? "none" : fmt::format("{}", fmt::join(given, ", "))));
+      r_.error(node,
+               fmt::format("{} must have exactly one fault kind ({}); it has {}", what,
+                           fmt::join(kinds, ", "),
+                           given.empty() ? "none" : fmt::format("{}", fmt::join(given, ", "))));
     }
     if (given.size() != 1) {
       fault_nodes_.push_back(node);
@@ -454,8 +464,8 @@ class ScenarioParser {
                                            it->second.IsSequence() ? "a list" : "a mapping"));
           continue;
         }
-        raw.push_back({it->first.Scalar(), it->second.Scalar(), r_.where(it->first),
-                       r_.where(it->second)});
+        raw.push_back(
+            {it->first.Scalar(), it->second.Scalar(), r_.where(it->first), r_.where(it->second)});
       }
     } else if (!params.IsNull()) {
       r_.error(params, fmt::format("{}.{} must be a mapping of parameters (or empty for the "
@@ -475,11 +485,11 @@ class ScenarioParser {
       // A fixed count above the blast radius can never run; say so now rather than at plan.
       if (d->targets_processes && f.params.count("count").mode == Count::Mode::Number &&
           f.params.count("count").number > s.blast_radius.max_processes)
-        r_.error(params["count"], fmt::format("{}: count {} is more than "
-                                              "blast_radius.max_processes {}; lower the count "
-                                              "or raise max_processes",
-                                              what, f.params.count("count").number,
-                                              s.blast_radius.max_processes));
+        r_.error(params["count"],
+                 fmt::format("{}: count {} is more than "
+                             "blast_radius.max_processes {}; lower the count "
+                             "or raise max_processes",
+                             what, f.params.count("count").number, s.blast_radius.max_processes));
     }
     if (d->duration == DurationRule::Required && !node["duration"])
       r_.error(node, fmt::format("{} needs a duration: {} is undone when its duration ends", what,
@@ -522,9 +532,10 @@ class ScenarioParser {
       if (!f.target.empty()) {
         const TargetGroup* g = s.target(f.target);
         if (g == nullptr) {
-          r_.error(node["target"], fmt::format("{} names target '{}', which is not defined in "
-                                               "targets{}",
-                                               what, f.target, did_you_mean(f.target, target_names(s))));
+          r_.error(node["target"],
+                   fmt::format("{} names target '{}', which is not defined in "
+                               "targets{}",
+                               what, f.target, did_you_mean(f.target, target_names(s))));
         } else if (d != nullptr && d->targets_processes && g->processes.empty() &&
                    !selector_reported_.contains(g->name)) {
           r_.error(node["target"], fmt::format("{} ({}) needs processes, but target '{}' selects "
@@ -556,19 +567,20 @@ class ScenarioParser {
                            format_duration(s.after), format_duration(s.recovery.within)));
     if (s.blast_radius.max_duration > Duration::zero()) {
       Duration during{};
-      for (const FaultSpec& f : s.faults) during = std::max(during, f.at + f.duration.value_or(Duration::zero()));
+      for (const FaultSpec& f : s.faults)
+        during = std::max(during, f.at + f.duration.value_or(Duration::zero()));
       const Duration total = s.before + during + s.after;
       bool every_fault_fits = true;
       for (const FaultSpec& f : s.faults)
         every_fault_fits &= s.before + f.at < s.blast_radius.max_duration;
       if (every_fault_fits && total > s.blast_radius.max_duration)
-        r_.error(root["blast_radius"]["max_duration"],
-                 fmt::format("the run takes {} (before {} + faults {} + after {}), longer than "
-                             "blast_radius.max_duration {}; shorten the faults or raise "
-                             "max_duration",
-                             format_duration(total), format_duration(s.before),
-                             format_duration(during), format_duration(s.after),
-                             format_duration(s.blast_radius.max_duration)));
+        r_.error(
+            root["blast_radius"]["max_duration"],
+            fmt::format("the run takes {} (before {} + faults {} + after {}), longer than "
+                        "blast_radius.max_duration {}; shorten the faults or raise "
+                        "max_duration",
+                        format_duration(total), format_duration(s.before), format_duration(during),
+                        format_duration(s.after), format_duration(s.blast_radius.max_duration)));
     }
   }
 
@@ -708,12 +720,13 @@ ParsedScenario parse_scenario_text(const std::string& text, const std::string& f
     if (out.errors.empty()) out.scenario = std::move(s);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed shapes (e.g. indexing a scalar); report, never crash.
-    out.errors.push_back({{file, e.mark.line + 1, e.mark.column + 1},
-                          fmt::format("malformed scenario: {}", e.msg)});
+    out.errors.push_back(
+        {{file, e.mark.line + 1, e.mark.column + 1}, fmt::format("malformed scenario: {}", e.msg)});
   }
-  std::stable_sort(out.errors.begin(), out.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-  });
+  std::stable_sort(
+      out.errors.begin(), out.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+      });
   return out;
 }
 
@@ -721,8 +734,8 @@ ParsedScenario parse_scenario_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     ParsedScenario out;
-    out.errors.push_back({{path, 0, 0}, fmt::format("cannot read the file: {}",
-                                                    std::strerror(errno))});
+    out.errors.push_back(
+        {{path, 0, 0}, fmt::format("cannot read the file: {}", std::strerror(errno))});
     return out;
   }
   std::ostringstream text;

@@ -52,11 +52,11 @@ struct ProcessProbe {
 
 // What a check must observe to pass. Which fields apply depends on the probe type.
 struct Expectation {
-  std::vector<int> status;                 // http: any of these
-  std::optional<std::string> body_matches; // http: regex searched in the body
-  std::optional<Duration> max_latency;     // http, tcp
-  bool connects = true;                    // tcp
-  std::optional<int> exit_code;            // command
+  std::vector<int> status;                  // http: any of these
+  std::optional<std::string> body_matches;  // http: regex searched in the body
+  std::optional<Duration> max_latency;      // http, tcp
+  bool connects = true;                     // tcp
+  std::optional<int> exit_code;             // command
   std::optional<std::string> stdout_matches;
   std::optional<int64_t> min_count;  // process
   std::optional<int64_t> max_count;
@@ -81,8 +81,9 @@ struct ProbeSpec {
   SourceLocation at;
 
   Percent tolerance(Phase p) const {
-    return p == Phase::Before ? tolerance_before
-                              : p == Phase::During ? tolerance_during : tolerance_after;
+    return p == Phase::Before   ? tolerance_before
+           : p == Phase::During ? tolerance_during
+                                : tolerance_after;
   }
 };
 

@@ -55,8 +55,8 @@ void YamlReader::error(const SourceLocation& at, std::string message) {
 bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
                          std::span<const std::string_view> allowed) {
   if (!node.IsMap()) {
-    error(node, fmt::format("{} must be a mapping of keys to values, not {}", what,
-                            type_name(node)));
+    error(node,
+          fmt::format("{} must be a mapping of keys to values, not {}", what, type_name(node)));
     return false;
   }
   // yaml-cpp keeps every duplicate key but reads only the first, so a second `faults:` would be

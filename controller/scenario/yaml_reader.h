@@ -34,8 +34,8 @@ class YamlReader {
   // nullopt when the key is absent or the value is bad. `what` names the key in messages.
   std::optional<std::string> text(const YAML::Node& map, std::string_view key,
                                   std::string_view what);
-  std::optional<int64_t> integer(const YAML::Node& map, std::string_view key,
-                                 std::string_view what, int64_t min, int64_t max);
+  std::optional<int64_t> integer(const YAML::Node& map, std::string_view key, std::string_view what,
+                                 int64_t min, int64_t max);
   std::optional<Duration> duration(const YAML::Node& map, std::string_view key,
                                    std::string_view what, Duration min = Duration::zero());
   std::optional<Percent> percent(const YAML::Node& map, std::string_view key,

@@ -14,11 +14,16 @@ namespace {
 const std::vector<ParamSpec>& specs() {
   static const std::vector<ParamSpec> all = [] {
     std::vector<ParamSpec> s = network_common_specs();
-    s.push_back({.name = "rate", .type = ParamType::Text,
+    s.push_back({.name = "rate",
+                 .type = ParamType::Text,
                  .help = "the bandwidth, e.g. 1mbit, 500kbit or 2mbps (bytes)"});
-    s.push_back({.name = "burst", .type = ParamType::Text, .default_value = "32kb",
+    s.push_back({.name = "burst",
+                 .type = ParamType::Text,
+                 .default_value = "32kb",
                  .help = "bytes that may pass at full speed, e.g. 32kb"});
-    s.push_back({.name = "limit", .type = ParamType::Text, .default_value = "128kb",
+    s.push_back({.name = "limit",
+                 .type = ParamType::Text,
+                 .default_value = "128kb",
                  .help = "bytes that may wait in the queue before packets are dropped"});
     return s;
   }();
@@ -54,14 +59,20 @@ Support supported() {
 std::vector<std::string> cross_check(const Params& p, std::optional<Duration>,
                                      const ProcessSelector&) {
   std::vector<std::string> problems = check_scope(p);
-  if (auto r = parse_rate_bits(p.text("rate")); !r) problems.push_back(r.error().message);
-  else if (*r < 8000) problems.push_back("rate must be at least 8kbit");
+  if (auto r = parse_rate_bits(p.text("rate")); !r)
+    problems.push_back(r.error().message);
+  else if (*r < 8000)
+    problems.push_back("rate must be at least 8kbit");
   auto burst = parse_size_bytes(p.text("burst"));
-  if (!burst) problems.push_back("burst: " + burst.error().message);
-  else if (*burst < 1600) problems.push_back("burst must be at least 1600b, one full packet");
+  if (!burst)
+    problems.push_back("burst: " + burst.error().message);
+  else if (*burst < 1600)
+    problems.push_back("burst must be at least 1600b, one full packet");
   auto limit = parse_size_bytes(p.text("limit"));
-  if (!limit) problems.push_back("limit: " + limit.error().message);
-  else if (burst && *limit < *burst) problems.push_back("limit must be at least the burst");
+  if (!limit)
+    problems.push_back("limit: " + limit.error().message);
+  else if (burst && *limit < *burst)
+    problems.push_back("limit must be at least the burst");
   return problems;
 }
 
@@ -70,8 +81,8 @@ Result<std::unique_ptr<Fault>> create(FaultRequest request) {
   const uint64_t burst = FL_TRY(parse_size_bytes(request.params.text("burst")));
   const uint64_t limit = FL_TRY(parse_size_bytes(request.params.text("limit")));
   FaultQdisc qdisc{"tbf", [=](nl_msg* msg) { return put_tbf_options(msg, rate, burst, limit); }};
-  const std::string requested = fmt::format("rate {} burst {}", format_rate_bits(rate),
-                                            request.params.text("burst"));
+  const std::string requested =
+      fmt::format("rate {} burst {}", format_rate_bits(rate), request.params.text("burst"));
   return std::make_unique<ScopedNetworkFault>(std::move(request), std::move(qdisc), requested);
 }
 

@@ -12,11 +12,21 @@ namespace faultline {
 namespace {
 
 constexpr ParamSpec kParams[] = {
-    {.name = "load", .type = ParamType::Percent, .default_value = "100", .min = 100,
-     .max = 10000, .help = "how busy each worker keeps its CPU, 1% to 100%"},
-    {.name = "workers", .type = ParamType::Integer, .default_value = "1", .min = 1, .max = 1024,
+    {.name = "load",
+     .type = ParamType::Percent,
+     .default_value = "100",
+     .min = 100,
+     .max = 10000,
+     .help = "how busy each worker keeps its CPU, 1% to 100%"},
+    {.name = "workers",
+     .type = ParamType::Integer,
+     .default_value = "1",
+     .min = 1,
+     .max = 1024,
      .help = "how many worker processes"},
-    {.name = "cpus", .type = ParamType::CpuList, .optional = true,
+    {.name = "cpus",
+     .type = ParamType::CpuList,
+     .optional = true,
      .help = "CPUs to pin the workers to, round robin, e.g. 0,2-3"},
 };
 
@@ -41,8 +51,7 @@ class CpuStress final : public Fault {
     else
       unconfined_reason_ = cg.error().message;
     const auto workers = request_.params.integer("workers");
-    const CpuList cpus = request_.params.has("cpus") ? request_.params.cpu_list("cpus")
-                                                     : CpuList{};
+    const CpuList cpus = request_.params.has("cpus") ? request_.params.cpu_list("cpus") : CpuList{};
     for (int64_t i = 0; i < workers; ++i) {
       std::optional<int> cpu;
       if (!cpus.empty()) cpu = cpus[static_cast<size_t>(i) % cpus.size()];
@@ -78,10 +87,10 @@ class CpuStress final : public Fault {
       if (workers_[i].cpu) j["cpu"] = *workers_[i].cpu;
       workers.push_back(std::move(j));
     }
-    nlohmann::json out = {{"workers", workers},
-                          {"mean_load_percent", round1(mean(loads))},
-                          {"measured_over_ms", to_ms(measured_ ? measured_over_
-                                                                : Clock::now() - started_)}};
+    nlohmann::json out = {
+        {"workers", workers},
+        {"mean_load_percent", round1(mean(loads))},
+        {"measured_over_ms", to_ms(measured_ ? measured_over_ : Clock::now() - started_)}};
     out["cgroup"] = cgroup_path_.empty() && cgroup_ ? cgroup_->path() : cgroup_path_;
     if (!unconfined_reason_.empty()) out["not_confined_because"] = unconfined_reason_;
     return out;
@@ -146,7 +155,9 @@ class CpuStress final : public Fault {
   Duration measured_over_{};
 };
 
-Support supported() { return {}; }
+Support supported() {
+  return {};
+}
 
 std::vector<std::string> cross_check(const Params& params, std::optional<Duration>,
                                      const ProcessSelector&) {
@@ -155,9 +166,8 @@ std::vector<std::string> cross_check(const Params& params, std::optional<Duratio
   const long online = sysconf(_SC_NPROCESSORS_CONF);
   for (int cpu : params.cpu_list("cpus"))
     if (cpu >= online)
-      problems.push_back(
-          fmt::format("cpus: CPU {} does not exist on this host (it has CPUs 0-{})", cpu,
-                      online - 1));
+      problems.push_back(fmt::format("cpus: CPU {} does not exist on this host (it has CPUs 0-{})",
+                                     cpu, online - 1));
   return problems;
 }
 

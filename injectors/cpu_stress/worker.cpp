@@ -60,8 +60,8 @@ constexpr int64_t kMaxDebtNs = 5 * kPeriodNs;  // beyond this, lost time is forg
   volatile uint64_t sink = 0;
   for (;;) {
     period_end += kPeriodNs;
-    const auto target = static_cast<int64_t>(static_cast<__int128>(period_end - wall_start) *
-                                             load_bp / 10000);
+    const auto target =
+        static_cast<int64_t>(static_cast<__int128>(period_end - wall_start) * load_bp / 10000);
     const int64_t cpu_now = now_ns(CLOCK_THREAD_CPUTIME_ID);
     int64_t need = target - (cpu_now - cpu_start);
     if (need > kMaxDebtNs) {
@@ -69,8 +69,7 @@ constexpr int64_t kMaxDebtNs = 5 * kPeriodNs;  // beyond this, lost time is forg
       need = kMaxDebtNs;
     }
     const int64_t spin_until = cpu_now + need;
-    while (now_ns(CLOCK_THREAD_CPUTIME_ID) < spin_until &&
-           now_ns(CLOCK_MONOTONIC) < period_end) {
+    while (now_ns(CLOCK_THREAD_CPUTIME_ID) < spin_until && now_ns(CLOCK_MONOTONIC) < period_end) {
       for (int i = 0; i < 2000; ++i) sink = sink + static_cast<uint64_t>(i) * 2654435761u;
     }
     if (load_bp < 10000) {

@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
-#include <vector>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace faultline {
 
@@ -63,7 +63,9 @@ Result<OwnedCgroup> OwnedCgroup::create(const std::string& purpose) {
   return OwnedCgroup(std::move(path));
 }
 
-OwnedCgroup::~OwnedCgroup() { (void)destroy(); }
+OwnedCgroup::~OwnedCgroup() {
+  (void)destroy();
+}
 
 Result<void> OwnedCgroup::add(pid_t pid) const {
   return write_cgroup_file(path_ + "/cgroup.procs", std::to_string(pid));

@@ -1,6 +1,7 @@
 #include "injectors/linux/undo_guard.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -12,8 +13,6 @@
 #include <map>
 #include <mutex>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "injectors/linux/cgroup.h"
 #include "injectors/process/proc.h"

@@ -61,8 +61,8 @@ Result<Cidr> parse_cidr(std::string_view text) {
   const int bytes = c.family == 4 ? 4 : 16;
   for (int bit = c.prefix; bit < bytes * 8; ++bit)
     if (c.address[static_cast<size_t>(bit / 8)] & (0x80 >> (bit % 8)))
-      return fail("'{}' has host bits set below its /{} prefix; did you mean {}?", text,
-                  c.prefix, [&] {
+      return fail("'{}' has host bits set below its /{} prefix; did you mean {}?", text, c.prefix,
+                  [&] {
                     Cidr network = c;
                     for (int b = c.prefix; b < bytes * 8; ++b)
                       network.address[static_cast<size_t>(b / 8)] &=
@@ -103,8 +103,7 @@ std::vector<std::pair<uint16_t, uint16_t>> port_range_masks(PortRange range) {
   const uint32_t last = range.last;
   while (first <= last) {
     uint32_t size = 1;
-    while ((first & (size * 2 - 1)) == 0 && first + size * 2 - 1 <= last && size < 65536)
-      size *= 2;
+    while ((first & (size * 2 - 1)) == 0 && first + size * 2 - 1 <= last && size < 65536) size *= 2;
     out.push_back({static_cast<uint16_t>(first), static_cast<uint16_t>(~(size - 1) & 0xffff)});
     first += size;
   }

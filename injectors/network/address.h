@@ -12,9 +12,9 @@
 namespace faultline {
 
 struct Cidr {
-  int family = 4;                       // 4 or 6
-  std::array<uint8_t, 16> address{};    // network byte order; IPv4 uses the first 4 bytes
-  int prefix = 32;                      // bits that must match
+  int family = 4;                     // 4 or 6
+  std::array<uint8_t, 16> address{};  // network byte order; IPv4 uses the first 4 bytes
+  int prefix = 32;                    // bits that must match
 
   // "10.0.0.0/8", "fd00::1/128".
   std::string text() const;

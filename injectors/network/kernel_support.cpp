@@ -85,9 +85,10 @@ Result<void> qdisc_kind_available(const std::string& kind) {
   }).join();
   if (!result) {
     if (kind == "netem")
-      result = fail("this kernel has no netem qdisc (sch_netem): load it with 'modprobe "
-                    "sch_netem'; on RHEL-family kernels it is in the kernel-modules-extra "
-                    "package, on Debian/Ubuntu in linux-modules-extra or the standard image");
+      result = fail(
+          "this kernel has no netem qdisc (sch_netem): load it with 'modprobe "
+          "sch_netem'; on RHEL-family kernels it is in the kernel-modules-extra "
+          "package, on Debian/Ubuntu in linux-modules-extra or the standard image");
     else
       result = fail("this kernel cannot create a {} qdisc ({}): load it with 'modprobe sch_{}'",
                     kind, result.error().message, kind);

@@ -24,40 +24,104 @@ Percent percent_or_zero(const Params& p, std::string_view name) {
 std::vector<ParamSpec> netem_param_specs() {
   const int64_t hour_ms = 3600LL * 1000;
   return {
-      {.name = "delay", .type = ParamType::TimeSpan, .optional = true, .min = 0, .max = hour_ms,
+      {.name = "delay",
+       .type = ParamType::TimeSpan,
+       .optional = true,
+       .min = 0,
+       .max = hour_ms,
        .help = "added latency, e.g. 100ms"},
-      {.name = "jitter", .type = ParamType::TimeSpan, .optional = true, .min = 0, .max = hour_ms,
+      {.name = "jitter",
+       .type = ParamType::TimeSpan,
+       .optional = true,
+       .min = 0,
+       .max = hour_ms,
        .help = "random variation of the delay, e.g. 10ms"},
-      {.name = "delay_correlation", .type = ParamType::Percent, .optional = true, .min = 0,
-       .max = 10000, .help = "how much each delay depends on the previous one"},
-      {.name = "distribution", .type = ParamType::Choice, .default_value = "uniform",
-       .choices = kDistributions, .help = "how the jitter is distributed"},
-      {.name = "loss", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "delay_correlation",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
+       .help = "how much each delay depends on the previous one"},
+      {.name = "distribution",
+       .type = ParamType::Choice,
+       .default_value = "uniform",
+       .choices = kDistributions,
+       .help = "how the jitter is distributed"},
+      {.name = "loss",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "share of packets dropped"},
-      {.name = "loss_correlation", .type = ParamType::Percent, .optional = true, .min = 0,
-       .max = 10000, .help = "how much each loss depends on the previous one"},
-      {.name = "loss_model", .type = ParamType::Choice, .default_value = "random",
-       .choices = kLossModels, .help = "random, or gilbert_elliott with ge_p, ge_r, ge_h, ge_k"},
-      {.name = "ge_p", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "loss_correlation",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
+       .help = "how much each loss depends on the previous one"},
+      {.name = "loss_model",
+       .type = ParamType::Choice,
+       .default_value = "random",
+       .choices = kLossModels,
+       .help = "random, or gilbert_elliott with ge_p, ge_r, ge_h, ge_k"},
+      {.name = "ge_p",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "Gilbert-Elliott: chance to move to the bad state"},
-      {.name = "ge_r", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "ge_r",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "Gilbert-Elliott: chance to move back to the good state"},
-      {.name = "ge_h", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "ge_h",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "Gilbert-Elliott: chance a packet gets through in the bad state"},
-      {.name = "ge_k", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "ge_k",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "Gilbert-Elliott: chance a packet gets through in the good state"},
-      {.name = "duplicate", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "duplicate",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "share of packets sent twice"},
-      {.name = "corrupt", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "corrupt",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "share of packets with a flipped bit"},
-      {.name = "reorder", .type = ParamType::Percent, .optional = true, .min = 0, .max = 10000,
+      {.name = "reorder",
+       .type = ParamType::Percent,
+       .optional = true,
+       .min = 0,
+       .max = 10000,
        .help = "share of packets sent at once, ahead of delayed ones (needs a delay)"},
-      {.name = "reorder_gap", .type = ParamType::Integer, .optional = true, .min = 1,
-       .max = 1000000, .help = "reorder every Nth packet"},
-      {.name = "rate", .type = ParamType::Text, .optional = true,
+      {.name = "reorder_gap",
+       .type = ParamType::Integer,
+       .optional = true,
+       .min = 1,
+       .max = 1000000,
+       .help = "reorder every Nth packet"},
+      {.name = "rate",
+       .type = ParamType::Text,
+       .optional = true,
        .help = "a bandwidth cap, e.g. 1mbit"},
-      {.name = "limit", .type = ParamType::Integer, .default_value = "1000", .min = 1,
-       .max = 10000000, .help = "packets the queue may hold"},
+      {.name = "limit",
+       .type = ParamType::Integer,
+       .default_value = "1000",
+       .min = 1,
+       .max = 10000000,
+       .help = "packets the queue may hold"},
   };
 }
 
@@ -69,8 +133,9 @@ std::vector<std::string> check_netem(const Params& p) {
   if (p.has("jitter") && !delay) problems.push_back("jitter needs a delay");
   if (p.has("jitter") && delay && p.duration("jitter") > p.duration("delay") &&
       p.text("distribution") == "uniform")
-    problems.push_back("jitter is larger than the delay; packets cannot be sent before they "
-                       "were sent (the kernel would clamp it)");
+    problems.push_back(
+        "jitter is larger than the delay; packets cannot be sent before they "
+        "were sent (the kernel would clamp it)");
   if (p.text("distribution") != "uniform" && !p.has("jitter"))
     problems.push_back("a distribution shapes the jitter: give a jitter too");
   if (p.has("delay_correlation") && !delay) problems.push_back("delay_correlation needs a delay");
@@ -85,10 +150,10 @@ std::vector<std::string> check_netem(const Params& p) {
   if (p.has("rate")) {
     if (auto r = parse_rate_bits(p.text("rate")); !r) problems.push_back(r.error().message);
   }
-  if (!delay && !p.has("loss") && !ge && !p.has("duplicate") && !p.has("corrupt") &&
-      !p.has("rate"))
-    problems.push_back("nothing to do: give at least one of delay, loss, duplicate, corrupt or "
-                       "rate");
+  if (!delay && !p.has("loss") && !ge && !p.has("duplicate") && !p.has("corrupt") && !p.has("rate"))
+    problems.push_back(
+        "nothing to do: give at least one of delay, loss, duplicate, corrupt or "
+        "rate");
   return problems;
 }
 
@@ -125,8 +190,8 @@ std::string NetemOptions::describe() const {
   }
   if (loss.basis_points > 0) parts.push_back("loss " + format_percent(loss));
   if (gilbert_elliott)
-    parts.push_back(fmt::format("loss gilbert_elliott p {} r {}", format_percent(ge_p),
-                                format_percent(ge_r)));
+    parts.push_back(
+        fmt::format("loss gilbert_elliott p {} r {}", format_percent(ge_p), format_percent(ge_r)));
   if (duplicate.basis_points > 0) parts.push_back("duplicate " + format_percent(duplicate));
   if (corrupt.basis_points > 0) parts.push_back("corrupt " + format_percent(corrupt));
   if (reorder.basis_points > 0) parts.push_back("reorder " + format_percent(reorder));
@@ -140,8 +205,8 @@ uint32_t percent_to_probability(Percent p) {
 }
 
 Result<std::vector<int16_t>> read_distribution(const std::string& name) {
-  for (const char* dir : {"/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc", "/usr/lib64/tc",
-                          "/usr/share/tc"}) {
+  for (const char* dir :
+       {"/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc", "/usr/lib64/tc", "/usr/share/tc"}) {
     std::ifstream in(fmt::format("{}/{}.dist", dir, name));
     if (!in) continue;
     std::vector<int16_t> table;
@@ -156,9 +221,10 @@ Result<std::vector<int16_t>> read_distribution(const std::string& name) {
     if (table.empty()) return fail("the distribution table {}.dist in {} is empty", name, dir);
     return table;
   }
-  return fail("the {} distribution table ({}.dist) was not found; it comes with iproute2 "
-              "(apt-get install iproute2)",
-              name, name);
+  return fail(
+      "the {} distribution table ({}.dist) was not found; it comes with iproute2 "
+      "(apt-get install iproute2)",
+      name, name);
 }
 
 Result<void> put_netem_options(nl_msg* msg, const NetemOptions& o) {

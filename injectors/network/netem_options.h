@@ -22,14 +22,14 @@ struct NetemOptions {
   std::string distribution = "uniform";  // uniform, normal, pareto, paretonormal
   Percent loss{};
   Percent loss_correlation{};
-  bool gilbert_elliott = false;          // loss_model gilbert_elliott: p, r, 1-h, 1-k
+  bool gilbert_elliott = false;  // loss_model gilbert_elliott: p, r, 1-h, 1-k
   Percent ge_p{}, ge_r{}, ge_h{}, ge_k{};
   Percent duplicate{};
   Percent corrupt{};
   Percent reorder{};
   uint32_t reorder_gap = 0;
-  uint64_t rate_bits = 0;                // 0: no rate limit
-  uint32_t limit = 1000;                 // packets
+  uint64_t rate_bits = 0;  // 0: no rate limit
+  uint32_t limit = 1000;   // packets
 
   static Result<NetemOptions> from_params(const Params& params);
   std::string describe() const;

@@ -33,7 +33,7 @@ Result<std::unique_ptr<Fault>> create(FaultRequest request) {
   const NetemOptions options = FL_TRY(NetemOptions::from_params(request.params));
   FaultQdisc qdisc{"netem", [options](nl_msg* msg) { return put_netem_options(msg, options); }};
   return std::make_unique<ScopedNetworkFault>(std::move(request), std::move(qdisc),
-                                               options.describe());
+                                              options.describe());
 }
 
 }  // namespace

@@ -17,8 +17,7 @@ Result<uint64_t> parse_with_units(std::string_view text, std::span<const Unit> u
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   uint64_t value = 0;
-  if (digits == 0 ||
-      std::from_chars(text.data(), text.data() + digits, value).ec != std::errc())
+  if (digits == 0 || std::from_chars(text.data(), text.data() + digits, value).ec != std::errc())
     return fail("{} '{}' is not a number with a unit, e.g. {}", what, text, example);
   const std::string_view unit = text.substr(digits);
   for (const Unit& u : units) {
@@ -32,9 +31,8 @@ Result<uint64_t> parse_with_units(std::string_view text, std::span<const Unit> u
   return fail("{} '{}' has no known unit; use one of {} (e.g. {})", what, text, names, example);
 }
 
-constexpr Unit kRateUnits[] = {{"bit", 1},           {"kbit", 1000},        {"mbit", 1000000},
-                               {"gbit", 1000000000}, {"bps", 8},            {"kbps", 8000},
-                               {"mbps", 8000000},    {"gbps", 8000000000}};
+constexpr Unit kRateUnits[] = {{"bit", 1}, {"kbit", 1000}, {"mbit", 1000000}, {"gbit", 1000000000},
+                               {"bps", 8}, {"kbps", 8000}, {"mbps", 8000000}, {"gbps", 8000000000}};
 constexpr Unit kSizeUnits[] = {{"b", 1}, {"kb", 1024}, {"mb", 1024 * 1024}};
 
 }  // namespace

@@ -111,19 +111,31 @@ std::vector<std::string> protocols_for(const std::string& protocol, bool ports) 
 
 std::vector<ParamSpec> scope_param_specs() {
   return {
-      {.name = "destination", .type = ParamType::CidrList, .optional = true,
+      {.name = "destination",
+       .type = ParamType::CidrList,
+       .optional = true,
        .help = "remote addresses, e.g. 10.0.0.5/32,fd00::/64"},
-      {.name = "source", .type = ParamType::CidrList, .optional = true,
-       .help = "local addresses"},
-      {.name = "ports", .type = ParamType::PortList, .optional = true,
+      {.name = "source", .type = ParamType::CidrList, .optional = true, .help = "local addresses"},
+      {.name = "ports",
+       .type = ParamType::PortList,
+       .optional = true,
        .help = "remote ports, e.g. 5432 or 8000-8080"},
-      {.name = "source_ports", .type = ParamType::PortList, .optional = true,
+      {.name = "source_ports",
+       .type = ParamType::PortList,
+       .optional = true,
        .help = "local ports"},
-      {.name = "protocol", .type = ParamType::Choice, .default_value = "all",
-       .choices = kProtocols, .help = "tcp, udp, icmp or all"},
-      {.name = "exclude_destination", .type = ParamType::CidrList, .optional = true,
+      {.name = "protocol",
+       .type = ParamType::Choice,
+       .default_value = "all",
+       .choices = kProtocols,
+       .help = "tcp, udp, icmp or all"},
+      {.name = "exclude_destination",
+       .type = ParamType::CidrList,
+       .optional = true,
        .help = "remote addresses never touched"},
-      {.name = "exclude_ports", .type = ParamType::PortList, .optional = true,
+      {.name = "exclude_ports",
+       .type = ParamType::PortList,
+       .optional = true,
        .help = "remote ports never touched"},
   };
 }
@@ -168,16 +180,17 @@ std::vector<std::string> check_scope(const Params& p) {
     for (const Cidr& d : p.cidrs("destination"))
       for (const Cidr& s : p.cidrs("source")) shared_family |= d.family == s.family;
     if (!shared_family)
-      problems.push_back("destination and source are of different address families (IPv4 and "
-                         "IPv6), so no packet could match both");
+      problems.push_back(
+          "destination and source are of different address families (IPv4 and "
+          "IPv6), so no packet could match both");
   }
   return problems;
 }
 
 std::vector<U32Match> scope_matches(const NetworkScope& s) {
   const bool ports = !s.ports.empty() || !s.source_ports.empty();
-  return expand({s.destination, s.source, s.ports, s.source_ports,
-                 protocols_for(s.protocol, ports)});
+  return expand(
+      {s.destination, s.source, s.ports, s.source_ports, protocols_for(s.protocol, ports)});
 }
 
 std::vector<U32Match> exclusion_matches(const NetworkScope& s) {

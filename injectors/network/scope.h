@@ -37,8 +37,8 @@ struct U32Key {
 };
 
 struct U32Match {
-  int family = 4;               // 4 or 6: the filter's protocol is ETH_P_IP or ETH_P_IPV6
-  std::vector<U32Key> keys;     // all must match (one filter: address AND port)
+  int family = 4;            // 4 or 6: the filter's protocol is ETH_P_IP or ETH_P_IPV6
+  std::vector<U32Key> keys;  // all must match (one filter: address AND port)
 };
 
 // Every filter needed so that exactly the scope's packets match, for outgoing packets. Ports are

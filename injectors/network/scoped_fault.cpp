@@ -17,9 +17,13 @@ ScopedNetworkFault::ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc,
       scope_(NetworkScope::from_params(request_.params)),
       tree_(request_.params.text("interface")) {}
 
-ScopedNetworkFault::~ScopedNetworkFault() { (void)revert(); }
+ScopedNetworkFault::~ScopedNetworkFault() {
+  (void)revert();
+}
 
-Result<void> ScopedNetworkFault::prepare() { return tree_.prepare(); }
+Result<void> ScopedNetworkFault::prepare() {
+  return tree_.prepare();
+}
 
 Result<void> ScopedNetworkFault::apply(TimePoint) {
   FL_TRY_VOID(tree_.apply(scope_, qdisc_));
@@ -49,8 +53,8 @@ nlohmann::json ScopedNetworkFault::observed() const {
 }
 
 std::string ScopedNetworkFault::summary() const {
-  std::string out = fmt::format("{} on {} for {}", requested_, tree_.interface(),
-                                scope_.describe());
+  std::string out =
+      fmt::format("{} on {} for {}", requested_, tree_.interface(), scope_.describe());
   if (auto stats = tree_.fault_qdisc_stats())
     out += fmt::format(": {} packets went through the fault ({} dropped)", stats->packets,
                        stats->drops);

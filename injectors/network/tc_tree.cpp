@@ -96,15 +96,17 @@ Result<QdiscState> parse_qdisc(const RawMessage& raw) {
     if (nla_parse_nested(stats, TCA_STATS_MAX, attrs[TCA_STATS2], nullptr) == 0) {
       if (stats[TCA_STATS_BASIC]) {
         gnet_stats_basic basic{};
-        std::memcpy(&basic, nla_data(stats[TCA_STATS_BASIC]),
-                    std::min<size_t>(sizeof basic, static_cast<size_t>(nla_len(stats[TCA_STATS_BASIC]))));
+        std::memcpy(
+            &basic, nla_data(stats[TCA_STATS_BASIC]),
+            std::min<size_t>(sizeof basic, static_cast<size_t>(nla_len(stats[TCA_STATS_BASIC]))));
         q.packets = basic.packets;
         q.bytes = basic.bytes;
       }
       if (stats[TCA_STATS_QUEUE]) {
         gnet_stats_queue queue{};
-        std::memcpy(&queue, nla_data(stats[TCA_STATS_QUEUE]),
-                    std::min<size_t>(sizeof queue, static_cast<size_t>(nla_len(stats[TCA_STATS_QUEUE]))));
+        std::memcpy(
+            &queue, nla_data(stats[TCA_STATS_QUEUE]),
+            std::min<size_t>(sizeof queue, static_cast<size_t>(nla_len(stats[TCA_STATS_QUEUE]))));
         q.drops = queue.drops;
       }
     }
@@ -159,7 +161,9 @@ nl_msg* build_u32_filter(int ifindex, uint32_t parent, uint16_t prio, const U32M
   return msg;
 }
 
-ScopedQdiscTree::~ScopedQdiscTree() { (void)revert(); }
+ScopedQdiscTree::~ScopedQdiscTree() {
+  (void)revert();
+}
 
 Result<void> ScopedQdiscTree::prepare() {
   ifindex_ = static_cast<int>(if_nametoindex(interface_.c_str()));
@@ -168,10 +172,11 @@ Result<void> ScopedQdiscTree::prepare() {
   previous_root_.reset();
   for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_))) {
     if ((q.handle & 0xffff0000) == kRootHandle)
-      return fail("interface '{}' already carries a faultline network fault; two faults on one "
-                  "interface are refused (scope one fault to cover both, or use another "
-                  "interface)",
-                  interface_);
+      return fail(
+          "interface '{}' already carries a faultline network fault; two faults on one "
+          "interface are refused (scope one fault to cover both, or use another "
+          "interface)",
+          interface_);
     if (q.parent == TC_H_ROOT && q.handle != 0) previous_root_ = q;
   }
   if (previous_root_) {
@@ -179,21 +184,23 @@ Result<void> ScopedQdiscTree::prepare() {
     for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_)))
       if (q.parent != TC_H_ROOT && q.parent != TC_H_INGRESS && q.handle != 0 &&
           (q.parent & 0xffff0000) == (previous_root_->handle & 0xffff0000))
-        return fail("interface '{}' has a qdisc tree of its own ({} {} with children); faultline "
-                    "could not restore it exactly, so it refuses to replace it",
-                    interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
+        return fail(
+            "interface '{}' has a qdisc tree of its own ({} {} with children); faultline "
+            "could not restore it exactly, so it refuses to replace it",
+            interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
     // tbf, netem and the like show one fixed pseudo-class; only a classful kind has classes of
     // the user's making, which faultline would not know how to recreate.
-    static constexpr std::string_view kClassful[] = {"htb", "hfsc", "cbq", "drr", "qfq", "prio",
-                                                     "ets", "multiq", "mqprio", "taprio", "atm",
-                                                     "dsmark"};
+    static constexpr std::string_view kClassful[] = {"htb",    "hfsc",   "cbq", "drr",
+                                                     "qfq",    "prio",   "ets", "multiq",
+                                                     "mqprio", "taprio", "atm", "dsmark"};
     const bool classful = std::find(std::begin(kClassful), std::end(kClassful),
                                     previous_root_->kind) != std::end(kClassful);
     auto classes = FL_TRY(sock.dump(RTM_GETTCLASS, ifindex_));
     if (classful && !classes.empty())
-      return fail("interface '{}' has a classful root qdisc of its own ({} {}); faultline could "
-                  "not restore its classes exactly, so it refuses to replace it",
-                  interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
+      return fail(
+          "interface '{}' has a classful root qdisc of its own ({} {}); faultline could "
+          "not restore its classes exactly, so it refuses to replace it",
+          interface_, previous_root_->kind, tc_handle_text(previous_root_->handle));
   }
   return {};
 }
@@ -208,25 +215,25 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
     return std::unexpected(std::move(e));
   };
 
-  nl_msg* root = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, kRootHandle,
-                            TC_H_ROOT);
+  nl_msg* root =
+      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, kRootHandle, TC_H_ROOT);
   if (root == nullptr || put_htb_root(root) < 0)
     return undo_on_error({"cannot build the htb qdisc message"});
-  if (auto r = sock.request(root, fmt::format("adding htb {} on {}", tc_handle_text(kRootHandle),
-                                              interface_));
+  if (auto r = sock.request(
+          root, fmt::format("adding htb {} on {}", tc_handle_text(kRootHandle), interface_));
       !r)
     return undo_on_error(r.error());
-  nl_msg* cls = tc_message(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultClass,
-                           kRootHandle);
+  nl_msg* cls =
+      tc_message(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultClass, kRootHandle);
   if (cls == nullptr || put_htb_class(cls) < 0)
     return undo_on_error({"cannot build the htb class message"});
-  if (auto r = sock.request(cls, fmt::format("adding htb class {} on {}",
-                                             tc_handle_text(kFaultClass), interface_));
+  if (auto r = sock.request(
+          cls, fmt::format("adding htb class {} on {}", tc_handle_text(kFaultClass), interface_));
       !r)
     return undo_on_error(r.error());
 
-  nl_msg* child = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultHandle,
-                             kFaultClass);
+  nl_msg* child =
+      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultHandle, kFaultClass);
   if (child == nullptr || nla_put_string(child, TCA_KIND, fault_qdisc.kind.c_str()) < 0)
     return undo_on_error({"cannot build the fault qdisc message"});
   if (auto r = fault_qdisc.put_options(child); !r) {
@@ -242,8 +249,8 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
   auto add = [&](const std::vector<U32Match>& matches, bool exclusion,
                  uint32_t classid) -> Result<void> {
     for (const U32Match& m : matches) {
-      nl_msg* f = build_u32_filter(ifindex_, kRootHandle, filter_prio(exclusion, m.family), m,
-                                   classid);
+      nl_msg* f =
+          build_u32_filter(ifindex_, kRootHandle, filter_prio(exclusion, m.family), m, classid);
       if (f == nullptr) return fail("cannot build a u32 filter message");
       FL_TRY_VOID(sock.request(f, fmt::format("adding a u32 filter on {}", interface_)));
       ++filters_;
@@ -251,7 +258,8 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
     return {};
   };
   // Excluded traffic is classified to the htb qdisc itself, which sends it direct (untouched).
-  if (auto r = add(exclusion_matches(scope), true, kRootHandle); !r) return undo_on_error(r.error());
+  if (auto r = add(exclusion_matches(scope), true, kRootHandle); !r)
+    return undo_on_error(r.error());
   if (auto r = add(scope_matches(scope), false, kFaultClass); !r) return undo_on_error(r.error());
   return {};
 }
@@ -263,8 +271,8 @@ Result<void> ScopedQdiscTree::revert() {
   // Deleting our root removes its filters and children with it.
   nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex_, kRootHandle, TC_H_ROOT);
   if (del == nullptr) return fail("cannot build the delete message");
-  if (auto r = sock.request(del, fmt::format("removing prio {} from {}",
-                                             tc_handle_text(kRootHandle), interface_));
+  if (auto r = sock.request(
+          del, fmt::format("removing prio {} from {}", tc_handle_text(kRootHandle), interface_));
       !r) {
     // Already gone (the interface was removed, or someone deleted it) is what we wanted.
     bool still_there = false;

@@ -15,11 +15,10 @@
 // netlink attributes, and anything that could not be restored exactly is refused.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "injectors/network/route_socket.h"

@@ -2,9 +2,8 @@
 
 #include <csignal>
 #include <cstring>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "core/suggest.h"
 
@@ -17,13 +16,13 @@ struct SignalName {
 };
 
 constexpr SignalName kSignals[] = {
-    {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},
-    {"SIGABRT", SIGABRT}, {"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},   {"SIGKILL", SIGKILL},
-    {"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2}, {"SIGPIPE", SIGPIPE},
-    {"SIGALRM", SIGALRM}, {"SIGTERM", SIGTERM}, {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},
-    {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP}, {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},
-    {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU}, {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM},
-    {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},   {"SIGPWR", SIGPWR},
+    {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},     {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},
+    {"SIGABRT", SIGABRT}, {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},   {"SIGKILL", SIGKILL},
+    {"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV},   {"SIGUSR2", SIGUSR2}, {"SIGPIPE", SIGPIPE},
+    {"SIGALRM", SIGALRM}, {"SIGTERM", SIGTERM},   {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},
+    {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},   {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},
+    {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU},   {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM},
+    {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},     {"SIGPWR", SIGPWR},
     {"SIGSYS", SIGSYS},
 };
 
@@ -117,15 +116,33 @@ const ParamValue& Params::at(std::string_view name) const {
   if (it == values_.end()) throw std::logic_error(fmt::format("no parameter '{}'", name));
   return it->second;
 }
-int64_t Params::integer(std::string_view n) const { return std::get<int64_t>(at(n)); }
-Percent Params::percent(std::string_view n) const { return std::get<Percent>(at(n)); }
-Duration Params::duration(std::string_view n) const { return std::get<Duration>(at(n)); }
-const std::string& Params::text(std::string_view n) const { return std::get<std::string>(at(n)); }
-const CpuList& Params::cpu_list(std::string_view n) const { return std::get<CpuList>(at(n)); }
-const Count& Params::count(std::string_view n) const { return std::get<Count>(at(n)); }
-const CidrList& Params::cidrs(std::string_view n) const { return std::get<CidrList>(at(n)); }
-const PortList& Params::ports(std::string_view n) const { return std::get<PortList>(at(n)); }
-int Params::signal(std::string_view n) const { return std::get<SignalNumber>(at(n)).number; }
+int64_t Params::integer(std::string_view n) const {
+  return std::get<int64_t>(at(n));
+}
+Percent Params::percent(std::string_view n) const {
+  return std::get<Percent>(at(n));
+}
+Duration Params::duration(std::string_view n) const {
+  return std::get<Duration>(at(n));
+}
+const std::string& Params::text(std::string_view n) const {
+  return std::get<std::string>(at(n));
+}
+const CpuList& Params::cpu_list(std::string_view n) const {
+  return std::get<CpuList>(at(n));
+}
+const Count& Params::count(std::string_view n) const {
+  return std::get<Count>(at(n));
+}
+const CidrList& Params::cidrs(std::string_view n) const {
+  return std::get<CidrList>(at(n));
+}
+const PortList& Params::ports(std::string_view n) const {
+  return std::get<PortList>(at(n));
+}
+int Params::signal(std::string_view n) const {
+  return std::get<SignalNumber>(at(n)).number;
+}
 
 nlohmann::json Params::to_json() const {
   nlohmann::json out = nlohmann::json::object();
@@ -172,13 +189,13 @@ Result<CpuList> parse_cpu_list(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string_view item = text.substr(start, comma == std::string_view::npos ? text.npos
-                                                                                : comma - start);
+    std::string_view item =
+        text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
     size_t dash = item.find('-');
     int64_t first = 0, last = 0;
-    bool ok = dash == std::string_view::npos
-                  ? parse_int(item, first) && (last = first, true)
-                  : parse_int(item.substr(0, dash), first) && parse_int(item.substr(dash + 1), last);
+    bool ok = dash == std::string_view::npos ? parse_int(item, first) && (last = first, true)
+                                             : parse_int(item.substr(0, dash), first) &&
+                                                   parse_int(item.substr(dash + 1), last);
     if (!ok || first < 0)
       return fail("CPU list '{}' is not valid at '{}'; write e.g. 0,2-3", text, item);
     if (last < first)
@@ -289,9 +306,9 @@ ParsedParams parse_params(std::span<const ParamSpec> specs, std::span<const RawP
     for (const ParamSpec& s : specs)
       if (s.name == r.key) spec = &s;
     if (spec == nullptr) {
-      out.errors.push_back({r.key_at, fmt::format("unknown parameter '{}' for {}{}; known: {}",
-                                                  r.key, owner_name, did_you_mean(r.key, names),
-                                                  fmt::join(names, ", "))});
+      out.errors.push_back(
+          {r.key_at, fmt::format("unknown parameter '{}' for {}{}; known: {}", r.key, owner_name,
+                                 did_you_mean(r.key, names), fmt::join(names, ", "))});
       continue;
     }
     if (seen[r.key]) {

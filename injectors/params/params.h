@@ -4,13 +4,12 @@
 // into typed values, so both front ends accept and refuse exactly the same input.
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/diagnostic.h"
 #include "core/duration.h"

@@ -6,15 +6,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 
 #include "injectors/process/proc.h"
 
 namespace faultline {
 namespace {
-int sys_pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+int sys_pidfd_open(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
 int sys_pidfd_send_signal(int fd, int sig) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0));
 }
@@ -40,7 +42,9 @@ Result<PidFd> PidFd::open(pid_t pid, uint64_t start_ticks) {
   return handle;
 }
 
-PidFd::PidFd(PidFd&& other) noexcept : fd_(other.fd_), pid_(other.pid_) { other.fd_ = -1; }
+PidFd::PidFd(PidFd&& other) noexcept : fd_(other.fd_), pid_(other.pid_) {
+  other.fd_ = -1;
+}
 PidFd& PidFd::operator=(PidFd&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) close(fd_);

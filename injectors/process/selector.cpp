@@ -14,15 +14,23 @@ std::string_view base_name(std::string_view cmdline) {
 }
 }  // namespace
 
-std::span<const std::string_view> selector_keys() { return kKeys; }
+std::span<const std::string_view> selector_keys() {
+  return kKeys;
+}
 
 bool ProcessSelector::set(std::string_view key, std::string value) {
-  if (key == "name") name = std::move(value);
-  else if (key == "cmdline") cmdline = std::move(value);
-  else if (key == "pidfile") pidfile = std::move(value);
-  else if (key == "parent_pidfile") parent_pidfile = std::move(value);
-  else if (key == "cgroup") cgroup = std::move(value);
-  else return false;
+  if (key == "name")
+    name = std::move(value);
+  else if (key == "cmdline")
+    cmdline = std::move(value);
+  else if (key == "pidfile")
+    pidfile = std::move(value);
+  else if (key == "parent_pidfile")
+    parent_pidfile = std::move(value);
+  else if (key == "cgroup")
+    cgroup = std::move(value);
+  else
+    return false;
   return true;
 }
 
@@ -76,8 +84,7 @@ bool ProcessMatcher::matches(const ProcessInfo& p) const {
     return false;
   // libstdc++'s regex recurses per character: search a bounded prefix (long Java classpaths
   // would otherwise overflow the stack).
-  if (cmdline_ && !std::regex_search(p.cmdline.substr(0, kMaxRegexInput), *cmdline_))
-    return false;
+  if (cmdline_ && !std::regex_search(p.cmdline.substr(0, kMaxRegexInput), *cmdline_)) return false;
   if (pid_ && p.pid != *pid_) return false;
   if (parent_ && p.ppid != *parent_) return false;
   if (selector_.cgroup) {

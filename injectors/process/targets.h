@@ -33,8 +33,7 @@ std::string protection_reason(const ProcessInfo& p, const Protection& protection
                               const std::vector<ProcessMatcher>& protected_matchers,
                               const std::vector<pid_t>& self_and_ancestors);
 
-Result<Resolution> resolve_processes(const ProcessSelector& selector,
-                                     const Protection& protection);
+Result<Resolution> resolve_processes(const ProcessSelector& selector, const Protection& protection);
 
 // Picks `count` of the eligible processes (at random with `rng`, in pid order after picking) and
 // refuses when that is more than `max_processes` (0: no limit) or when nothing matches.

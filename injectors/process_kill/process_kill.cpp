@@ -15,14 +15,27 @@ namespace faultline {
 namespace {
 
 constexpr ParamSpec kParams[] = {
-    {.name = "signal", .type = ParamType::Signal, .default_value = "SIGKILL",
+    {.name = "signal",
+     .type = ParamType::Signal,
+     .default_value = "SIGKILL",
      .help = "the signal to send"},
-    {.name = "count", .type = ParamType::Count, .default_value = "1", .max = 100000,
+    {.name = "count",
+     .type = ParamType::Count,
+     .default_value = "1",
+     .max = 100000,
      .help = "how many of the matching processes: a number, 'all' or a share like 50%"},
-    {.name = "repeat", .type = ParamType::TimeSpan, .optional = true, .min = 10,
-     .max = 24LL * 3600 * 1000, .help = "kill again at this interval until the duration ends"},
-    {.name = "replacement_window", .type = ParamType::TimeSpan, .default_value = "10s", .min = 0,
-     .max = 600'000, .help = "how long to watch for a replacement process after each kill"},
+    {.name = "repeat",
+     .type = ParamType::TimeSpan,
+     .optional = true,
+     .min = 10,
+     .max = 24LL * 3600 * 1000,
+     .help = "kill again at this interval until the duration ends"},
+    {.name = "replacement_window",
+     .type = ParamType::TimeSpan,
+     .default_value = "10s",
+     .min = 0,
+     .max = 600'000,
+     .help = "how long to watch for a replacement process after each kill"},
 };
 
 // How long a killed process may take to exit before the kill counts as not confirmed.
@@ -89,7 +102,8 @@ class ProcessKill final : public Fault {
     for (const Round& r : rounds_) {
       nlohmann::json victims = nlohmann::json::array();
       for (const Victim& v : r.victims) {
-        nlohmann::json j = {{"pid", v.process.pid}, {"comm", v.process.comm},
+        nlohmann::json j = {{"pid", v.process.pid},
+                            {"comm", v.process.comm},
                             {"exited", v.exited_after.has_value()}};
         if (v.signal_sent_after) j["signal_sent_ms"] = to_ms(*v.signal_sent_after);
         if (v.exited_after) j["exit_latency_ms"] = to_ms(*v.exited_after);
@@ -165,8 +179,11 @@ class ProcessKill final : public Fault {
         armed.push_back({std::move(p), std::move(*fd)});
       }
       if (!vanished) return armed;
-      if (attempt == 3) return fail("the targets of {} keep exiting before they can be "
-                                    "signalled", request_.selector.describe());
+      if (attempt == 3)
+        return fail(
+            "the targets of {} keep exiting before they can be "
+            "signalled",
+            request_.selector.describe());
       targets = FL_TRY(choose_again());
     }
   }
@@ -271,8 +288,7 @@ class ProcessKill final : public Fault {
     while (!stopping() && Clock::now() < until && seen.size() < wanted) {
       matcher->refresh();
       for (const ProcessInfo& p : scan_processes()) {
-        if (!matcher->matches(p) || before.contains({p.pid, p.start_ticks}) ||
-            seen.contains(p.pid))
+        if (!matcher->matches(p) || before.contains({p.pid, p.start_ticks}) || seen.contains(p.pid))
           continue;
         seen.insert(p.pid);
         std::lock_guard lock(mutex_);
@@ -362,8 +378,10 @@ std::vector<std::string> cross_check(const Params& params, std::optional<Duratio
   std::vector<std::string> problems;
   const int sig = params.signal("signal");
   if (sig == SIGSTOP || sig == SIGCONT || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-    problems.push_back(fmt::format("process_kill does not send {}; use process_pause to pause "
-                                   "and resume processes", signal_name(sig)));
+    problems.push_back(
+        fmt::format("process_kill does not send {}; use process_pause to pause "
+                    "and resume processes",
+                    signal_name(sig)));
   if (params.has("repeat")) {
     if (!duration)
       problems.push_back("repeat needs a duration: the kills repeat until the duration ends");

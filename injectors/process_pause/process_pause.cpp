@@ -14,9 +14,15 @@ namespace {
 constexpr std::string_view kMethods[] = {"signal", "freezer"};
 
 constexpr ParamSpec kParams[] = {
-    {.name = "count", .type = ParamType::Count, .default_value = "1", .max = 100000,
+    {.name = "count",
+     .type = ParamType::Count,
+     .default_value = "1",
+     .max = 100000,
      .help = "how many of the matching processes: a number, 'all' or a share like 50%"},
-    {.name = "method", .type = ParamType::Choice, .default_value = "signal", .choices = kMethods,
+    {.name = "method",
+     .type = ParamType::Choice,
+     .default_value = "signal",
+     .choices = kMethods,
      .help = "signal (SIGSTOP/SIGCONT) or freezer (cgroup v2 freezer of the target's cgroup)"},
 };
 
@@ -65,16 +71,17 @@ class ProcessPause final : public Fault {
       all.mode = Count::Mode::All;
       targets_ = FL_TRY(choose_targets(r, all, request_.max_processes, rng_, request_.selector));
       if (!r.excluded.empty())
-        return fail("cgroup {} holds a protected process (pid {}: {}); the freezer would pause "
-                    "it too",
-                    *request_.selector.cgroup, r.excluded.front().process.pid,
-                    r.excluded.front().reason);
+        return fail(
+            "cgroup {} holds a protected process (pid {}: {}); the freezer would pause "
+            "it too",
+            *request_.selector.cgroup, r.excluded.front().process.pid, r.excluded.front().reason);
       cgroup_dir_ = FL_TRY(cgroup2_directory(*request_.selector.cgroup));
       // Thawing at the end must not undo a freeze that someone else made.
       if (cgroup_frozen(cgroup_dir_))
-        return refuse("cgroup {} is frozen already; faultline will not freeze (and later thaw) "
-                      "what it did not freeze",
-                      *request_.selector.cgroup);
+        return refuse(
+            "cgroup {} is frozen already; faultline will not freeze (and later thaw) "
+            "what it did not freeze",
+            *request_.selector.cgroup);
     } else {
       targets_ = FL_TRY(choose_targets(r, request_.params.count("count"), request_.max_processes,
                                        rng_, request_.selector));
@@ -185,8 +192,8 @@ class ProcessPause final : public Fault {
       resumed += p.resumed ? 1 : 0;
     }
     return fmt::format("SIGSTOP to {} ({}): {}/{} seen stopped, {}/{} resumed",
-                       request_.params.count("count").text(), request_.selector.describe(),
-                       stopped, paused_.size(), resumed, paused_.size());
+                       request_.params.count("count").text(), request_.selector.describe(), stopped,
+                       paused_.size(), resumed, paused_.size());
   }
 
   bool confirmed() const override {

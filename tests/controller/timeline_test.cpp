@@ -1,6 +1,7 @@
+#include "controller/plan/timeline.h"
+
 #include <catch2/catch.hpp>
 
-#include "controller/plan/timeline.h"
 #include "controller/scenario/parse.h"
 
 using namespace faultline;

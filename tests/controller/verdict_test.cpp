@@ -1,7 +1,8 @@
+#include "controller/run/verdict.h"
+
 #include <catch2/catch.hpp>
 
 #include "controller/run/stop_conditions.h"
-#include "controller/run/verdict.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -141,7 +142,8 @@ TEST_CASE("the longest outage runs from the first failed check to the next pass"
   CHECK(o->ended);
   CHECK(o->first_observed == "timeout");
   ProbeRecord still;
-  still.checks = {check(100ms, Phase::During, false, 1000ms), check(1100ms, Phase::After, false, 1000ms)};
+  still.checks = {check(100ms, Phase::During, false, 1000ms),
+                  check(1100ms, Phase::After, false, 1000ms)};
   const auto s = longest_outage(still);
   REQUIRE(s);
   CHECK(s->length == 2000ms);

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "injectors/network/address.h"
+
+#include <catch2/catch.hpp>
 
 using namespace faultline;
 

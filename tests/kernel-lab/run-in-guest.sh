@@ -12,7 +12,9 @@ set -euo pipefail
 
 lab_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly lab_dir
-readonly cache_root=${FAULTLINE_LAB_CACHE:-/var/cache/faultline-kernel-lab}
+# Absolute: the guest reaches the unpacked modules at the same path.
+cache_root=$(realpath -m -- "${FAULTLINE_LAB_CACHE:-/var/cache/faultline-kernel-lab}")
+readonly cache_root
 readonly meta_package=linux-image-amd64
 readonly exit_usage=2 exit_skip=77 exit_timeout=124 exit_guest_failed=125
 readonly guest_share=/run/faultline-lab # where guest-init.sh puts the shares inside the chroot
@@ -100,7 +102,7 @@ check_host() {
   local tool
   for tool in "${host_tools[@]}"; do
     command -v "$tool" > /dev/null ||
-      skip "$tool is not installed (scripts/install-deps.sh installs qemu-system-x86, busybox-static, cpio and kmod)"
+      skip "$tool is not installed (scripts/install-deps.sh installs qemu-system-x86, busybox-static, cpio, kmod and xz-utils)"
   done
   [[ -x /bin/busybox ]] || skip "/bin/busybox is not installed (package busybox-static)"
   # A dynamically linked busybox would find no libraries in the initramfs.
@@ -209,7 +211,8 @@ prepare_initramfs() {
       grep -v -e '^insmod ' -e '^builtin ' <<< "$order")"
   # "insmod PATH [OPTIONS]" lines, first occurrence only, PATH made relative to /lib/modules.
   order=$(awk -v dir="$modules_dir/" '$1 == "insmod" && !seen[$2]++ {
-      sub("^" dir, "", $2); $1 = ""; sub(/^ /, ""); print }' <<< "$order")
+      if (index($2, dir) == 1) $2 = substr($2, length(dir) + 1)
+      $1 = ""; sub(/^ /, ""); print }' <<< "$order")
   local required
   required=$(printf '%s\n' "${wanted[@]}" | tr - _)
   # Where guest-init.sh finds modules the kernel asks for later; not where the guest hides it.
@@ -225,6 +228,7 @@ prepare_initramfs() {
   [[ -f $initramfs ]] && return
 
   say "building the initramfs $initramfs"
+  rm -rf "$kernel_dir"/initramfs.?????? # left by an interrupted build; the lock is ours
   local tree
   tree=$(mktemp -d "$kernel_dir/initramfs.XXXXXX")
   mkdir -p "$tree"/{bin,dev,etc/lab,lib/modules,proc,run,sys,tmp}

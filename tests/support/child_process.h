@@ -30,7 +30,9 @@ class ChildProcess {
 };
 
 // A sleeping child named `name` (comm "sleep", argv[0] `name`).
-inline std::vector<std::string> sleep_args() { return {"1000"}; }
+inline std::vector<std::string> sleep_args() {
+  return {"1000"};
+}
 
 // Exits the test as skipped (code 77, which CTest reports as "Skipped") with the reason.
 void skip_unless_root(const char* why);

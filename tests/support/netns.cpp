@@ -29,12 +29,11 @@ NamespacePair::NamespacePair()
   }
   const std::string setup =
       "ip netns add " + b_ + " && ip -n " + a_ + " link add fl-a type veth peer name fl-b netns " +
-      b_ + " && ip -n " + a_ + " link set lo up && ip -n " + b_ + " link set lo up" +
-      " && ip -n " + a_ + " addr add 10.200.0.1/24 dev fl-a && ip -n " + b_ +
-      " addr add 10.200.0.2/24 dev fl-b" + " && ip -n " + a_ +
-      " addr add fd00:200::1/64 dev fl-a nodad && ip -n " + b_ +
-      " addr add fd00:200::2/64 dev fl-b nodad" + " && ip -n " + a_ + " link set fl-a up && ip -n " +
-      b_ + " link set fl-b up";
+      b_ + " && ip -n " + a_ + " link set lo up && ip -n " + b_ + " link set lo up" + " && ip -n " +
+      a_ + " addr add 10.200.0.1/24 dev fl-a && ip -n " + b_ + " addr add 10.200.0.2/24 dev fl-b" +
+      " && ip -n " + a_ + " addr add fd00:200::1/64 dev fl-a nodad && ip -n " + b_ +
+      " addr add fd00:200::2/64 dev fl-b nodad" + " && ip -n " + a_ +
+      " link set fl-a up && ip -n " + b_ + " link set fl-b up";
   // One ping each way resolves the neighbours, so later test packets are sent at once.
   const std::string warm = "ip netns exec " + a_ + " ping -c1 -W2 10.200.0.2 >/dev/null && " +
                            "ip netns exec " + a_ + " ping -c1 -W2 fd00:200::2 >/dev/null";
@@ -64,8 +63,7 @@ void NamespacePair::run_in(const std::string& ns, const std::function<void()>& b
   if (failure) std::rethrow_exception(failure);
 }
 
-int NamespacePair::exec(const std::string& ns, const std::string& command,
-                        std::string* out) const {
+int NamespacePair::exec(const std::string& ns, const std::string& command, std::string* out) const {
   return sh("ip netns exec " + ns + " " + command, out);
 }
 

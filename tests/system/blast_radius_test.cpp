@@ -1,7 +1,8 @@
 // The blast-radius verdict that plan prints and run enforces, against real processes.
+#include "controller/plan/blast_radius.h"
+
 #include <catch2/catch.hpp>
 
-#include "controller/plan/blast_radius.h"
 #include "controller/scenario/parse.h"
 #include "tests/support/child_process.h"
 

@@ -66,9 +66,10 @@ faults:
 )");
   const auto plan = run_command({FAULTLINE_BINARY, "plan", path});
   CHECK(plan.exit_code == 2);
-  CHECK(plan.err == path + ": error: refused by the blast radius: fault 'kill-all': would affect "
-                           "2 processes, more than blast_radius.max_processes 1; lower the count "
-                           "or raise max_processes\n");
+  CHECK(plan.err == path +
+                        ": error: refused by the blast radius: fault 'kill-all': would affect "
+                        "2 processes, more than blast_radius.max_processes 1; lower the count "
+                        "or raise max_processes\n");
   const auto run = run_command({FAULTLINE_BINARY, "run", path});
   CHECK(run.exit_code == 2);
   CHECK_FALSE(a.exited());
@@ -82,15 +83,18 @@ TEST_CASE("faultline inject refuses bad parameters with exit 2") {
   CHECK(r.err == "argument 'load=150': error: load must be between 1% and 100% (got 150%)\n");
   r = run_command({FAULTLINE_BINARY, "inject", "cpu_stres", "load=1"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err == "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
-                 "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, network, bandwidth\n");
+  CHECK(
+      r.err ==
+      "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
+      "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, network, bandwidth\n");
   r = run_command({FAULTLINE_BINARY, "inject", "cpu_stress", "load=50"});
   CHECK(r.exit_code == 2);
   CHECK(r.err == "faultline inject: error: cpu_stress needs --duration, e.g. --duration 30s\n");
   r = run_command({FAULTLINE_BINARY, "inject", "process_kill", "wrkers=2", "name=x"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err == "argument 'wrkers=2': error: unknown parameter 'wrkers' for process_kill; "
-                 "known: signal, count, repeat, replacement_window\n");
+  CHECK(r.err ==
+        "argument 'wrkers=2': error: unknown parameter 'wrkers' for process_kill; "
+        "known: signal, count, repeat, replacement_window\n");
   r = run_command({FAULTLINE_BINARY, "run"});
   CHECK(r.exit_code == 2);
 }

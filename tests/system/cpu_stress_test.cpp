@@ -64,9 +64,9 @@ TEST_CASE("cpu_stress reaches the requested load within 5 points and cleans up")
 TEST_CASE("cpu_stress workers die with faultline, and the next run removes the stale cgroup") {
   faultline::test::skip_unless_root("its workers go into a cgroup of their own");
   // A separate faultline process that is killed with SIGKILL: no revert runs at all.
-  faultline::test::ChildProcess tool(FAULTLINE_BINARY, "faultline",
-                                     {"inject", "cpu_stress", "--duration", "60s", "load=10",
-                                      "workers=2"});
+  faultline::test::ChildProcess tool(
+      FAULTLINE_BINARY, "faultline",
+      {"inject", "cpu_stress", "--duration", "60s", "load=10", "workers=2"});
   for (int i = 0; i < 200 && count_named("faultline-cpu") < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(count_named("faultline-cpu") == 2);

@@ -96,7 +96,8 @@ TEST_CASE("netem delay 100ms adds 100 +- 5 ms of RTT, IPv4 and IPv6", "[netem]")
       REQUIRE(before >= 0);
       net.run_in(net.a(), [&] {
         auto fault = create_fault(netem_request(
-            {{"delay", "100ms"}, {"destination", std::string(address) + (address[0] == 'f' ? "/128" : "/32")}}));
+            {{"delay", "100ms"},
+             {"destination", std::string(address) + (address[0] == 'f' ? "/128" : "/32")}}));
         REQUIRE(fault);
         REQUIRE((*fault)->apply(Clock::now()));
         CHECK((*fault)->confirmed());

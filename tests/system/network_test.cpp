@@ -67,7 +67,9 @@ void send_syn(int family, const char* address, uint16_t port) {
   close(fd);
 }
 
-uint64_t fault_packets(Fault& f) { return f.observed()["fault_qdisc"]["packets"].get<uint64_t>(); }
+uint64_t fault_packets(Fault& f) {
+  return f.observed()["fault_qdisc"]["packets"].get<uint64_t>();
+}
 
 }  // namespace
 
@@ -90,11 +92,11 @@ TEST_CASE("bandwidth: only the scoped traffic goes through the fault's qdisc, an
     CHECK(root);
     CHECK(child);
 
-    send_udp("10.200.0.2", 9999);               // not tcp
-    send_syn(AF_INET, "10.200.0.2", 9090);      // another port
-    send_syn(AF_INET6, "fd00:200::2", 8080);    // another address family
+    send_udp("10.200.0.2", 9999);             // not tcp
+    send_syn(AF_INET, "10.200.0.2", 9090);    // another port
+    send_syn(AF_INET6, "fd00:200::2", 8080);  // another address family
     CHECK(fault_packets(**fault) == 0);
-    send_syn(AF_INET, "10.200.0.2", 8080);      // the scope: address AND port
+    send_syn(AF_INET, "10.200.0.2", 8080);  // the scope: address AND port
     CHECK(fault_packets(**fault) >= 1);
 
     REQUIRE((*fault)->revert());
@@ -109,7 +111,8 @@ TEST_CASE("a port range and IPv6 destination are matched by the same tree") {
   net.run_in(net.a(), [&] {
     FaultRequest r = bandwidth_request("8000-8007");
     for (const ParamSpec& s : find_injector("bandwidth")->params)
-      if (s.name == "destination") r.params.set("destination", *parse_param_value(s, "fd00:200::2/128"));
+      if (s.name == "destination")
+        r.params.set("destination", *parse_param_value(s, "fd00:200::2/128"));
     auto fault = create_fault(std::move(r));
     REQUIRE(fault);
     REQUIRE((*fault)->apply(Clock::now()));
@@ -124,8 +127,9 @@ TEST_CASE("a port range and IPv6 destination are matched by the same tree") {
 
 TEST_CASE("a root qdisc of the user's is restored exactly; a classful tree is refused") {
   NamespacePair net;
-  REQUIRE(net.exec(net.a(), "tc qdisc add dev fl-a root handle 5: tbf rate 10mbit burst 32kb "
-                            "latency 50ms") == 0);
+  REQUIRE(net.exec(net.a(),
+                   "tc qdisc add dev fl-a root handle 5: tbf rate 10mbit burst 32kb "
+                   "latency 50ms") == 0);
   std::string before, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   REQUIRE(before.find("qdisc tbf 5: root") != std::string::npos);
@@ -173,8 +177,9 @@ TEST_CASE("a second fault on the same interface is refused, not stacked") {
 
 TEST_CASE("a failed apply removes what it built and puts the user's qdisc back") {
   NamespacePair net;
-  REQUIRE(net.exec(net.a(), "tc qdisc add dev fl-a root handle 7: tbf rate 5mbit burst 16kb "
-                            "limit 64kb") == 0);
+  REQUIRE(net.exec(net.a(),
+                   "tc qdisc add dev fl-a root handle 7: tbf rate 5mbit burst 16kb "
+                   "limit 64kb") == 0);
   std::string before, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   net.run_in(net.a(), [&] {
@@ -185,7 +190,8 @@ TEST_CASE("a failed apply removes what it built and puts the user's qdisc back")
     NetworkScope scope;
     auto applied = tree.apply(scope, bogus);
     REQUIRE_FALSE(applied);
-    CHECK_THAT(applied.error().message, Catch::StartsWith("adding fl_no_such_qdisc fa02: on fl-a: "));
+    CHECK_THAT(applied.error().message,
+               Catch::StartsWith("adding fl_no_such_qdisc fa02: on fl-a: "));
   });
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);

@@ -21,7 +21,8 @@ FaultRequest kill_request(ProcessSelector selector, const std::string& count = "
   r.kind = "process_kill";
   r.selector = std::move(selector);
   r.params.set("signal", SignalNumber{SIGKILL});
-  r.params.set("count", std::get<Count>(*parse_param_value({.name = "count", .type = ParamType::Count, .max = 1000}, count)));
+  r.params.set("count", std::get<Count>(*parse_param_value(
+                            {.name = "count", .type = ParamType::Count, .max = 1000}, count)));
   r.params.set("replacement_window", Duration(std::chrono::seconds(2)));
   r.max_processes = 10;
   return r;
@@ -34,7 +35,8 @@ ProcessSelector by_name(const std::string& name) {
 }
 
 std::string temp_pid_file(pid_t pid) {
-  const std::string path = "/tmp/fl-test-pidfile-" + std::to_string(getpid()) + "-" + std::to_string(pid);
+  const std::string path =
+      "/tmp/fl-test-pidfile-" + std::to_string(getpid()) + "-" + std::to_string(pid);
   std::ofstream(path) << pid << "\n";
   return path;
 }

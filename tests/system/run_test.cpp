@@ -88,7 +88,8 @@ faults:
   CHECK(j["faults"][0]["observed"]["rounds"][0]["victims"][0]["exited"] == true);
   REQUIRE(j["probes"].size() == 1);
   CHECK(j["probes"][0]["phases"]["before"]["checks"] >= 3);
-  CHECK(j["probes"][0]["phases"]["before"]["passed"] == j["probes"][0]["phases"]["before"]["checks"]);
+  CHECK(j["probes"][0]["phases"]["before"]["passed"] ==
+        j["probes"][0]["phases"]["before"]["checks"]);
   CHECK(j["probes"][0]["recovery"]["recovered"] == true);
   std::remove(journal.c_str());
 }
@@ -120,7 +121,8 @@ faults:
     at: 0s
     duration: 30s
     process_pause: {{}}
-)", probe));
+)",
+                                       probe));
   const TimePoint start = Clock::now();
   RunResult r = run_scenario(s, RunOptions{});
   const Duration took = Clock::now() - start;
@@ -156,7 +158,8 @@ faults:
     at: 0s
     duration: 400ms
     process_pause: {{}}
-)", probe));
+)",
+                                       probe));
   RunResult r = run_scenario(s, RunOptions{});
   CHECK(r.verdict.status == RunStatus::Deviated);
   CHECK(exit_code(r.verdict.status) == 1);
@@ -223,8 +226,9 @@ faults:
   RunResult r = run_scenario(s, RunOptions{});
   CHECK(r.verdict.status == RunStatus::Error);
   CHECK(exit_code(r.verdict.status) == 4);
-  CHECK(r.verdict.reason == "fault 'kill-ghost' could not be injected: "
-                            "name='fl-test-nobody-has-this-name' matches no running process");
+  CHECK(r.verdict.reason ==
+        "fault 'kill-ghost' could not be injected: "
+        "name='fl-test-nobody-has-this-name' matches no running process");
   CHECK(child.state() != 'T');
 }
 
