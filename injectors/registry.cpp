@@ -2,17 +2,19 @@
 
 #include "injectors/cpu_stress/cpu_stress.h"
 #include "injectors/injector.h"
+#include "injectors/network_partition/network_partition.h"
 #include "injectors/process_kill/process_kill.h"
 #include "injectors/process_pause/process_pause.h"
 
 namespace faultline {
 namespace {
 
-// One line per fault kind. The network kinds (network, bandwidth, network_partition) join here.
+// One line per fault kind. The network kinds still to come (network, bandwidth) join here.
 const InjectorDescriptor kInjectors[] = {
     process_kill_descriptor(),
     process_pause_descriptor(),
     cpu_stress_descriptor(),
+    network_partition_descriptor(),
 };
 
 }  // namespace
