@@ -4,6 +4,7 @@
 #include "injectors/cpu_stress/cpu_stress.h"
 #include "injectors/injector.h"
 #include "injectors/network/network.h"
+#include "injectors/network_partition/network_partition.h"
 #include "injectors/process_kill/process_kill.h"
 #include "injectors/process_pause/process_pause.h"
 
@@ -12,8 +13,8 @@ namespace {
 
 // One line per fault kind.
 const InjectorDescriptor kInjectors[] = {
-    process_kill_descriptor(), process_pause_descriptor(), cpu_stress_descriptor(),
-    network_descriptor(),      bandwidth_descriptor(),
+    process_kill_descriptor(), process_pause_descriptor(),      cpu_stress_descriptor(),
+    network_descriptor(),      bandwidth_descriptor(),          network_partition_descriptor(),
 };
 
 }  // namespace

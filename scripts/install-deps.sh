@@ -13,9 +13,9 @@ packages=(
   build-essential cmake pkg-config
   # libraries
   libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-cpp-dev
-  nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev
+  nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
   # tools the tests, demo and benchmarks drive
-  iproute2 iputils-ping procps nginx-light stress-ng curl
+  iproute2 iputils-ping procps nginx-light stress-ng curl nftables
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
   qemu-system-x86 busybox-static cpio kmod xz-utils
 )

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "injectors/linux/cgroup.h"
+#include "injectors/linux/nftables.h"
 #include "injectors/process/proc.h"
 
 namespace faultline {
@@ -52,6 +53,10 @@ void perform(const std::string& action) {
     std::string dir;
     std::getline(in >> std::ws, dir);
     (void)write_cgroup_file(dir + "/cgroup.freeze", "0");
+  } else if (verb == "nft-delete") {
+    std::string table;
+    in >> table;
+    if (table.starts_with("faultline_")) (void)nft_run("delete table inet " + table);
   }
 }
 
@@ -139,6 +144,13 @@ uint64_t UndoGuard::resume_later(pid_t pid, uint64_t start_ticks) {
 uint64_t UndoGuard::thaw_later(const std::string& cgroup_dir) {
   const uint64_t token = g_next_token++;
   send_line(fmt::format("+ {} thaw {}\n", token, cgroup_dir));
+  return token;
+}
+
+uint64_t UndoGuard::delete_nft_table_later(const std::string& table) {
+  if (g_pipe < 0) return 0;
+  const uint64_t token = g_next_token++;
+  send_line(fmt::format("+ {} nft-delete {}\n", token, table));
   return token;
 }
 

@@ -19,7 +19,8 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 TEST_CASE("faultline validate accepts every example scenario") {
   for (const char* name : {"nginx-demo.yaml", "process-kill-repeat.yaml", "cpu-stress.yaml",
-                           "pause-freezer.yaml", "stop-conditions.yaml", "tcp-and-command.yaml"}) {
+                           "pause-freezer.yaml", "stop-conditions.yaml", "tcp-and-command.yaml",
+                           "network-partition.yaml"}) {
     DYNAMIC_SECTION(name) {
       const auto r = run_command(
           {FAULTLINE_BINARY, "validate", std::string(FAULTLINE_SOURCE_DIR "/scenarios/") + name});
@@ -83,10 +84,20 @@ TEST_CASE("faultline inject refuses bad parameters with exit 2") {
   CHECK(r.err == "argument 'load=150': error: load must be between 1% and 100% (got 150%)\n");
   r = run_command({FAULTLINE_BINARY, "inject", "cpu_stres", "load=1"});
   CHECK(r.exit_code == 2);
-  CHECK(
-      r.err ==
-      "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
-      "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, network, bandwidth\n");
+  CHECK(r.err == "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
+                 "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, "
+                 "network, bandwidth, network_partition\n");
+  r = run_command({FAULTLINE_BINARY, "inject", "network_partition", "--duration", "1s",
+                   "ports=8080"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err ==
+        "faultline inject: error: ports '8080' needs protocol tcp or udp (protocol is 'all')\n");
+  r = run_command({FAULTLINE_BINARY, "inject", "network_partition", "--duration", "1s",
+                   "protocol=tcp"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "faultline inject: error: network_partition needs at least one of destination, "
+                 "ports or local_ports: a partition of all traffic would cut this host off, the "
+                 "operator's SSH session included\n");
   r = run_command({FAULTLINE_BINARY, "inject", "cpu_stress", "load=50"});
   CHECK(r.exit_code == 2);
   CHECK(r.err == "faultline inject: error: cpu_stress needs --duration, e.g. --duration 30s\n");
