@@ -14,3 +14,5 @@ echo
 "$bin/cpu_accuracy_bench" "$tool" "$seconds"
 echo
 "$bin/idle_overhead_bench" "$tool" "$idle"
+echo
+"$bin/netlink_vs_tc_bench" 50

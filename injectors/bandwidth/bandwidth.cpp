@@ -80,13 +80,17 @@ Result<std::unique_ptr<Fault>> create(FaultRequest request) {
   const uint64_t rate = FL_TRY(parse_rate_bits(request.params.text("rate")));
   const uint64_t burst = FL_TRY(parse_size_bytes(request.params.text("burst")));
   const uint64_t limit = FL_TRY(parse_size_bytes(request.params.text("limit")));
-  FaultQdisc qdisc{"tbf", [=](nl_msg* msg) { return put_tbf_options(msg, rate, burst, limit); }};
+  FaultQdisc qdisc = make_tbf_qdisc({rate, burst, limit});
   const std::string requested =
       fmt::format("rate {} burst {}", format_rate_bits(rate), request.params.text("burst"));
   return std::make_unique<ScopedNetworkFault>(std::move(request), std::move(qdisc), requested);
 }
 
 }  // namespace
+
+FaultQdisc make_tbf_qdisc(BandwidthQdisc o) {
+  return {"tbf", [o](nl_msg* msg) { return put_tbf_options(msg, o.rate_bits, o.burst, o.limit); }};
+}
 
 InjectorDescriptor bandwidth_descriptor() {
   return {.kind = "bandwidth",
