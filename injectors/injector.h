@@ -67,6 +67,9 @@ struct InjectorDescriptor {
   std::vector<std::string> (*cross_check)(const Params& params, std::optional<Duration> duration,
                                           const ProcessSelector& selector);
   Result<std::unique_ptr<Fault>> (*create)(FaultRequest request);
+  // Checks against this host as it is now, for one set of parameters (e.g. the interface
+  // exists); plan and run call it before anything is touched. Optional.
+  Result<void> (*host_check)(const Params& params) = nullptr;
 };
 
 // Every injector, in one explicit table (injectors/registry.cpp).

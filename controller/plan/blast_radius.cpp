@@ -19,6 +19,9 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
     if (d != nullptr) {
       if (Support support = d->supported(); !support.ok)
         reach.problem = fmt::format("{} cannot run on this host: {}", f.kind, support.reason);
+      else if (d->host_check != nullptr)
+        if (auto checked = d->host_check(f.params); !checked)
+          reach.problem = checked.error().message;
     }
     if (reach.targets_processes && reach.problem.empty()) {
       const TargetGroup* g = s.target(f.target);

@@ -100,7 +100,8 @@ InjectorDescriptor bandwidth_descriptor() {
           .duration = DurationRule::Required,
           .supported = supported,
           .cross_check = cross_check,
-          .create = create};
+          .create = create,
+          .host_check = network_host_check};
 }
 
 }  // namespace faultline

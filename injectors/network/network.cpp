@@ -46,7 +46,8 @@ InjectorDescriptor network_descriptor() {
           .duration = DurationRule::Required,
           .supported = supported,
           .cross_check = cross_check,
-          .create = create};
+          .create = create,
+          .host_check = network_host_check};
 }
 
 }  // namespace faultline

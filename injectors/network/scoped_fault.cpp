@@ -1,5 +1,7 @@
 #include "injectors/network/scoped_fault.h"
 
+#include <net/if.h>
+
 namespace faultline {
 
 std::vector<ParamSpec> network_common_specs() {
@@ -7,6 +9,13 @@ std::vector<ParamSpec> network_common_specs() {
       {.name = "interface", .type = ParamType::Text, .help = "the network interface, e.g. eth0"}};
   for (const ParamSpec& s : scope_param_specs()) specs.push_back(s);
   return specs;
+}
+
+Result<void> network_host_check(const Params& params) {
+  const std::string& name = params.text("interface");
+  if (if_nametoindex(name.c_str()) == 0)
+    return fail("interface '{}' does not exist here (see 'ip link')", name);
+  return {};
 }
 
 ScopedNetworkFault::ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc,

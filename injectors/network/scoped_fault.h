@@ -35,5 +35,7 @@ class ScopedNetworkFault : public Fault {
 
 // The parameters every network kind has: the interface, then the scope.
 std::vector<ParamSpec> network_common_specs();
+// The interface exists here.
+Result<void> network_host_check(const Params& params);
 
 }  // namespace faultline

@@ -79,3 +79,21 @@ faults:
         "fault 'kill': target 'ghosts' (name='fl-test-nobody') matches no eligible process right "
         "now");
 }
+
+TEST_CASE("plan refuses a network fault on an interface that does not exist") {
+  faultline::test::skip_unless_root("the bandwidth kind's preflight needs CAP_NET_ADMIN");
+  const Scenario s = parse(R"(
+version: 1
+title: wrong interface
+blast_radius: {max_duration: 1m}
+faults:
+  - name: slow
+    at: 0s
+    duration: 5s
+    bandwidth: {interface: fl-no-such-if, rate: 1mbit, destination: 10.200.0.2/32}
+)");
+  const BlastRadiusVerdict v = check_blast_radius(s, plan_timeline(s));
+  REQUIRE(v.problems.size() == 1);
+  CHECK(v.problems[0] ==
+        "fault 'slow': interface 'fl-no-such-if' does not exist here (see 'ip link')");
+}
