@@ -206,6 +206,14 @@ std::vector<U32Match> exclusion_matches(const NetworkScope& s) {
     const auto e = expand({{}, {}, s.exclude_ports, {}, {"tcp", "udp"}});
     out.insert(out.end(), e.begin(), e.end());
   }
+  if (!s.exclude_source.empty()) {
+    const auto e = expand({{}, s.exclude_source, {}, {}, {"all"}});
+    out.insert(out.end(), e.begin(), e.end());
+  }
+  if (!s.exclude_source_ports.empty()) {
+    const auto e = expand({{}, {}, {}, s.exclude_source_ports, {"tcp", "udp"}});
+    out.insert(out.end(), e.begin(), e.end());
+  }
   return out;
 }
 

@@ -17,6 +17,9 @@ struct NetworkScope {
   std::string protocol = "all";           // tcp, udp, icmp or all
   std::vector<Cidr> exclude_destination;  // never touched, even when matched above
   std::vector<PortRange> exclude_ports;
+  // Set only on a mirrored scope (incoming packets): the remote end's excludes as sources.
+  std::vector<Cidr> exclude_source;
+  std::vector<PortRange> exclude_source_ports;
 
   static NetworkScope from_params(const Params& params);
   std::string describe() const;

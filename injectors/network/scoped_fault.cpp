@@ -5,8 +5,14 @@
 namespace faultline {
 
 std::vector<ParamSpec> network_common_specs() {
+  static constexpr std::string_view kDirections[] = {"egress", "ingress", "both"};
   std::vector<ParamSpec> specs = {
-      {.name = "interface", .type = ParamType::Text, .help = "the network interface, e.g. eth0"}};
+      {.name = "interface", .type = ParamType::Text, .help = "the network interface, e.g. eth0"},
+      {.name = "direction",
+       .type = ParamType::Choice,
+       .default_value = "egress",
+       .choices = kDirections,
+       .help = "egress (packets sent), ingress (packets received, through an IFB device) or both"}};
   for (const ParamSpec& s : scope_param_specs()) specs.push_back(s);
   return specs;
 }
@@ -24,58 +30,100 @@ ScopedNetworkFault::ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc,
       qdisc_(std::move(qdisc)),
       requested_(std::move(requested)),
       scope_(NetworkScope::from_params(request_.params)),
-      tree_(request_.params.text("interface")) {}
+      direction_(request_.params.text("direction")) {
+  const std::string& interface = request_.params.text("interface");
+  if (direction_ != "ingress") egress_ = std::make_unique<ScopedQdiscTree>(interface);
+  if (direction_ != "egress") ingress_ = std::make_unique<IngressRedirect>(interface);
+}
 
 ScopedNetworkFault::~ScopedNetworkFault() {
   (void)revert();
 }
 
 Result<void> ScopedNetworkFault::prepare() {
-  return tree_.prepare();
+  if (egress_) FL_TRY_VOID(egress_->prepare());
+  if (ingress_) FL_TRY_VOID(ingress_->prepare());
+  return {};
 }
 
 Result<void> ScopedNetworkFault::apply(TimePoint) {
-  FL_TRY_VOID(tree_.apply(scope_, qdisc_));
-  applied_ = true;
+  applied_ = true;  // from here on, revert() undoes whatever part was done
+  if (egress_) FL_TRY_VOID(egress_->apply(scope_, qdisc_));
+  if (ingress_) {
+    if (auto r = ingress_->apply(mirrored(scope_), qdisc_); !r) {
+      if (egress_) (void)egress_->revert();
+      return r;
+    }
+  }
   // Observe, don't assume: what the kernel holds now is what the journal records.
-  tree_after_apply_ = tree_.read_back();
+  tree_after_apply_ = nlohmann::json::object();
+  if (egress_) tree_after_apply_["egress"] = egress_->read_back();
+  if (ingress_) tree_after_apply_["ingress"] = ingress_->read_back();
   return {};
 }
 
 Result<void> ScopedNetworkFault::revert() {
   if (!applied_ || reverted_) return {};
-  FL_TRY_VOID(tree_.revert());
+  std::string errors;
+  if (ingress_)
+    if (auto r = ingress_->revert(); !r) errors = r.error().message;
+  if (egress_)
+    if (auto r = egress_->revert(); !r) errors += (errors.empty() ? "" : "; ") + r.error().message;
+  if (!errors.empty()) return fail("{}", errors);
   reverted_ = true;
   return {};
 }
 
+namespace {
+nlohmann::json stats_json(const std::optional<QdiscState>& s) {
+  if (!s) return nullptr;
+  return {{"kind", s->kind}, {"packets", s->packets}, {"bytes", s->bytes}, {"drops", s->drops}};
+}
+}  // namespace
+
 nlohmann::json ScopedNetworkFault::observed() const {
-  nlohmann::json out = {{"interface", tree_.interface()},
+  nlohmann::json out = {{"interface", request_.params.text("interface")},
+                        {"direction", direction_},
                         {"scope", scope_.describe()},
                         {"tree_after_apply", tree_after_apply_}};
-  if (auto stats = tree_.fault_qdisc_stats())
-    out["fault_qdisc"] = {{"kind", stats->kind},
-                          {"packets", stats->packets},
-                          {"bytes", stats->bytes},
-                          {"drops", stats->drops}};
+  if (egress_) out["fault_qdisc"] = stats_json(egress_->fault_qdisc_stats());
+  if (ingress_) {
+    out["ingress_fault_qdisc"] = stats_json(ingress_->fault_qdisc_stats());
+    out["ifb"] = ingress_->ifb();
+  }
   return out;
 }
 
 std::string ScopedNetworkFault::summary() const {
-  std::string out =
-      fmt::format("{} on {} for {}", requested_, tree_.interface(), scope_.describe());
-  if (auto stats = tree_.fault_qdisc_stats())
-    out += fmt::format(": {} packets went through the fault ({} dropped)", stats->packets,
-                       stats->drops);
-  return out;
+  std::string out = fmt::format("{} on {} ({}) for {}", requested_,
+                                request_.params.text("interface"), direction_, scope_.describe());
+  uint64_t packets = 0, drops = 0;
+  for (const auto& s : {egress_ ? egress_->fault_qdisc_stats() : std::nullopt,
+                        ingress_ ? ingress_->fault_qdisc_stats() : std::nullopt})
+    if (s) {
+      packets += s->packets;
+      drops += s->drops;
+    }
+  return out + fmt::format(": {} packets went through the fault ({} dropped)", packets, drops);
 }
 
 bool ScopedNetworkFault::confirmed() const {
-  // Confirmed when the kernel showed our qdisc in place after applying.
-  for (const auto& q : tree_after_apply_)
-    if (q.value("handle", "") == tc_handle_text(kFaultHandle) && q.value("kind", "") == qdisc_.kind)
-      return true;
-  return false;
+  // Confirmed when the kernel showed our qdisc in place, in every direction asked for.
+  auto has_fault_qdisc = [&](const nlohmann::json& tree) {
+    for (const auto& q : tree)
+      if (q.value("handle", "") == tc_handle_text(kFaultHandle) &&
+          q.value("kind", "") == qdisc_.kind)
+        return true;
+    return false;
+  };
+  if (!tree_after_apply_.is_object()) return false;
+  if (egress_ && !has_fault_qdisc(tree_after_apply_.value("egress", nlohmann::json::array())))
+    return false;
+  if (ingress_) {
+    const auto ingress = tree_after_apply_.value("ingress", nlohmann::json::object());
+    if (!has_fault_qdisc(ingress.value("tree", nlohmann::json::array()))) return false;
+  }
+  return true;
 }
 
 }  // namespace faultline

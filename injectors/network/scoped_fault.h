@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "injectors/injector.h"
+#include "injectors/network/ingress_redirect.h"
 #include "injectors/network/tc_tree.h"
 
 namespace faultline {
@@ -27,7 +28,9 @@ class ScopedNetworkFault : public Fault {
   const FaultQdisc qdisc_;
   const std::string requested_;  // "delay 100ms loss 1%"
   const NetworkScope scope_;
-  mutable ScopedQdiscTree tree_;
+  const std::string direction_;               // egress, ingress or both
+  std::unique_ptr<ScopedQdiscTree> egress_;   // on the interface itself
+  std::unique_ptr<IngressRedirect> ingress_;  // through an IFB device
   nlohmann::json tree_after_apply_;
   bool applied_ = false;
   bool reverted_ = false;

@@ -150,3 +150,25 @@ TEST_CASE("a port-scoped delay leaves another port untouched", "[netem]") {
   CHECK(qdiscs.find("netem") == std::string::npos);
   CHECK(qdiscs.find("fa01") == std::string::npos);
 }
+
+TEST_CASE("netem on ingress (through an IFB) delays what arrives, by 100 +- 5 ms", "[netem]") {
+  skip_without_netem();
+  NamespacePair net;
+  const double before = ping(net, "10.200.0.2", 20).first;
+  REQUIRE(before >= 0);
+  net.run_in(net.a(), [&] {
+    auto fault = create_fault(netem_request(
+        {{"delay", "100ms"}, {"destination", "10.200.0.2/32"}, {"direction", "ingress"}}));
+    REQUIRE(fault);
+    REQUIRE((*fault)->apply(Clock::now()));
+    CHECK((*fault)->confirmed());
+    const double during = ping(net, "10.200.0.2", 20).first;
+    INFO("RTT before " << before << " ms, during " << during << " ms");
+    CHECK(during - before >= 95.0);
+    CHECK(during - before <= 105.0);
+    REQUIRE((*fault)->revert());
+  });
+  std::string links;
+  net.exec(net.a(), "ip -o link show type ifb", &links);
+  CHECK(links.empty());
+}

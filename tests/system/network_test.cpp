@@ -34,6 +34,9 @@ FaultRequest bandwidth_request(const std::string& extra_ports = "8080") {
   set("rate", "1mbit");
   set("burst", "32kb");
   set("limit", "128kb");
+  for (const ParamSpec& s : find_injector("bandwidth")->params)
+    if (!r.params.has(s.name) && !s.default_value.empty())
+      r.params.set(std::string(s.name), *parse_param_value(s, s.default_value));
   r.duration = std::chrono::seconds(10);
   return r;
 }
@@ -83,7 +86,7 @@ TEST_CASE("bandwidth: only the scoped traffic goes through the fault's qdisc, an
     REQUIRE((*fault)->prepare());
     REQUIRE((*fault)->apply(Clock::now()));
     CHECK((*fault)->confirmed());
-    const nlohmann::json tree = (*fault)->observed()["tree_after_apply"];
+    const nlohmann::json tree = (*fault)->observed()["tree_after_apply"]["egress"];
     bool root = false, child = false;
     for (const auto& q : tree) {
       root |= q["kind"] == "htb" && q["handle"] == "fa01:" && q["parent"] == "root";
@@ -195,6 +198,36 @@ TEST_CASE("a failed apply removes what it built and puts the user's qdisc back")
   });
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);
+}
+
+TEST_CASE("ingress: received traffic goes through an IFB of the fault's own, removed after") {
+  NamespacePair net;
+  std::string links_before, links_after, qdiscs_before, qdiscs_after;
+  net.exec(net.a(), "ip -o link show", &links_before);
+  net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs_before);
+  net.run_in(net.a(), [&] {
+    FaultRequest r = bandwidth_request();
+    for (const ParamSpec& s : find_injector("bandwidth")->params)
+      if (s.name == "direction") r.params.set("direction", *parse_param_value(s, "ingress"));
+    auto fault = create_fault(std::move(r));
+    REQUIRE(fault);
+    REQUIRE((*fault)->prepare());
+    REQUIRE((*fault)->apply(Clock::now()));
+    CHECK((*fault)->confirmed());
+    const std::string ifb = (*fault)->observed()["ifb"];
+    CHECK(ifb.starts_with("flifb"));
+    // The refusal from port 9090 comes back from another remote port: not in scope.
+    send_syn(AF_INET, "10.200.0.2", 9090);
+    CHECK((*fault)->observed()["ingress_fault_qdisc"]["packets"] == 0);
+    // The refusal from port 8080 arrives from the scope's remote address and port.
+    send_syn(AF_INET, "10.200.0.2", 8080);
+    CHECK((*fault)->observed()["ingress_fault_qdisc"]["packets"] >= 1);
+    REQUIRE((*fault)->revert());
+  });
+  net.exec(net.a(), "ip -o link show", &links_after);
+  net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs_after);
+  CHECK(links_after == links_before);
+  CHECK(qdiscs_after == qdiscs_before);
 }
 
 TEST_CASE("netem is detected as missing with how to fix it, or works") {

@@ -1,0 +1,198 @@
+#include "injectors/network/ingress_redirect.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <net/if.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace faultline {
+namespace {
+
+constexpr uint32_t kIngressHandle = 0xFFFF0000;  // ffff:
+
+std::string new_ifb_name() {
+  static std::atomic<int> sequence{0};
+  // At most 15 characters: "flifb" + pid (up to 7 digits) + a letter.
+  return fmt::format("flifb{}{}", getpid() % 10000000,
+                     static_cast<char>('a' + sequence.fetch_add(1) % 26));
+}
+
+nl_msg* link_message(int type, int flags, int ifindex, unsigned up) {
+  nl_msg* msg = nlmsg_alloc_simple(type, flags);
+  if (msg == nullptr) return nullptr;
+  ifinfomsg info{};
+  info.ifi_family = AF_UNSPEC;
+  info.ifi_index = ifindex;
+  info.ifi_flags = up;
+  info.ifi_change = up;
+  if (nlmsg_append(msg, &info, sizeof info, NLMSG_ALIGNTO) < 0) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
+  return msg;
+}
+
+nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
+                   uint32_t info = 0) {
+  nl_msg* msg = nlmsg_alloc_simple(type, flags);
+  if (msg == nullptr) return nullptr;
+  tcmsg tc{};
+  tc.tcm_family = AF_UNSPEC;
+  tc.tcm_ifindex = ifindex;
+  tc.tcm_handle = handle;
+  tc.tcm_parent = parent;
+  tc.tcm_info = info;
+  if (nlmsg_append(msg, &tc, sizeof tc, NLMSG_ALIGNTO) < 0) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
+  return msg;
+}
+
+}  // namespace
+
+NetworkScope mirrored(const NetworkScope& s) {
+  NetworkScope m = s;
+  std::swap(m.destination, m.source);
+  std::swap(m.ports, m.source_ports);
+  m.exclude_destination.clear();
+  m.exclude_ports.clear();
+  m.exclude_source = s.exclude_destination;
+  m.exclude_source_ports = s.exclude_ports;
+  return m;
+}
+
+IngressRedirect::IngressRedirect(std::string interface)
+    : interface_(std::move(interface)), ifb_(new_ifb_name()) {}
+
+IngressRedirect::~IngressRedirect() {
+  (void)revert();
+}
+
+Result<void> IngressRedirect::prepare() {
+  ifindex_ = static_cast<int>(if_nametoindex(interface_.c_str()));
+  if (ifindex_ == 0) return fail("interface '{}' does not exist here", interface_);
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_)))
+    if (q.parent == TC_H_INGRESS || q.handle == kIngressHandle)
+      return fail(
+          "interface '{}' already has an {} qdisc; faultline could not put its filters "
+          "back exactly, so it refuses an ingress fault there",
+          interface_, q.kind);
+  return {};
+}
+
+Result<void> IngressRedirect::apply(const NetworkScope& scope, const FaultQdisc& qdisc) {
+  if (ifindex_ == 0) FL_TRY_VOID(prepare());
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  auto undo_on_error = [&](Error e) -> Result<void> {
+    if (auto r = revert(); !r) e.message += "; and then: " + r.error().message;
+    return std::unexpected(std::move(e));
+  };
+  // 1. The IFB device, created up.
+  nl_msg* link = link_message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP);
+  if (link == nullptr || nla_put_string(link, IFLA_IFNAME, ifb_.c_str()) < 0)
+    return fail("cannot build the IFB link message");
+  nlattr* linkinfo = nla_nest_start(link, IFLA_LINKINFO);
+  if (linkinfo == nullptr || nla_put_string(link, IFLA_INFO_KIND, "ifb") < 0)
+    return fail("cannot build the IFB link message");
+  nla_nest_end(link, linkinfo);
+  FL_TRY_VOID(sock.request(link, fmt::format("creating IFB device {}", ifb_)));
+  ifb_index_ = static_cast<int>(if_nametoindex(ifb_.c_str()));
+  if (ifb_index_ == 0) return undo_on_error({fmt::format("IFB device {} vanished", ifb_)});
+
+  // 2. The scoped tree on the IFB's egress.
+  tree_ = std::make_unique<ScopedQdiscTree>(ifb_);
+  if (auto r = tree_->apply(scope, qdisc); !r) return undo_on_error(r.error());
+
+  // 3. The ingress qdisc, and a filter that redirects every incoming packet to the IFB.
+  nl_msg* ingress =
+      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kIngressHandle, TC_H_INGRESS);
+  if (ingress == nullptr || nla_put_string(ingress, TCA_KIND, "ingress") < 0)
+    return undo_on_error({"cannot build the ingress qdisc message"});
+  ingress_added_ = true;
+  if (auto r = sock.request(ingress, fmt::format("adding an ingress qdisc on {}", interface_));
+      !r) {
+    ingress_added_ = false;
+    return undo_on_error(r.error());
+  }
+  nl_msg* filter = tc_message(RTM_NEWTFILTER, NLM_F_CREATE, ifindex_, 0, kIngressHandle,
+                              TC_H_MAKE(1u << 16, htons(ETH_P_ALL)));
+  std::vector<uint8_t> sel(sizeof(tc_u32_sel) + sizeof(tc_u32_key));
+  auto* s = reinterpret_cast<tc_u32_sel*>(sel.data());
+  s->flags = TC_U32_TERMINAL;
+  s->nkeys = 1;  // value 0 under mask 0: every packet
+  tc_mirred mirred{};
+  mirred.action = TC_ACT_STOLEN;
+  mirred.eaction = TCA_EGRESS_REDIR;
+  mirred.ifindex = static_cast<uint32_t>(ifb_index_);
+  bool ok = filter != nullptr && nla_put_string(filter, TCA_KIND, "u32") == 0;
+  nlattr* options = ok ? nla_nest_start(filter, TCA_OPTIONS) : nullptr;
+  ok = ok && options != nullptr &&
+       nla_put(filter, TCA_U32_SEL, static_cast<int>(sel.size()), sel.data()) == 0;
+  nlattr* actions = ok ? nla_nest_start(filter, TCA_U32_ACT) : nullptr;
+  nlattr* first = actions ? nla_nest_start(filter, 1) : nullptr;
+  ok = ok && first != nullptr && nla_put_string(filter, TCA_ACT_KIND, "mirred") == 0;
+  nlattr* act_options = ok ? nla_nest_start(filter, TCA_ACT_OPTIONS) : nullptr;
+  ok = ok && act_options != nullptr &&
+       nla_put(filter, TCA_MIRRED_PARMS, sizeof mirred, &mirred) == 0;
+  if (!ok) {
+    if (filter) nlmsg_free(filter);
+    return undo_on_error({"cannot build the mirred redirect filter"});
+  }
+  nla_nest_end(filter, act_options);
+  nla_nest_end(filter, first);
+  nla_nest_end(filter, actions);
+  nla_nest_end(filter, options);
+  if (auto r =
+          sock.request(filter, fmt::format("redirecting {}'s ingress to {}", interface_, ifb_));
+      !r)
+    return undo_on_error(r.error());
+  return {};
+}
+
+Result<void> IngressRedirect::revert() {
+  std::string errors;
+  auto sock = RouteSocket::open();
+  if (!sock) return std::unexpected(sock.error());
+  if (ingress_added_) {
+    nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex_, kIngressHandle, TC_H_INGRESS);
+    if (auto r = sock->request(del, fmt::format("removing the ingress qdisc of {}", interface_));
+        !r && if_nametoindex(interface_.c_str()) != 0)
+      errors = r.error().message;
+    else
+      ingress_added_ = false;
+  }
+  if (tree_) {
+    last_ = tree_->fault_qdisc_stats();
+    tree_.reset();  // the IFB's deletion below takes its tree with it
+  }
+  if (ifb_index_ != 0) {
+    nl_msg* del = link_message(RTM_DELLINK, 0, ifb_index_, 0);
+    if (auto r = sock->request(del, fmt::format("removing IFB device {}", ifb_));
+        !r && if_nametoindex(ifb_.c_str()) != 0)
+      errors += (errors.empty() ? "" : "; ") + r.error().message;
+    else
+      ifb_index_ = 0;
+  }
+  if (!errors.empty()) return fail("{}", errors);
+  return {};
+}
+
+nlohmann::json IngressRedirect::read_back() {
+  nlohmann::json out = {{"ifb", ifb_}};
+  if (tree_) out["tree"] = tree_->read_back();
+  return out;
+}
+
+}  // namespace faultline
