@@ -19,7 +19,8 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
     if (d != nullptr) {
       if (Support support = d->supported(); !support.ok)
         reach.problem = fmt::format("{} cannot run on this host: {}", f.kind, support.reason);
-      else if (d->host_check != nullptr)
+      // A fault with a target acts where its target's process is; that is checked on apply.
+      else if (d->host_check != nullptr && f.target.empty())
         if (auto checked = d->host_check(f.params); !checked)
           reach.problem = checked.error().message;
     }

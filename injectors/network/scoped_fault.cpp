@@ -12,16 +12,26 @@ std::vector<ParamSpec> network_common_specs() {
        .type = ParamType::Choice,
        .default_value = "egress",
        .choices = kDirections,
-       .help = "egress (packets sent), ingress (packets received, through an IFB device) or both"}};
+       .help = "egress (packets sent), ingress (packets received, through an IFB device) or both"},
+      {.name = "netns",
+       .type = ParamType::Text,
+       .optional = true,
+       .help = "act in this network namespace: a name under /run/netns or a path such as "
+               "/proc/1234/ns/net (or give the fault a target: its process's namespace)"}};
   for (const ParamSpec& s : scope_param_specs()) specs.push_back(s);
   return specs;
 }
 
 Result<void> network_host_check(const Params& params) {
+  NetnsHandle netns;
+  if (params.has("netns")) netns = FL_TRY(NetnsHandle::open_path(params.text("netns")));
   const std::string& name = params.text("interface");
-  if (if_nametoindex(name.c_str()) == 0)
-    return fail("interface '{}' does not exist here (see 'ip link')", name);
-  return {};
+  return netns.run([&]() -> Result<void> {
+    if (if_nametoindex(name.c_str()) == 0)
+      return fail("interface '{}' does not exist in {} (see 'ip link')", name,
+                  netns.is_own() ? "this network namespace" : netns.description());
+    return {};
+  });
 }
 
 ScopedNetworkFault::ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc,
@@ -41,12 +51,35 @@ ScopedNetworkFault::~ScopedNetworkFault() {
 }
 
 Result<void> ScopedNetworkFault::prepare() {
-  if (egress_) FL_TRY_VOID(egress_->prepare());
-  if (ingress_) FL_TRY_VOID(ingress_->prepare());
-  return {};
+  // Where to act: a named namespace, the namespace of the target's process, or our own.
+  if (request_.params.has("netns")) {
+    netns_ = FL_TRY(NetnsHandle::open_path(request_.params.text("netns")));
+  } else if (!request_.selector.empty()) {
+    const Resolution r = FL_TRY(resolve_processes(request_.selector, request_.protection));
+    if (r.matched.empty())
+      return fail("{} matches no running process whose network namespace could be used",
+                  request_.selector.describe());
+    netns_ = FL_TRY(NetnsHandle::of_process(r.matched.front().pid, r.matched.front().start_ticks));
+  }
+  auto checked = netns_.run([&]() -> Result<void> {
+    if (egress_) FL_TRY_VOID(egress_->prepare());
+    if (ingress_) FL_TRY_VOID(ingress_->prepare());
+    return {};
+  });
+  prepared_ = checked.has_value();
+  return checked;
 }
 
 Result<void> ScopedNetworkFault::apply(TimePoint) {
+  if (!prepared_) FL_TRY_VOID(prepare());
+  return netns_.run([&] { return apply_here(); });
+}
+
+Result<void> ScopedNetworkFault::revert() {
+  return netns_.run([&] { return revert_here(); });
+}
+
+Result<void> ScopedNetworkFault::apply_here() {
   applied_ = true;  // from here on, revert() undoes whatever part was done
   if (egress_) FL_TRY_VOID(egress_->apply(scope_, qdisc_));
   if (ingress_) {
@@ -62,7 +95,7 @@ Result<void> ScopedNetworkFault::apply(TimePoint) {
   return {};
 }
 
-Result<void> ScopedNetworkFault::revert() {
+Result<void> ScopedNetworkFault::revert_here() {
   if (!applied_ || reverted_) return {};
   std::string errors;
   if (ingress_)
@@ -83,14 +116,18 @@ nlohmann::json stats_json(const std::optional<QdiscState>& s) {
 
 nlohmann::json ScopedNetworkFault::observed() const {
   nlohmann::json out = {{"interface", request_.params.text("interface")},
+                        {"network_namespace", netns_.description()},
                         {"direction", direction_},
                         {"scope", scope_.describe()},
                         {"tree_after_apply", tree_after_apply_}};
-  if (egress_) out["fault_qdisc"] = stats_json(egress_->fault_qdisc_stats());
-  if (ingress_) {
-    out["ingress_fault_qdisc"] = stats_json(ingress_->fault_qdisc_stats());
-    out["ifb"] = ingress_->ifb();
-  }
+  (void)netns_.run([&]() -> Result<void> {
+    if (egress_) out["fault_qdisc"] = stats_json(egress_->fault_qdisc_stats());
+    if (ingress_) {
+      out["ingress_fault_qdisc"] = stats_json(ingress_->fault_qdisc_stats());
+      out["ifb"] = ingress_->ifb();
+    }
+    return {};
+  });
   return out;
 }
 
@@ -98,12 +135,15 @@ std::string ScopedNetworkFault::summary() const {
   std::string out = fmt::format("{} on {} ({}) for {}", requested_,
                                 request_.params.text("interface"), direction_, scope_.describe());
   uint64_t packets = 0, drops = 0;
-  for (const auto& s : {egress_ ? egress_->fault_qdisc_stats() : std::nullopt,
-                        ingress_ ? ingress_->fault_qdisc_stats() : std::nullopt})
-    if (s) {
-      packets += s->packets;
-      drops += s->drops;
-    }
+  (void)netns_.run([&]() -> Result<void> {
+    for (const auto& s : {egress_ ? egress_->fault_qdisc_stats() : std::nullopt,
+                          ingress_ ? ingress_->fault_qdisc_stats() : std::nullopt})
+      if (s) {
+        packets += s->packets;
+        drops += s->drops;
+      }
+    return {};
+  });
   return out + fmt::format(": {} packets went through the fault ({} dropped)", packets, drops);
 }
 

@@ -7,6 +7,7 @@
 
 #include "injectors/injector.h"
 #include "injectors/network/ingress_redirect.h"
+#include "injectors/network/netns.h"
 #include "injectors/network/tc_tree.h"
 
 namespace faultline {
@@ -24,7 +25,10 @@ class ScopedNetworkFault : public Fault {
   bool confirmed() const override;
 
  private:
+  Result<void> apply_here();
+  Result<void> revert_here();
   const FaultRequest request_;
+  NetnsHandle netns_;  // where the interface lives: ours, a named one, or a target process's
   const FaultQdisc qdisc_;
   const std::string requested_;  // "delay 100ms loss 1%"
   const NetworkScope scope_;
@@ -32,6 +36,7 @@ class ScopedNetworkFault : public Fault {
   std::unique_ptr<ScopedQdiscTree> egress_;   // on the interface itself
   std::unique_ptr<IngressRedirect> ingress_;  // through an IFB device
   nlohmann::json tree_after_apply_;
+  bool prepared_ = false;
   bool applied_ = false;
   bool reverted_ = false;
 };

@@ -95,5 +95,6 @@ faults:
   const BlastRadiusVerdict v = check_blast_radius(s, plan_timeline(s));
   REQUIRE(v.problems.size() == 1);
   CHECK(v.problems[0] ==
-        "fault 'slow': interface 'fl-no-such-if' does not exist here (see 'ip link')");
+        "fault 'slow': interface 'fl-no-such-if' does not exist in this network namespace "
+        "(see 'ip link')");
 }

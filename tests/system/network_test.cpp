@@ -12,6 +12,7 @@
 #include "injectors/injector.h"
 #include "injectors/network/netem_options.h"
 #include "injectors/network/tc_tree.h"
+#include "tests/support/child_process.h"
 #include "tests/support/netns.h"
 
 using namespace faultline;
@@ -228,6 +229,45 @@ TEST_CASE("ingress: received traffic goes through an IFB of the fault's own, rem
   net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs_after);
   CHECK(links_after == links_before);
   CHECK(qdiscs_after == qdiscs_before);
+}
+
+TEST_CASE("a fault acts in its target's network namespace, or a named one, never in ours") {
+  NamespacePair net;
+  // A process living in namespace a, as a container's would.
+  faultline::test::ChildProcess inside("/usr/sbin/ip", "ip",
+                                       {"netns", "exec", net.a(), "/bin/sleep", "1000"});
+  const std::string pidfile = "/tmp/fl-test-netns-" + std::to_string(getpid()) + ".pid";
+  FILE* f = std::fopen(pidfile.c_str(), "w");
+  std::fprintf(f, "%d\n", inside.pid());
+  std::fclose(f);
+  std::string qdiscs;
+  SECTION("by target process") {
+    FaultRequest r = bandwidth_request();
+    r.selector.pidfile = pidfile;
+    auto fault = create_fault(std::move(r));  // from this thread, in the host's namespace
+    REQUIRE(fault);
+    REQUIRE((*fault)->prepare());
+    REQUIRE((*fault)->apply(Clock::now()));
+    CHECK((*fault)->observed()["network_namespace"].get<std::string>().starts_with(
+        fmt::format("the network namespace of pid {}", inside.pid())));
+    net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
+    CHECK(qdiscs.find("qdisc htb fa01: root") != std::string::npos);
+    REQUIRE((*fault)->revert());
+  }
+  SECTION("by namespace name") {
+    FaultRequest r = bandwidth_request();
+    for (const ParamSpec& s : find_injector("bandwidth")->params)
+      if (s.name == "netns") r.params.set("netns", *parse_param_value(s, net.a()));
+    auto fault = create_fault(std::move(r));
+    REQUIRE(fault);
+    REQUIRE((*fault)->apply(Clock::now()));
+    net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
+    CHECK(qdiscs.find("qdisc htb fa01: root") != std::string::npos);
+    REQUIRE((*fault)->revert());
+  }
+  net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
+  CHECK(qdiscs.find("fa01") == std::string::npos);
+  std::remove(pidfile.c_str());
 }
 
 TEST_CASE("netem is detected as missing with how to fix it, or works") {
