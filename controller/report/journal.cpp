@@ -7,6 +7,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "controller/run/network_effect.h"
+
 namespace faultline {
 namespace {
 
@@ -113,6 +115,18 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
     faults.push_back(std::move(fj));
   }
   j["faults"] = faults;
+  nlohmann::json effects = nlohmann::json::array();
+  for (const NetworkEffect& e : network_effects(s, r)) {
+    nlohmann::json ej = {{"fault", e.fault},
+                         {"probe", e.probe},
+                         {"checks", e.checks},
+                         {"observed_failed_percent", e.observed_failed_percent}};
+    if (e.requested_delay) ej["requested_delay_ms"] = to_ms(*e.requested_delay);
+    if (e.observed_delay_ms) ej["observed_added_latency_ms"] = *e.observed_delay_ms;
+    if (e.requested_loss) ej["requested_loss"] = format_percent(*e.requested_loss);
+    effects.push_back(std::move(ej));
+  }
+  j["network_effects"] = effects;
   if (verdict != nullptr && verdict->time_to_recover)
     j["time_to_recover_ms"] = to_ms(*verdict->time_to_recover);
   return j;

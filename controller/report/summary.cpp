@@ -1,6 +1,7 @@
 #include "controller/report/summary.h"
 
 #include "controller/probes/probe.h"
+#include "controller/run/network_effect.h"
 
 namespace faultline {
 
@@ -69,6 +70,10 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
       if (!f.apply_error.empty()) out += fmt::format("      apply failed: {}\n", f.apply_error);
       if (!f.revert_error.empty()) out += fmt::format("      REVERT FAILED: {}\n", f.revert_error);
     }
+  }
+  if (const auto effects = network_effects(s, r); !effects.empty()) {
+    out += "network faults as the probes saw them:\n";
+    for (const NetworkEffect& e : effects) out += fmt::format("  {}\n", describe(e));
   }
   bool needed_recovery = false;
   for (const ProbeVerdict& pv : v.probes) needed_recovery |= pv.needed_recovery;

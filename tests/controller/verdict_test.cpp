@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "controller/run/network_effect.h"
 #include "controller/run/stop_conditions.h"
+#include "controller/scenario/parse.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -151,4 +153,44 @@ TEST_CASE("the longest outage runs from the first failed check to the next pass"
   ProbeRecord fine;
   fine.checks = {check(100ms, Phase::During, true)};
   CHECK_FALSE(longest_outage(fine));
+}
+
+TEST_CASE("a delay is observed through the probes that talk to its destination") {
+  ParsedScenario p = parse_scenario_text(R"(
+version: 1
+title: t
+blast_radius: {max_duration: 1m}
+steady_state:
+  - name: db
+    tcp: {address: "10.200.0.2:5432"}
+    expect: {connects: true}
+  - name: web
+    http: {url: "http://10.9.9.9:80/"}
+    expect: {status: 200}
+faults:
+  - name: slow-db
+    at: 0s
+    duration: 2s
+    network: {interface: eth0, delay: 100ms, loss: 10%, destination: 10.200.0.0/24}
+)",
+                                         "t.yaml");
+  REQUIRE(p.scenario);
+  RunRecord r;
+  r.probes = {{"db", "", {}}, {"web", "", {}}};
+  r.probes[0].checks = {
+      check(0ms, Phase::Before, true, 1ms),      check(100ms, Phase::Before, true, 3ms),
+      check(3100ms, Phase::During, true, 102ms), check(3300ms, Phase::During, false, 1000ms),
+      check(3500ms, Phase::During, true, 104ms), check(6000ms, Phase::After, true, 2ms)};
+  r.faults.push_back({.name = "slow-db", .kind = "network"});
+  r.faults[0].applied_at = 3000ms;
+  r.faults[0].reverted_at = 5000ms;
+  const auto effects = network_effects(*p.scenario, r);
+  REQUIRE(effects.size() == 1);  // web talks to 10.9.9.9, outside the scope
+  CHECK(effects[0].probe == "db");
+  CHECK(effects[0].checks == 3);
+  CHECK(*effects[0].observed_delay_ms == Approx(101.0));  // median 104 - median 3
+  CHECK(describe(effects[0]) ==
+        "probe 'db' during 'slow-db': latency +101.0 ms (requested delay 100ms), 33% of 3 checks "
+        "failed (requested loss 10%)");
+  CHECK(*probe_address(p.scenario->steady_state[1]) == "10.9.9.9");
 }
