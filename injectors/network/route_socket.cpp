@@ -31,6 +31,13 @@ int collect(nl_msg* msg, void* arg) {
 }  // namespace
 
 Result<RouteSocket> RouteSocket::open() {
+  // netem's delay distribution tables are 8 KiB and more: larger than libnl's default message
+  // size (a page), so every message gets room for them.
+  static const bool sized = [] {
+    nlmsg_set_default_size(64 * 1024);
+    return true;
+  }();
+  (void)sized;
   nl_sock* sock = nl_socket_alloc();
   if (sock == nullptr) return fail("cannot allocate a netlink socket");
   if (int rc = nl_connect(sock, NETLINK_ROUTE); rc < 0) {

@@ -172,3 +172,27 @@ TEST_CASE("netem on ingress (through an IFB) delays what arrives, by 100 +- 5 ms
   net.exec(net.a(), "ip -o link show type ifb", &links);
   CHECK(links.empty());
 }
+
+TEST_CASE("every netem option at once is accepted, distribution table included", "[netem]") {
+  skip_without_netem();
+  NamespacePair net;
+  net.run_in(net.a(), [&] {
+    auto fault = create_fault(netem_request({{"delay", "10ms"},
+                                             {"jitter", "5ms"},
+                                             {"distribution", "normal"},
+                                             {"loss_model", "gilbert_elliott"},
+                                             {"ge_p", "1%"},
+                                             {"ge_r", "50%"},
+                                             {"duplicate", "1%"},
+                                             {"corrupt", "1%"},
+                                             {"reorder", "5%"},
+                                             {"rate", "10mbit"},
+                                             {"destination", "10.200.0.2/32"}}));
+    REQUIRE(fault);
+    auto applied = (*fault)->apply(Clock::now());
+    INFO((applied ? std::string("applied") : applied.error().message));
+    REQUIRE(applied);
+    CHECK((*fault)->confirmed());
+    REQUIRE((*fault)->revert());
+  });
+}
