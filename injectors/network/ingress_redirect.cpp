@@ -42,23 +42,6 @@ nl_msg* link_message(int type, int flags, int ifindex, unsigned up) {
   return msg;
 }
 
-nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
-                   uint32_t info = 0) {
-  nl_msg* msg = nlmsg_alloc_simple(type, flags);
-  if (msg == nullptr) return nullptr;
-  tcmsg tc{};
-  tc.tcm_family = AF_UNSPEC;
-  tc.tcm_ifindex = ifindex;
-  tc.tcm_handle = handle;
-  tc.tcm_parent = parent;
-  tc.tcm_info = info;
-  if (nlmsg_append(msg, &tc, sizeof tc, NLMSG_ALIGNTO) < 0) {
-    nlmsg_free(msg);
-    return nullptr;
-  }
-  return msg;
-}
-
 }  // namespace
 
 NetworkScope mirrored(const NetworkScope& s) {

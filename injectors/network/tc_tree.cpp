@@ -22,23 +22,6 @@ uint16_t filter_prio(bool exclusion, int family) {
   return static_cast<uint16_t>((exclusion ? 1 : 3) + (family == 6 ? 1 : 0));
 }
 
-nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
-                   uint32_t info = 0) {
-  nl_msg* msg = nlmsg_alloc_simple(type, flags);
-  if (msg == nullptr) return nullptr;
-  tcmsg tc{};
-  tc.tcm_family = AF_UNSPEC;
-  tc.tcm_ifindex = ifindex;
-  tc.tcm_handle = handle;
-  tc.tcm_parent = parent;
-  tc.tcm_info = info;
-  if (nlmsg_append(msg, &tc, sizeof tc, NLMSG_ALIGNTO) < 0) {
-    nlmsg_free(msg);
-    return nullptr;
-  }
-  return msg;
-}
-
 // htb root: unclassified traffic (default 0) goes to the direct queue, untouched.
 int put_htb_root(nl_msg* msg) {
   tc_htb_glob glob{};
@@ -115,6 +98,23 @@ Result<QdiscState> parse_qdisc(const RawMessage& raw) {
 }
 
 }  // namespace
+
+nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
+                   uint32_t info) {
+  nl_msg* msg = nlmsg_alloc_simple(type, flags);
+  if (msg == nullptr) return nullptr;
+  tcmsg tc{};
+  tc.tcm_family = AF_UNSPEC;
+  tc.tcm_ifindex = ifindex;
+  tc.tcm_handle = handle;
+  tc.tcm_parent = parent;
+  tc.tcm_info = info;
+  if (nlmsg_append(msg, &tc, sizeof tc, NLMSG_ALIGNTO) < 0) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
+  return msg;
+}
 
 std::string tc_handle_text(uint32_t handle) {
   if (handle == TC_H_ROOT) return "root";

@@ -42,6 +42,10 @@ struct QdiscState {
   std::vector<uint8_t> options;  // TCA_OPTIONS payload, for a faithful restore
 };
 
+// An rtnetlink traffic-control message (qdisc, class or filter) with its tcmsg header filled.
+nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
+                   uint32_t info = 0);
+
 // "fa01:", "fa01:4", "root".
 std::string tc_handle_text(uint32_t handle);
 

@@ -3,16 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "controller/scenario/parse.h"
+#include "tests/support/parse_scenario.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
 
 namespace {
 Scenario parse(const std::string& text) {
-  ParsedScenario p = parse_scenario_text(text, "t.yaml");
-  for (const Diagnostic& d : p.errors) UNSCOPED_INFO(format_diagnostic(d));
-  REQUIRE(p.scenario);
-  return *p.scenario;
+  return faultline::test::parse_or_fail(text);
 }
 }  // namespace
 

@@ -5,16 +5,14 @@
 
 #include "controller/scenario/parse.h"
 #include "tests/support/child_process.h"
+#include "tests/support/parse_scenario.h"
 
 using namespace faultline;
 using faultline::test::ChildProcess;
 
 namespace {
 Scenario parse(const std::string& text) {
-  ParsedScenario p = parse_scenario_text(text, "test.yaml");
-  for (const Diagnostic& d : p.errors) UNSCOPED_INFO(format_diagnostic(d));
-  REQUIRE(p.scenario);
-  return *p.scenario;
+  return faultline::test::parse_or_fail(text);
 }
 }  // namespace
 

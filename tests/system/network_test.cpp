@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "injectors/injector.h"
 #include "injectors/network/netem_options.h"
 #include "injectors/network/tc_tree.h"
+#include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns.h"
 
@@ -236,6 +238,13 @@ TEST_CASE("a fault acts in its target's network namespace, or a named one, never
   // A process living in namespace a, as a container's would.
   faultline::test::ChildProcess inside("/usr/sbin/ip", "ip",
                                        {"netns", "exec", net.a(), "/bin/sleep", "1000"});
+  // `ip netns exec` enters the namespace, then execs sleep: wait for the exec, so the pid is
+  // inside namespace a before the fault looks it up.
+  for (int i = 0; i < 400; ++i) {
+    auto p = read_process(inside.pid());
+    if (p && p->cmdline == "/bin/sleep 1000") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   const std::string pidfile = "/tmp/fl-test-netns-" + std::to_string(getpid()) + ".pid";
   FILE* f = std::fopen(pidfile.c_str(), "w");
   std::fprintf(f, "%d\n", inside.pid());

@@ -12,6 +12,7 @@
 #include "controller/scenario/parse.h"
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
+#include "tests/support/parse_scenario.h"
 
 using namespace faultline;
 using faultline::test::ChildProcess;
@@ -20,10 +21,7 @@ using faultline::test::run_command;
 namespace {
 
 Scenario parse(const std::string& text) {
-  ParsedScenario p = parse_scenario_text(text, "test.yaml");
-  for (const Diagnostic& d : p.errors) UNSCOPED_INFO(format_diagnostic(d));
-  REQUIRE(p.scenario);
-  return *p.scenario;
+  return faultline::test::parse_or_fail(text);
 }
 
 nlohmann::json read_json(const std::string& path) {
