@@ -14,6 +14,9 @@ packages=(
   # libraries
   libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-cpp-dev
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
+  # faultline-agent: gRPC with mutual TLS, certificates, systemd readiness
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev libsystemd-dev
+  openssl ccache
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
