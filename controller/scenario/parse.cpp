@@ -1,15 +1,12 @@
 #include "controller/scenario/parse.h"
 
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <regex>
 #include <set>
-#include <sstream>
-#include <tuple>
 
+#include "controller/fleet/host_name.h"
 #include "controller/scenario/yaml_reader.h"
 #include "core/suggest.h"
 #include "injectors/injector.h"
@@ -20,10 +17,12 @@ namespace {
 constexpr std::string_view kTopKeys[] = {"version", "title",        "description",  "tags",
                                          "targets", "blast_radius", "steady_state", "stop_when",
                                          "faults",  "recovery",     "phases"};
-constexpr std::string_view kTargetKeys[] = {"host", "processes"};
-constexpr std::string_view kBlastKeys[] = {"max_duration", "max_processes", "protected"};
-constexpr std::string_view kProbeKeys[] = {"name",   "http",     "tcp",    "command",  "process",
-                                           "expect", "interval", "phases", "tolerance"};
+constexpr std::string_view kTargetKeys[] = {"host", "hosts", "processes"};
+constexpr std::string_view kHostsKeys[] = {"names", "labels", "count", "percent"};
+constexpr std::string_view kBlastKeys[] = {"max_duration", "max_processes", "max_hosts",
+                                           "max_host_percent", "protected"};
+constexpr std::string_view kProbeKeys[] = {"name",    "on",     "http",     "tcp",    "command",
+                                           "process", "expect", "interval", "phases", "tolerance"};
 constexpr std::string_view kProbeTypes[] = {"http", "tcp", "command", "process"};
 constexpr std::string_view kHttpKeys[] = {"url", "method", "timeout"};
 constexpr std::string_view kTcpKeys[] = {"address", "timeout"};
@@ -117,12 +116,20 @@ class ScenarioParser {
       g.at = r_.where(it->first);
       const std::string what = fmt::format("target '{}'", g.name);
       if (r_.mapping(it->second, what, kTargetKeys)) {
-        if (auto host = r_.text(it->second, "host", what + ".host")) {
+        const YAML::Node hosts = it->second["hosts"];
+        if (hosts && it->second["host"]) {
+          r_.error(hosts, fmt::format("{} has both host and hosts; keep 'host: local' for this "
+                                      "machine or 'hosts:' for hosts of the inventory, not both",
+                                      what));
+        } else if (auto host = r_.text(it->second, "host", what + ".host")) {
           if (*host != "local")
             r_.error(it->second["host"],
-                     fmt::format("{}.host '{}' is not available: this faultline runs on one "
-                                 "machine, whose host is 'local'",
-                                 what, *host));
+                     fmt::format("{}.host '{}' is not available: host takes only 'local' (this "
+                                 "machine); for hosts of the inventory write 'hosts: {{names: "
+                                 "[{}]}}' and plan or run with --inventory FILE",
+                                 what, *host, *host));
+        } else if (hosts) {
+          g.hosts = parse_hosts(hosts, what + ".hosts");
         }
         if (it->second["processes"]) {
           g.processes = parse_selector(it->second["processes"], what + ".processes");
@@ -134,6 +141,84 @@ class ScenarioParser {
     }
   }
 
+  HostSelection parse_hosts(const YAML::Node& node, const std::string& what) {
+    HostSelection h;
+    h.at = r_.where(node);
+    if (node.IsSequence()) {
+      r_.error(node, fmt::format("{} must be a mapping such as {{names: [web-1, web-2]}} or "
+                                 "{{labels: {{role: app}}, percent: 30%}}; a list of hosts goes "
+                                 "under 'names:'",
+                                 what));
+      return h;
+    }
+    if (!r_.mapping(node, what, kHostsKeys)) return h;
+    if (node["names"]) {
+      const auto names = scalar_items(node["names"], what + ".names");
+      if (names.empty() && node["names"].IsSequence())
+        r_.error(node["names"], fmt::format("{}.names is empty; list the hosts' names, or leave "
+                                            "names out to select by labels",
+                                            what));
+      for (const auto& [name, name_node] : names) {
+        if (auto problem = host_name_problem(name)) {
+          r_.error(name_node, fmt::format("{}.names: {}", what, *problem));
+          continue;
+        }
+        const auto same =
+            std::find_if(h.names.begin(), h.names.end(),
+                         [&](const HostSelection::Name& n) { return n.name == name; });
+        if (same != h.names.end()) {
+          r_.error(name_node, fmt::format("{}.names lists '{}' twice (first at line {}); list "
+                                          "each host once",
+                                          what, name, same->at.line));
+          continue;
+        }
+        h.names.push_back({name, r_.where(name_node)});
+      }
+    }
+    if (node["labels"]) h.labels = r_.labels(node["labels"], what + ".labels");
+    // A misspelt `names` or `labels` was reported as an unknown key; that says it all.
+    bool unknown_key = false;
+    for (auto it = node.begin(); it != node.end(); ++it)
+      unknown_key |= std::find(std::begin(kHostsKeys), std::end(kHostsKeys),
+                               it->first.as<std::string>("")) == std::end(kHostsKeys);
+    if (!node["names"] && !node["labels"] && !unknown_key)
+      r_.error(node, fmt::format("{} does not say which hosts; give names: [...], labels: "
+                                 "{{...}}, or both (a host then needs both)",
+                                 what));
+    if (node["count"] && node["percent"]) {
+      r_.error(node["percent"],
+               fmt::format("{} has both count and percent; keep one (neither: all the hosts "
+                           "selected)",
+                           what));
+    } else if (auto n = r_.integer(node, "count", what + ".count", 1, 100000)) {
+      h.mode = HostSelection::Mode::Count;
+      h.count = *n;
+    } else if (auto p = host_share(node, "percent", what + ".percent")) {
+      h.mode = HostSelection::Mode::Percent;
+      h.percent = *p;
+    }
+    return h;
+  }
+
+  // A share of hosts, from 1% to 100% ("30%", "30", "12.5%").
+  std::optional<Percent> host_share(const YAML::Node& map, std::string_view key,
+                                    const std::string& what) {
+    auto text = r_.text(map, key, what);
+    if (!text) return std::nullopt;
+    const YAML::Node value = map[std::string(key)];
+    auto p = parse_percent(*text);
+    if (!p) {
+      r_.error(value, fmt::format("{}: {}", what, p.error().message));
+      return std::nullopt;
+    }
+    if (*p < Percent::whole(1) || *p > Percent::whole(100)) {
+      r_.error(value,
+               fmt::format("{} must be between 1% and 100% (got {})", what, format_percent(*p)));
+      return std::nullopt;
+    }
+    return *p;
+  }
+
   void parse_blast_radius(const YAML::Node& node, Scenario& s) {
     if (!r_.mapping(node, "blast_radius", kBlastKeys)) return;
     if (r_.require(node, "max_duration", "blast_radius"))
@@ -142,6 +227,11 @@ class ScenarioParser {
         s.blast_radius.max_duration = *d;
     if (auto n = r_.integer(node, "max_processes", "blast_radius.max_processes", 1, 100000))
       s.blast_radius.max_processes = *n;
+    s.blast_radius.max_hosts = r_.integer(node, "max_hosts", "blast_radius.max_hosts", 1, 100000);
+    s.blast_radius.max_host_percent =
+        host_share(node, "max_host_percent", "blast_radius.max_host_percent");
+    // Hosts are bounded by default, as processes are; a share alone is bound enough.
+    if (!node["max_hosts"] && !node["max_host_percent"]) s.blast_radius.max_hosts = 1;
     if (node["protected"] && r_.sequence(node["protected"], "blast_radius.protected")) {
       size_t i = 0;
       for (const YAML::Node& p : node["protected"])
@@ -177,6 +267,16 @@ class ScenarioParser {
       r_.error(node["name"], fmt::format("a probe named '{}' is already defined at line {}; give "
                                          "each probe its own name",
                                          p.name, first->at.line));
+    if (auto on = r_.text(node, "on", what + ".on")) {
+      if (*on == "local")
+        r_.error(node["on"], fmt::format("{}.on: 'local' is not an inventory host; leave 'on' out "
+                                         "to run the probe on the controller",
+                                         what));
+      else if (auto problem = host_name_problem(*on))
+        r_.error(node["on"], fmt::format("{}.on: {}", what, *problem));
+      p.on = *on;
+      p.on_at = r_.where(node["on"]);
+    }
     std::vector<std::string_view> types;
     for (std::string_view t : kProbeTypes)
       if (node[std::string(t)]) types.push_back(t);
@@ -512,6 +612,11 @@ class ScenarioParser {
         r_.error(at, fmt::format("{} names target '{}', which selects no processes; add "
                                  "'processes' to the target",
                                  what, g->name));
+      else if (g->on_inventory_hosts())
+        r_.error(at, fmt::format("{} names target '{}', which is on inventory hosts; a process "
+                                 "probe counts on one host: select the processes here (e.g. "
+                                 "name: ...) and say where with 'on: HOST'",
+                                 what, g->name));
       else
         p.process.selector = g->processes;
     }
@@ -558,6 +663,16 @@ class ScenarioParser {
                                            format_duration(s.blast_radius.max_duration)));
       }
     }
+    for (const TargetGroup& g : s.targets) {
+      if (!g.hosts || g.hosts->mode != HostSelection::Mode::Count || !s.blast_radius.max_hosts ||
+          g.hosts->count <= *s.blast_radius.max_hosts)
+        continue;
+      r_.error(root["targets"][g.name]["hosts"]["count"],
+               fmt::format("target '{}'.hosts.count {} is more than blast_radius.max_hosts {}{}; "
+                           "lower the count or raise max_hosts",
+                           g.name, g.hosts->count, *s.blast_radius.max_hosts,
+                           root["blast_radius"]["max_hosts"] ? "" : " (the default)"));
+    }
     if (!after_given_) s.after = s.recovery.within;
     if (s.after < s.recovery.within)
       r_.error(root["phases"] ? root["phases"]["after"] : root,
@@ -598,149 +713,30 @@ class ScenarioParser {
   std::set<std::string> selector_reported_;  // target groups whose `processes` had an error
 };
 
-// yaml-cpp's own words for the syntax errors people make most, with what to do about them.
-std::string explain_yaml_error(const std::string& message) {
-  struct Hint {
-    std::string_view yaml_cpp;
-    std::string_view fix;
-  };
-  static constexpr Hint kHints[] = {
-      {"illegal map value",
-       "a ':' where no key can start; line this key up with the keys above it, or quote a value "
-       "that contains ': '"},
-      {"end of map not found",
-       "this line is indented like nothing above it; line it up with its sibling keys"},
-      {"end of sequence not found",
-       "this line is indented like nothing above it; line it up with its siblings (the keys of "
-       "a list item line up with the key after its '- ')"},
-      {"end of map flow not found", "a '{' is not closed; add the missing '}'"},
-      {"end of sequence flow not found", "a '[' is not closed; add the missing ']'"},
-      {"illegal flow end",
-       "this closes what it did not open; close each '[' with ']' and each '{' with '}'"},
-  };
-  for (const Hint& h : kHints)
-    if (message == h.yaml_cpp) return fmt::format("YAML syntax: {}: {}", message, h.fix);
-  return fmt::format("YAML syntax: {}", message);
-}
-
-// The column of a tab in the indentation of `line` (1-based), or 0.
-int tab_in_indentation(std::string_view text, int line) {
-  size_t start = 0;
-  for (int l = 1; l < line && start != std::string_view::npos; ++l) {
-    start = text.find('\n', start);
-    if (start != std::string_view::npos) ++start;
-  }
-  if (start == std::string_view::npos) return 0;
-  for (size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
-    if (text[i] == '\t') return static_cast<int>(i - start) + 1;
-  return 0;
-}
-
-// yaml-cpp accepts a quoted scalar that is never closed and reads the rest of the file into it,
-// which would show up only as keys reported missing. Finds the first such quote.
-// Aliases make the document a graph (even a cycle, or an exponential "billion laughs"): each
-// collection is walked once, and the walk as a whole is bounded.
-struct Walk {
-  std::vector<YAML::Node> seen;
-  size_t budget = 100000;
-  bool first_visit(const YAML::Node& node) {
-    if (budget == 0) return false;
-    --budget;
-    for (const YAML::Node& s : seen)
-      if (s.is(node)) return false;
-    seen.push_back(node);
-    return true;
-  }
-};
-
-std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_view text,
-                                         Walk& walk) {
-  if (node.IsScalar()) {
-    const YAML::Mark m = node.Mark();
-    if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return std::nullopt;
-    const char quote = text[static_cast<size_t>(m.pos)];
-    if (quote != '"' && quote != '\'') return std::nullopt;
-    for (size_t i = static_cast<size_t>(m.pos) + 1; i < text.size(); ++i) {
-      if (quote == '"' && text[i] == '\\') {
-        ++i;  // an escaped character, perhaps a quote
-      } else if (text[i] == quote) {
-        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-          ++i;  // '' is a quote inside a single-quoted scalar
-          continue;
-        }
-        return std::nullopt;
-      }
-    }
-    return m;
-  }
-  if (!walk.first_visit(node)) return std::nullopt;
-  if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (auto m = unclosed_quote(it->first, text, walk)) return m;
-      if (auto m = unclosed_quote(it->second, text, walk)) return m;
-    }
-  } else if (node.IsSequence()) {
-    for (const YAML::Node& item : node)
-      if (auto m = unclosed_quote(item, text, walk)) return m;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 ParsedScenario parse_scenario_text(const std::string& text, const std::string& file) {
   ParsedScenario out;
-  YAML::Node root;
+  const std::optional<YAML::Node> root =
+      load_yaml_document(text, file, "a scenario starts with 'version: 1'", out.errors);
+  if (!root) return out;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    const int line = e.mark.line + 1;
-    // yaml-cpp names a tab in the indentation only sometimes ("illegal map value" otherwise).
-    if (const int tab = tab_in_indentation(text, line); tab > 0)
-      out.errors.push_back({{file, line, tab},
-                            "YAML syntax: a tab indents this line; YAML indents with spaces only"});
-    else
-      out.errors.push_back({{file, line, e.mark.column + 1}, explain_yaml_error(e.msg)});
-    return out;
-  }
-  if (!root || root.IsNull()) {
-    out.errors.push_back({{file, 1, 1}, "the file is empty; a scenario starts with 'version: 1'"});
-    return out;
-  }
-  Walk walk;
-  if (auto quote = unclosed_quote(root, text, walk)) {
-    out.errors.push_back({{file, quote->line + 1, quote->column + 1},
-                          fmt::format("YAML syntax: the quoted string that starts here is never "
-                                      "closed; add the closing {}",
-                                      text[static_cast<size_t>(quote->pos)])});
-    return out;
-  }
-  try {
-    Scenario s = ScenarioParser(file, out.errors).parse(root);
+    Scenario s = ScenarioParser(file, out.errors).parse(*root);
     if (out.errors.empty()) out.scenario = std::move(s);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed shapes (e.g. indexing a scalar); report, never crash.
     out.errors.push_back(
         {{file, e.mark.line + 1, e.mark.column + 1}, fmt::format("malformed scenario: {}", e.msg)});
   }
-  std::stable_sort(
-      out.errors.begin(), out.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
-        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-      });
+  sort_by_place(out.errors);
   return out;
 }
 
 ParsedScenario parse_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ParsedScenario out;
-    out.errors.push_back(
-        {{path, 0, 0}, fmt::format("cannot read the file: {}", std::strerror(errno))});
-    return out;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_scenario_text(text.str(), path);
+  ParsedScenario out;
+  if (std::optional<std::string> text = read_text_file(path, out.errors))
+    return parse_scenario_text(*text, path);
+  return out;
 }
 
 }  // namespace faultline

@@ -26,4 +26,12 @@ const ProbeSpec* Scenario::probe(std::string_view name) const {
   return nullptr;
 }
 
+bool Scenario::uses_inventory() const {
+  for (const TargetGroup& t : targets)
+    if (t.on_inventory_hosts()) return true;
+  for (const ProbeSpec& p : steady_state)
+    if (!p.on.empty()) return true;
+  return false;
+}
+
 }  // namespace faultline

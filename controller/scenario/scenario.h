@@ -1,6 +1,7 @@
 #pragma once
 // A scenario as parsed and validated from its file: immutable once built, and every part keeps
 // the place in the file it came from so later checks can point at it.
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,17 +19,42 @@ namespace faultline {
 enum class Phase { Before, During, After };
 std::string_view phase_name(Phase p);
 
+// Which inventory hosts a target group acts on (`hosts:`). A host is a candidate when it is
+// among `names` (if given) and has every one of `labels` (if given); the group then takes all
+// candidates, a number of them or a share of them, picked reproducibly from the run's seed.
+struct HostSelection {
+  enum class Mode { All, Count, Percent };
+
+  struct Name {
+    std::string name;
+    SourceLocation at;
+  };
+  std::vector<Name> names;
+  std::map<std::string, std::string> labels;
+  Mode mode = Mode::All;
+  int64_t count = 0;  // Mode::Count: at least 1
+  Percent percent;    // Mode::Percent: 1%..100% of the candidates, rounded up
+  SourceLocation at;  // the `hosts:` value
+};
+
 struct TargetGroup {
   std::string name;
-  std::string host = "local";
-  ProcessSelector processes;  // empty: the group is the host itself
+  std::string host = "local";          // `host:`; only "local", the controller's own host
+  std::optional<HostSelection> hosts;  // `hosts:` instead: hosts of the inventory
+  ProcessSelector processes;           // empty: the group is the host itself
   SourceLocation at;
+
+  bool on_inventory_hosts() const { return hosts.has_value(); }
 };
 
 struct BlastRadius {
   Duration max_duration{};
-  int64_t max_processes = 1;  // per fault
+  int64_t max_processes = 1;  // per fault (on each host)
   Protection protection;      // in addition to what is always protected
+  // The inventory hosts the whole run may touch (every fault's hosts together). When a
+  // scenario gives neither bound, max_hosts is 1, as max_processes is.
+  std::optional<int64_t> max_hosts;
+  std::optional<Percent> max_host_percent;  // of the inventory's hosts, 1%..100%
 };
 
 struct HttpProbe {
@@ -78,6 +104,9 @@ struct ProbeSpec {
   Percent tolerance_before{0};
   Percent tolerance_during{0};
   Percent tolerance_after{0};
+  // `on:`: the inventory host whose agent runs the probe; "" for the controller itself.
+  std::string on;
+  SourceLocation on_at;
   SourceLocation at;
 
   Percent tolerance(Phase p) const {
@@ -126,6 +155,9 @@ struct Scenario {
 
   const TargetGroup* target(std::string_view name) const;
   const ProbeSpec* probe(std::string_view name) const;
+  // Whether any target group selects inventory hosts or any probe runs on one: such a scenario
+  // can be planned and run only with an inventory.
+  bool uses_inventory() const;
 };
 
 }  // namespace faultline

@@ -1,6 +1,12 @@
 #include "controller/scenario/yaml_reader.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <tuple>
 
 #include "core/suggest.h"
 
@@ -35,6 +41,94 @@ bool suggested_instead(const YamlReader& reader, const Diagnostics& reported, co
   }
   return false;
 }
+// yaml-cpp's own words for the syntax errors people make most, with what to do about them.
+std::string explain_yaml_error(const std::string& message) {
+  struct Hint {
+    std::string_view yaml_cpp;
+    std::string_view fix;
+  };
+  static constexpr Hint kHints[] = {
+      {"illegal map value",
+       "a ':' where no key can start; line this key up with the keys above it, or quote a value "
+       "that contains ': '"},
+      {"end of map not found",
+       "this line is indented like nothing above it; line it up with its sibling keys"},
+      {"end of sequence not found",
+       "this line is indented like nothing above it; line it up with its siblings (the keys of "
+       "a list item line up with the key after its '- ')"},
+      {"end of map flow not found", "a '{' is not closed; add the missing '}'"},
+      {"end of sequence flow not found", "a '[' is not closed; add the missing ']'"},
+      {"illegal flow end",
+       "this closes what it did not open; close each '[' with ']' and each '{' with '}'"},
+  };
+  for (const Hint& h : kHints)
+    if (message == h.yaml_cpp) return fmt::format("YAML syntax: {}: {}", message, h.fix);
+  return fmt::format("YAML syntax: {}", message);
+}
+
+// The column of a tab in the indentation of `line` (1-based), or 0.
+int tab_in_indentation(std::string_view text, int line) {
+  size_t start = 0;
+  for (int l = 1; l < line && start != std::string_view::npos; ++l) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos) return 0;
+  for (size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
+    if (text[i] == '\t') return static_cast<int>(i - start) + 1;
+  return 0;
+}
+
+// yaml-cpp accepts a quoted scalar that is never closed and reads the rest of the file into it,
+// which would show up only as keys reported missing. Finds the first such quote.
+// Aliases make the document a graph (even a cycle, or an exponential "billion laughs"): each
+// collection is walked once, and the walk as a whole is bounded.
+struct Walk {
+  std::vector<YAML::Node> seen;
+  size_t budget = 100000;
+  bool first_visit(const YAML::Node& node) {
+    if (budget == 0) return false;
+    --budget;
+    for (const YAML::Node& s : seen)
+      if (s.is(node)) return false;
+    seen.push_back(node);
+    return true;
+  }
+};
+
+std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_view text,
+                                         Walk& walk) {
+  if (node.IsScalar()) {
+    const YAML::Mark m = node.Mark();
+    if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return std::nullopt;
+    const char quote = text[static_cast<size_t>(m.pos)];
+    if (quote != '"' && quote != '\'') return std::nullopt;
+    for (size_t i = static_cast<size_t>(m.pos) + 1; i < text.size(); ++i) {
+      if (quote == '"' && text[i] == '\\') {
+        ++i;  // an escaped character, perhaps a quote
+      } else if (text[i] == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;  // '' is a quote inside a single-quoted scalar
+          continue;
+        }
+        return std::nullopt;
+      }
+    }
+    return m;
+  }
+  if (!walk.first_visit(node)) return std::nullopt;
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (auto m = unclosed_quote(it->first, text, walk)) return m;
+      if (auto m = unclosed_quote(it->second, text, walk)) return m;
+    }
+  } else if (node.IsSequence()) {
+    for (const YAML::Node& item : node)
+      if (auto m = unclosed_quote(item, text, walk)) return m;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 SourceLocation YamlReader::where(const YAML::Node& node) const {
@@ -197,6 +291,84 @@ std::vector<std::string> YamlReader::text_list(const YAML::Node& map, std::strin
   for (const YAML::Node& item : value)
     if (auto s = scalar(item, fmt::format("each item of {}", what))) out.push_back(*s);
   return out;
+}
+
+std::map<std::string, std::string> YamlReader::labels(const YAML::Node& node,
+                                                      std::string_view what) {
+  std::map<std::string, std::string> labels;
+  if (!node.IsMap()) {
+    error(node, fmt::format("{} must be a mapping of label names to values, such as "
+                            "{{role: app}}",
+                            what));
+    return labels;
+  }
+  if (node.size() == 0)
+    error(node, fmt::format("{} is empty; give at least one label, such as {{role: app}}, "
+                            "or leave labels out",
+                            what));
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+      error(it->first, fmt::format("{} has a label whose name is not a plain word", what));
+      continue;
+    }
+    const std::string key = it->first.Scalar();
+    if (!it->second.IsScalar() || it->second.Scalar().empty()) {
+      error(it->second, fmt::format("{}.{} must be a single, non-empty value", what, key));
+      continue;
+    }
+    if (!labels.try_emplace(key, it->second.Scalar()).second)
+      error(it->first, fmt::format("{} gives label '{}' twice; keep one value", what, key));
+  }
+  return labels;
+}
+
+std::optional<std::string> read_text_file(const std::string& path, Diagnostics& errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.push_back({{path, 0, 0}, fmt::format("cannot read the file: {}", std::strerror(errno))});
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::optional<YAML::Node> load_yaml_document(const std::string& text, const std::string& file,
+                                             std::string_view what_it_starts_with,
+                                             Diagnostics& errors) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.line + 1;
+    // yaml-cpp names a tab in the indentation only sometimes ("illegal map value" otherwise).
+    if (const int tab = tab_in_indentation(text, line); tab > 0)
+      errors.push_back({{file, line, tab},
+                        "YAML syntax: a tab indents this line; YAML indents with spaces only"});
+    else
+      errors.push_back({{file, line, e.mark.column + 1}, explain_yaml_error(e.msg)});
+    return std::nullopt;
+  }
+  if (!root || root.IsNull()) {
+    errors.push_back({{file, 1, 1}, fmt::format("the file is empty; {}", what_it_starts_with)});
+    return std::nullopt;
+  }
+  Walk walk;
+  if (auto quote = unclosed_quote(root, text, walk)) {
+    errors.push_back({{file, quote->line + 1, quote->column + 1},
+                      fmt::format("YAML syntax: the quoted string that starts here is never "
+                                  "closed; add the closing {}",
+                                  text[static_cast<size_t>(quote->pos)])});
+    return std::nullopt;
+  }
+  return root;
+}
+
+void sort_by_place(Diagnostics& diagnostics) {
+  std::stable_sort(
+      diagnostics.begin(), diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+      });
 }
 
 }  // namespace faultline

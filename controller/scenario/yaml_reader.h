@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +46,10 @@ class YamlReader {
   std::vector<std::string> text_list(const YAML::Node& map, std::string_view key,
                                      std::string_view what);
 
+  // Labels: a mapping of names to values, neither empty, such as {role: app}. An empty
+  // mapping is reported too: it would select everything or nothing.
+  std::map<std::string, std::string> labels(const YAML::Node& node, std::string_view what);
+
   // A required key: reports its absence at `map`.
   bool require(const YAML::Node& map, std::string_view key, std::string_view what);
 
@@ -55,5 +60,18 @@ class YamlReader {
   std::string file_;
   Diagnostics& diagnostics_;
 };
+
+// Reads a whole file; nullopt after recording why it could not be read.
+std::optional<std::string> read_text_file(const std::string& path, Diagnostics& errors);
+
+// One YAML document out of `text`, or nullopt after recording the one diagnostic that says why
+// not: a syntax error (explained), a tab in the indentation, a quote never closed, or an empty
+// file (`what_it_starts_with` then says how a good one begins).
+std::optional<YAML::Node> load_yaml_document(const std::string& text, const std::string& file,
+                                             std::string_view what_it_starts_with,
+                                             Diagnostics& errors);
+
+// By line, then column; the order of diagnostics at one place is kept.
+void sort_by_place(Diagnostics& diagnostics);
 
 }  // namespace faultline

@@ -281,6 +281,83 @@ faults:
   }
 }
 
+TEST_CASE("target groups on inventory hosts, probes on a host, bounds on hosts", "[parse]") {
+  const Scenario s = parse_valid(R"(version: 1
+title: many hosts
+targets:
+  app:
+    hosts: {labels: {role: app, zone: a}, percent: 30%}
+    processes: {name: worker}
+  db:
+    hosts:
+      names: [db-1, db-2]
+      labels: {role: db}
+      count: 1
+  every-cache: {hosts: {names: cache-1}}
+  here: {host: local}
+blast_radius: {max_duration: 1m, max_hosts: 3, max_host_percent: 12.5%}
+steady_state:
+  - name: from-web
+    on: web-1.lab
+    tcp: {address: "10.0.0.21:5432"}
+    expect: {connects: true}
+faults:
+  - {name: kill, target: app, at: 0s, process_kill: {}}
+)");
+  REQUIRE(s.targets.size() == 4);
+  const TargetGroup& app = s.targets[0];
+  REQUIRE(app.on_inventory_hosts());
+  CHECK(app.hosts->names.empty());
+  CHECK(app.hosts->labels == std::map<std::string, std::string>{{"role", "app"}, {"zone", "a"}});
+  CHECK(app.hosts->mode == HostSelection::Mode::Percent);
+  CHECK(app.hosts->percent == Percent::whole(30));
+  CHECK(app.hosts->at.line == 5);
+  CHECK(app.hosts->at.column == 12);
+  CHECK(app.processes.name == "worker");
+
+  const TargetGroup& db = s.targets[1];
+  REQUIRE(db.on_inventory_hosts());
+  REQUIRE(db.hosts->names.size() == 2);
+  CHECK(db.hosts->names[0].name == "db-1");
+  CHECK(db.hosts->names[1].name == "db-2");
+  CHECK(db.hosts->names[1].at.line == 9);
+  CHECK(db.hosts->names[1].at.column == 21);
+  CHECK(db.hosts->labels == std::map<std::string, std::string>{{"role", "db"}});
+  CHECK(db.hosts->mode == HostSelection::Mode::Count);
+  CHECK(db.hosts->count == 1);
+
+  const TargetGroup& cache = s.targets[2];
+  REQUIRE(cache.on_inventory_hosts());
+  REQUIRE(cache.hosts->names.size() == 1);
+  CHECK(cache.hosts->names[0].name == "cache-1");
+  CHECK(cache.hosts->mode == HostSelection::Mode::All);
+  CHECK(cache.processes.empty());
+
+  CHECK_FALSE(s.targets[3].on_inventory_hosts());
+  CHECK(s.targets[3].host == "local");
+
+  CHECK(s.blast_radius.max_hosts == 3);
+  CHECK(s.blast_radius.max_host_percent == Percent{1250});
+  REQUIRE(s.steady_state.size() == 1);
+  CHECK(s.steady_state[0].on == "web-1.lab");
+  CHECK(s.steady_state[0].on_at.line == 17);
+  CHECK(s.uses_inventory());
+}
+
+TEST_CASE("a scenario on this host alone needs no inventory and keeps its bounds", "[parse]") {
+  const Scenario s = parse_valid(R"(version: 1
+title: here
+targets: {box: {host: local}}
+blast_radius: {max_duration: 1m}
+faults:
+  - {name: burn, target: box, at: 0s, duration: 1s, cpu_stress: {}}
+)");
+  CHECK_FALSE(s.uses_inventory());
+  CHECK(s.steady_state.empty());
+  CHECK(s.blast_radius.max_hosts == 1);  // the default, as max_processes
+  CHECK_FALSE(s.blast_radius.max_host_percent.has_value());
+}
+
 TEST_CASE("a file with several problems reports all of them, sorted by line", "[parse]") {
   // Found in a different order: the dangling references and the run's length are only checked
   // once the whole file is read.
