@@ -20,14 +20,22 @@ int main(int argc, char** argv) {
   validate->add_option("FILE", files, "scenario files")->required();
 
   std::string plan_file;
+  std::optional<std::string> plan_inventory;
+  std::optional<uint64_t> plan_seed;
   auto* plan = app.add_subcommand("plan", "dry run: targets now, timeline, blast-radius verdict");
   plan->add_option("FILE", plan_file, "scenario file")->required();
+  plan->add_option("--inventory", plan_inventory,
+                   "the agents (one per host) that target groups with 'hosts:' select from");
+  plan->add_option("--seed", plan_seed, "seed for choosing hosts, as 'run --seed' would");
 
   std::string run_file;
   std::optional<std::string> journal;
   std::optional<uint64_t> seed;
   auto* run = app.add_subcommand("run", "run a scenario: inject, observe, revert, report");
+  std::optional<std::string> run_inventory;
   run->add_option("FILE", run_file, "scenario file")->required();
+  run->add_option("--inventory", run_inventory,
+                  "the agents (one per host) that target groups with 'hosts:' select from");
   run->add_option("--journal", journal, "write the journal (JSON) to this path as the run goes");
   run->add_option("--seed", seed, "seed for random choices, to replay a run");
 
@@ -55,8 +63,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitInvalid;
   }
   if (*validate) return validate_command(files);
-  if (*plan) return plan_command(plan_file);
-  if (*run) return run_command(run_file, journal, seed);
+  if (*plan) return plan_command(plan_file, plan_inventory, plan_seed);
+  if (*run) return run_command(run_file, run_inventory, journal, seed);
   if (*inject) return inject_command(kind, duration, assignments, max_processes, seed);
   return kExitInvalid;
 }

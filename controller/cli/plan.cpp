@@ -2,9 +2,12 @@
 #include <sys/utsname.h>
 
 #include <cstdio>
+#include <random>
 
 #include "controller/cli/commands.h"
+#include "controller/fleet/inventory.h"
 #include "controller/plan/blast_radius.h"
+#include "controller/plan/host_plan.h"
 #include "controller/plan/timeline.h"
 #include "controller/probes/probe.h"
 #include "controller/scenario/parse.h"
@@ -12,21 +15,35 @@
 
 namespace faultline {
 
-int plan_command(const std::string& file) {
+int plan_command(const std::string& file, const std::optional<std::string>& inventory_file,
+                 std::optional<uint64_t> seed) {
   auto loaded = load_scenario_or_report(file);
   if (!loaded) return kExitInvalid;
   const Scenario& s = *loaded;
+  const std::optional<Inventory> inventory = load_inventory_or_report(inventory_file);
+  if (!inventory) return kExitInvalid;
+  const std::optional<HostPlan> hosts =
+      select_hosts_or_report(s, *inventory, seed.value_or(std::random_device{}()));
+  if (!hosts) return kExitInvalid;
   const Timeline timeline = plan_timeline(s);
   const BlastRadiusVerdict blast = check_blast_radius(s, timeline);
+  std::vector<std::string> problems = blast.problems;
+  for (std::string& p : host_radius_problems(s, *hosts)) problems.push_back(std::move(p));
   utsname host{};
   uname(&host);
   std::string out = fmt::format("scenario: {} ({})\nhost: local ({}, Linux {})\n", s.title, file,
                                 host.nodename, host.release);
+  if (inventory_file)
+    out += fmt::format(
+        "inventory: {} ({} hosts); seed {}{}\n", *inventory_file, inventory->agents.size(),
+        hosts->seed, seed ? "" : fmt::format(" (run --seed {} acts on these hosts)", hosts->seed));
   out += "\nfaults and their targets (now):\n";
   for (const FaultReach& reach : blast.faults) {
     const FaultSpec& f = s.faults[reach.fault];
     out += fmt::format("  {} [{}] {}\n", f.name, f.kind, f.params.describe());
-    if (reach.targets_processes) {
+    if (reach.remote) {
+      out += describe_fault_hosts(s, hosts->faults[reach.fault]);
+    } else if (reach.targets_processes) {
       const TargetGroup* g = s.target(f.target);
       out +=
           fmt::format("    target '{}': {} -> {} eligible process(es), would affect {}\n", f.target,
@@ -40,6 +57,7 @@ int plan_command(const std::string& file) {
     }
     if (!reach.problem.empty()) out += fmt::format("    REFUSED: {}\n", reach.problem);
   }
+  if (inventory_file) out += "\n" + format_host_summary(s, *hosts);
   out += "\nsteady state:\n";
   for (const ProbeSpec& p : s.steady_state) {
     std::vector<std::string_view> phases;
@@ -69,8 +87,8 @@ int plan_command(const std::string& file) {
     out += fmt::format(", {} protected selector(s)", s.blast_radius.protection.selectors.size());
   out += "\n";
   std::fputs(out.c_str(), stdout);
-  if (!blast.ok) {
-    for (const std::string& p : blast.problems)
+  if (!problems.empty()) {
+    for (const std::string& p : problems)
       std::fprintf(stderr, "%s: error: refused by the blast radius: %s\n", file.c_str(), p.c_str());
     std::printf("verdict: REFUSED; nothing would be injected\n");
     return kExitInvalid;

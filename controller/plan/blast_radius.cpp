@@ -16,6 +16,12 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
     FaultReach reach;
     reach.fault = i;
     reach.targets_processes = d != nullptr && d->targets_processes;
+    const TargetGroup* group = s.target(f.target);
+    reach.remote = group != nullptr && group->on_inventory_hosts();
+    if (reach.remote) {
+      v.faults.push_back(std::move(reach));
+      continue;
+    }
     if (d != nullptr) {
       if (Support support = d->supported(); !support.ok)
         reach.problem = fmt::format("{} cannot run on this host: {}", f.kind, support.reason);
@@ -25,8 +31,7 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
           reach.problem = checked.error().message;
     }
     if (reach.targets_processes && reach.problem.empty()) {
-      const TargetGroup* g = s.target(f.target);
-      auto resolved = resolve_processes(g->processes, s.blast_radius.protection);
+      auto resolved = resolve_processes(group->processes, s.blast_radius.protection);
       if (!resolved) {
         reach.problem = resolved.error().message;
       } else {
@@ -37,7 +42,7 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
         reach.would_affect = whole ? available : f.params.count("count").of(available);
         if (available == 0)
           reach.problem = fmt::format("target '{}' ({}) matches no eligible process right now",
-                                      f.target, g->processes.describe());
+                                      f.target, group->processes.describe());
         else if (reach.would_affect > s.blast_radius.max_processes)
           reach.problem = fmt::format(
               "would affect {} processes, more than blast_radius.max_processes {}; lower the "

@@ -13,6 +13,9 @@ namespace faultline {
 
 struct FaultReach {
   size_t fault = 0;
+  // On inventory hosts: their agents check the kind, the processes and max_processes there,
+  // when the fault starts; nothing about this host applies.
+  bool remote = false;
   bool targets_processes = false;
   Resolution resolution;  // eligible and protected matches, now
   int64_t would_affect = 0;
