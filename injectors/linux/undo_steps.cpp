@@ -77,9 +77,10 @@ bool plain_path(std::string_view path) {
 Result<std::string> cgroup_field(const json& step) {
   const std::string what = "a cgroup directory below the cgroup v2 mount";
   const std::string path = FL_TRY(text_field(step, "path", what));
+  if (!plain_path(path)) return bad_field(step, "path", what);
   const auto mount = cgroup2_mount();
   if (!mount) return fail("undo step {}: cgroup v2 is not mounted on this host", undo_text(step));
-  if (!plain_path(path) || !path.starts_with(*mount + "/") || path.size() <= mount->size() + 1)
+  if (!path.starts_with(*mount + "/") || path.size() <= mount->size() + 1)
     return bad_field(step, "path", what);
   return path;
 }
@@ -165,10 +166,12 @@ Result<void> thaw_cgroup(const json& step) {
 }
 
 Result<void> remove_cgroup(const json& step) {
-  const std::string dir = FL_TRY(cgroup_field(step));
-  if (!faultline_cgroup_creator(dir.substr(dir.rfind('/') + 1)))
-    return bad_field(step, "path", "a cgroup that faultline created (faultline-PID-...)");
-  return kill_and_remove_cgroup(dir);
+  const auto path = step.find("path");
+  if (path == step.end() || !path->is_string() ||
+      !faultline_cgroup_creator(path->get_ref<const std::string&>().substr(
+          path->get_ref<const std::string&>().rfind('/') + 1)))
+    return bad_field(step, "path", "a cgroup that faultline created (.../faultline-PID-...)");
+  return kill_and_remove_cgroup(FL_TRY(cgroup_field(step)));
 }
 
 Result<void> remove_tc_root(const json& step) {
