@@ -42,6 +42,15 @@ nl_msg* link_message(int type, int flags, int ifindex, unsigned up) {
   return msg;
 }
 
+// Whether the interface has an ingress qdisc now (when it cannot be read: assume it has).
+bool has_ingress_qdisc(RouteSocket& sock, int ifindex) {
+  auto qdiscs = list_qdiscs(sock, ifindex);
+  if (!qdiscs) return true;
+  for (const QdiscState& q : *qdiscs)
+    if (q.parent == TC_H_INGRESS || q.handle == kIngressHandle) return true;
+  return false;
+}
+
 // Whether every filter under the ingress qdisc of `ifindex` only redirects to `ifb_index`: a
 // u32 filter with one mirred egress redirect, or the u32 hash table entries that carry none.
 Result<bool> only_redirects_to(RouteSocket& sock, int ifindex, int ifb_index) {
@@ -93,10 +102,7 @@ Result<void> undo_ingress_redirect(const std::string& interface, const std::stri
     return fail("device {} is a {} device, not an IFB that faultline made; it is left alone", ifb,
                 kind.empty() ? "plain" : kind);
   if (const int ifindex = static_cast<int>(if_nametoindex(interface.c_str())); ifindex != 0) {
-    bool has_ingress = false;
-    for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex)))
-      has_ingress |= q.parent == TC_H_INGRESS || q.handle == kIngressHandle;
-    if (has_ingress && FL_TRY(only_redirects_to(sock, ifindex, ifb_index))) {
+    if (has_ingress_qdisc(sock, ifindex) && FL_TRY(only_redirects_to(sock, ifindex, ifb_index))) {
       nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex, kIngressHandle, TC_H_INGRESS);
       FL_TRY_VOID(sock.request(del, fmt::format("removing the ingress qdisc of {}", interface)));
     }
@@ -215,10 +221,10 @@ Result<void> IngressRedirect::revert() {
   if (ingress_added_) {
     nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex_, kIngressHandle, TC_H_INGRESS);
     if (auto r = sock->request(del, fmt::format("removing the ingress qdisc of {}", interface_));
-        !r && if_nametoindex(interface_.c_str()) != 0)
+        !r && if_nametoindex(interface_.c_str()) != 0 && has_ingress_qdisc(*sock, ifindex_))
       errors = r.error().message;
     else
-      ingress_added_ = false;
+      ingress_added_ = false;  // removed, or already gone (an undo plan performed it)
   }
   if (tree_) {
     last_ = tree_->fault_qdisc_stats();
