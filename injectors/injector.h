@@ -4,7 +4,8 @@
 //
 // Life of a fault: create (validated, immutable request) -> prepare (find targets; may fail;
 // touches nothing) -> apply (touches the host, at the scheduled time) -> revert (idempotent; safe
-// after a failed or partial apply, and when apply never ran).
+// after a failed or partial apply, and when apply never ran). undo_plan() says, as data, how to
+// revert it from another process should this one die.
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -40,6 +41,12 @@ class Fault {
   // `scheduled` is when the fault was meant to start; latencies are measured from it.
   virtual Result<void> apply(TimePoint scheduled) = 0;
   virtual Result<void> revert() = 0;
+  // How to undo the fault without this object: a JSON array of undo steps
+  // (injectors/linux/undo_steps.h) that a fresh process can perform. Valid after prepare() (what
+  // apply is about to do); after apply it may be more exact (the names actually created), and
+  // after a complete revert it is empty. The agent writes it to disk before apply and again
+  // after. Empty for faults that leave nothing to undo.
+  virtual nlohmann::json undo_plan() const { return nlohmann::json::array(); }
   // What was observed to confirm the fault took effect (for the journal).
   virtual nlohmann::json observed() const = 0;
   // One line: requested against observed, for the report.

@@ -11,6 +11,7 @@
 #include "controller/probes/probe.h"
 #include "controller/report/journal.h"
 #include "controller/run/stop_conditions.h"
+#include "core/atomic_file.h"
 
 namespace faultline {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "injectors/cpu_stress/worker.h"
 #include "injectors/linux/cgroup.h"
+#include "injectors/linux/undo_steps.h"
 #include "injectors/process/proc.h"
 
 namespace faultline {
@@ -45,11 +46,25 @@ class CpuStress final : public Fault {
       : request_(std::move(request)), load_(request_.params.percent("load")) {}
   ~CpuStress() override { (void)revert(); }
 
-  Result<void> apply(TimePoint) override {
-    if (auto cg = OwnedCgroup::create("cpu"); cg)
-      cgroup_.emplace(std::move(*cg));
+  // Names the workers' cgroup, so the undo plan holds it before it exists.
+  Result<void> prepare() override {
+    if (auto path = OwnedCgroup::reserve_path("cpu"); path)
+      planned_cgroup_ = std::move(*path);
     else
-      unconfined_reason_ = cg.error().message;
+      unconfined_reason_ = path.error().message;
+    prepared_ = true;
+    return {};
+  }
+
+  Result<void> apply(TimePoint) override {
+    if (!prepared_) FL_TRY_VOID(prepare());
+    reverted_ = false;
+    if (!planned_cgroup_.empty()) {
+      if (auto cg = OwnedCgroup::create_at(planned_cgroup_); cg)
+        cgroup_.emplace(std::move(*cg));
+      else
+        unconfined_reason_ = cg.error().message;
+    }
     const auto workers = request_.params.integer("workers");
     const CpuList cpus = request_.params.has("cpus") ? request_.params.cpu_list("cpus") : CpuList{};
     for (int64_t i = 0; i < workers; ++i) {
@@ -76,7 +91,16 @@ class CpuStress final : public Fault {
       FL_TRY_VOID(cgroup_->destroy());
       cgroup_.reset();
     }
+    reverted_ = true;
     return {};
+  }
+
+  // The workers' cgroup: removing it kills them. Workers outside a cgroup (no cgroup v2 here)
+  // need no step: they die with the process that forked them (PR_SET_PDEATHSIG).
+  nlohmann::json undo_plan() const override {
+    nlohmann::json plan = nlohmann::json::array();
+    if (!reverted_ && !planned_cgroup_.empty()) plan.push_back(remove_cgroup_step(planned_cgroup_));
+    return plan;
   }
 
   nlohmann::json observed() const override {
@@ -144,6 +168,9 @@ class CpuStress final : public Fault {
 
   const FaultRequest request_;
   const Percent load_;
+  bool prepared_ = false;
+  bool reverted_ = false;
+  std::string planned_cgroup_;
   std::optional<OwnedCgroup> cgroup_;
   std::string cgroup_path_;
   std::string unconfined_reason_;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -41,7 +42,7 @@ Result<void> write_cgroup_file(const std::string& path, const std::string& value
   return {};
 }
 
-Result<OwnedCgroup> OwnedCgroup::create(const std::string& purpose) {
+Result<std::string> OwnedCgroup::reserve_path(const std::string& purpose) {
   auto mount = cgroup2_mount();
   if (!mount) return fail("cgroup v2 is not mounted on this host");
   // Beside our own cgroup, so that a container's delegated subtree works as well as the root.
@@ -56,11 +57,17 @@ Result<OwnedCgroup> OwnedCgroup::create(const std::string& purpose) {
   // Our own cgroup may hold processes with controllers on; its parent is the safe place then.
   if (own != "/") parent = parent.substr(0, parent.rfind('/'));
   static std::atomic<int> sequence{0};
-  std::string path =
-      fmt::format("{}/faultline-{}-{}-{}", parent, getpid(), purpose, sequence.fetch_add(1));
+  return fmt::format("{}/faultline-{}-{}-{}", parent, getpid(), purpose, sequence.fetch_add(1));
+}
+
+Result<OwnedCgroup> OwnedCgroup::create_at(std::string path) {
   if (::mkdir(path.c_str(), 0755) != 0)
     return fail("cannot create cgroup {}: {}", path, std::strerror(errno));
   return OwnedCgroup(std::move(path));
+}
+
+Result<OwnedCgroup> OwnedCgroup::create(const std::string& purpose) {
+  return create_at(FL_TRY(reserve_path(purpose)));
 }
 
 OwnedCgroup::~OwnedCgroup() {
@@ -73,16 +80,29 @@ Result<void> OwnedCgroup::add(pid_t pid) const {
 
 Result<void> OwnedCgroup::destroy() {
   if (path_.empty()) return {};
-  (void)write_cgroup_file(path_ + "/cgroup.kill", "1");
+  FL_TRY_VOID(kill_and_remove_cgroup(path_));
+  path_.clear();
+  return {};
+}
+
+Result<void> kill_and_remove_cgroup(const std::string& dir) {
+  (void)write_cgroup_file(dir + "/cgroup.kill", "1");
   // rmdir fails with EBUSY until the killed processes are reaped; give them a moment.
   for (int attempt = 0; attempt < 200; ++attempt) {
-    if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) {
-      path_.clear();
-      return {};
-    }
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  return fail("cannot remove cgroup {}: {}", path_, std::strerror(errno));
+  return fail("cannot remove cgroup {}: {}", dir, std::strerror(errno));
+}
+
+std::optional<pid_t> faultline_cgroup_creator(std::string_view name) {
+  int pid = 0;
+  int consumed = 0;
+  const std::string text(name);
+  if (std::sscanf(text.c_str(), "faultline-%d-%n", &pid, &consumed) != 1 || consumed == 0 ||
+      pid <= 0 || text.find('/') != std::string::npos)
+    return std::nullopt;
+  return static_cast<pid_t>(pid);
 }
 
 void remove_stale_cgroups() {
@@ -109,9 +129,9 @@ void remove_stale_cgroups() {
     DIR* d = opendir(parent.c_str());
     if (d == nullptr) continue;
     while (dirent* e = readdir(d)) {
-      int pid = 0;
-      if (e->d_type != DT_DIR || std::sscanf(e->d_name, "faultline-%d-", &pid) != 1) continue;
-      if (pid <= 0 || (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+      if (e->d_type != DT_DIR) continue;
+      const auto pid = faultline_cgroup_creator(e->d_name);
+      if (!pid || (::kill(*pid, 0) == 0 || errno == EPERM)) continue;
       const std::string path = parent + "/" + e->d_name;
       (void)write_cgroup_file(path + "/cgroup.kill", "1");
       ::rmdir(path.c_str());

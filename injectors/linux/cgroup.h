@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/duration.h"
 #include "core/result.h"
@@ -25,6 +26,11 @@ Result<void> write_cgroup_file(const std::string& path, const std::string& value
 class OwnedCgroup {
  public:
   static Result<OwnedCgroup> create(const std::string& purpose);
+  // Where create() would put the next cgroup for `purpose`; the name is reserved for the
+  // caller, so an undo plan can name the cgroup before it exists.
+  static Result<std::string> reserve_path(const std::string& purpose);
+  // Creates the cgroup at a path from reserve_path().
+  static Result<OwnedCgroup> create_at(std::string path);
   OwnedCgroup(OwnedCgroup&& other) noexcept : path_(std::exchange(other.path_, {})) {}
   OwnedCgroup& operator=(OwnedCgroup&&) = delete;
   ~OwnedCgroup();
@@ -41,5 +47,13 @@ class OwnedCgroup {
 
 // Removes empty faultline cgroups whose creating process no longer exists.
 void remove_stale_cgroups();
+
+// The creating pid when `name` (a directory name, not a path) is one of faultline's own cgroups
+// ("faultline-PID-PURPOSE-N"); nullopt for any other name.
+std::optional<pid_t> faultline_cgroup_creator(std::string_view name);
+
+// Kills every process in the cgroup at `dir` (cgroup.kill) and removes it, waiting up to a
+// second for the killed processes to go. A cgroup that is already gone is success.
+Result<void> kill_and_remove_cgroup(const std::string& dir);
 
 }  // namespace faultline

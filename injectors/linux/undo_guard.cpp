@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,9 +13,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "injectors/linux/cgroup.h"
-#include "injectors/linux/nftables.h"
-#include "injectors/process/proc.h"
+#include "injectors/linux/undo_steps.h"
 
 namespace faultline {
 namespace {
@@ -37,30 +34,12 @@ void send_line(const std::string& line) {
 }
 
 void perform(const std::string& action) {
-  std::istringstream in(action);
-  std::string verb;
-  in >> verb;
-  if (verb == "resume") {
-    long pid = 0;
-    unsigned long long ticks = 0;
-    in >> pid >> ticks;
-    const int fd = static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
-    if (fd < 0) return;  // gone: nothing to resume
-    auto now = read_process_stat(static_cast<pid_t>(pid));
-    if (now && now->start_ticks == ticks) syscall(SYS_pidfd_send_signal, fd, SIGCONT, nullptr, 0);
-    ::close(fd);
-  } else if (verb == "thaw") {
-    std::string dir;
-    std::getline(in >> std::ws, dir);
-    (void)write_cgroup_file(dir + "/cgroup.freeze", "0");
-  } else if (verb == "nft-delete") {
-    std::string table;
-    in >> table;
-    if (table.starts_with("faultline_")) (void)nft_run("delete table inet " + table);
-  }
+  const auto step = nlohmann::json::parse(action, nullptr, false);
+  if (!step.is_discarded()) (void)perform_undo_step(step);
 }
 
-// The guardian: reads "+ TOKEN ACTION", "- TOKEN" and "bye" lines until the pipe closes.
+// The guardian: reads "+ TOKEN STEP" (STEP: one line of JSON), "- TOKEN" and "bye" lines until the
+// pipe closes.
 [[noreturn]] void guardian_main(int read_fd) {
   // Ctrl-C reaches the whole process group; the guardian must outlive it to be of use.
   signal(SIGINT, SIG_IGN);
@@ -135,22 +114,13 @@ void UndoGuard::stop() {
   g_pipe = -1;
 }
 
-uint64_t UndoGuard::resume_later(pid_t pid, uint64_t start_ticks) {
+uint64_t UndoGuard::perform_later(const nlohmann::json& step) {
+  {
+    std::lock_guard lock(g_mutex);
+    if (g_pipe < 0) return 0;
+  }
   const uint64_t token = g_next_token++;
-  send_line(fmt::format("+ {} resume {} {}\n", token, pid, start_ticks));
-  return token;
-}
-
-uint64_t UndoGuard::thaw_later(const std::string& cgroup_dir) {
-  const uint64_t token = g_next_token++;
-  send_line(fmt::format("+ {} thaw {}\n", token, cgroup_dir));
-  return token;
-}
-
-uint64_t UndoGuard::delete_nft_table_later(const std::string& table) {
-  if (g_pipe < 0) return 0;
-  const uint64_t token = g_next_token++;
-  send_line(fmt::format("+ {} nft-delete {}\n", token, table));
+  send_line(fmt::format("+ {} {}\n", token, undo_text(step)));
   return token;
 }
 

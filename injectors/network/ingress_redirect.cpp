@@ -42,7 +42,77 @@ nl_msg* link_message(int type, int flags, int ifindex, unsigned up) {
   return msg;
 }
 
+// Whether the interface has an ingress qdisc now (when it cannot be read: assume it has).
+bool has_ingress_qdisc(RouteSocket& sock, int ifindex) {
+  auto qdiscs = list_qdiscs(sock, ifindex);
+  if (!qdiscs) return true;
+  for (const QdiscState& q : *qdiscs)
+    if (q.parent == TC_H_INGRESS || q.handle == kIngressHandle) return true;
+  return false;
+}
+
+// Whether every filter under the ingress qdisc of `ifindex` only redirects to `ifb_index`: a
+// u32 filter with one mirred egress redirect, or the u32 hash table entries that carry none.
+Result<bool> only_redirects_to(RouteSocket& sock, int ifindex, int ifb_index) {
+  for (const RawMessage& raw : FL_TRY(sock.dump(RTM_GETTFILTER, ifindex, kIngressHandle))) {
+    auto* header = reinterpret_cast<nlmsghdr*>(const_cast<uint8_t*>(raw.bytes.data()));
+    nlattr* attrs[TCA_MAX + 1] = {};
+    if (nlmsg_parse(header, sizeof(tcmsg), attrs, TCA_MAX, nullptr) < 0)
+      return fail("cannot parse a filter of interface {}", ifindex);
+    if (attrs[TCA_KIND] == nullptr || std::string_view(nla_get_string(attrs[TCA_KIND])) != "u32")
+      return false;
+    if (attrs[TCA_OPTIONS] == nullptr) continue;
+    nlattr* u32[TCA_U32_MAX + 1] = {};
+    if (nla_parse_nested(u32, TCA_U32_MAX, attrs[TCA_OPTIONS], nullptr) < 0) return false;
+    if (u32[TCA_U32_CLASSID] != nullptr) return false;
+    if (u32[TCA_U32_ACT] == nullptr) continue;
+    nlattr* action = nullptr;
+    int remaining = 0;
+    nla_for_each_nested(action, u32[TCA_U32_ACT], remaining) {
+      nlattr* act[TCA_ACT_MAX + 1] = {};
+      if (nla_parse_nested(act, TCA_ACT_MAX, action, nullptr) < 0 || act[TCA_ACT_KIND] == nullptr ||
+          std::string_view(nla_get_string(act[TCA_ACT_KIND])) != "mirred" ||
+          act[TCA_ACT_OPTIONS] == nullptr)
+        return false;
+      nlattr* mirred[TCA_MIRRED_MAX + 1] = {};
+      if (nla_parse_nested(mirred, TCA_MIRRED_MAX, act[TCA_ACT_OPTIONS], nullptr) < 0 ||
+          mirred[TCA_MIRRED_PARMS] == nullptr ||
+          nla_len(mirred[TCA_MIRRED_PARMS]) < static_cast<int>(sizeof(tc_mirred)))
+        return false;
+      tc_mirred parms{};
+      std::memcpy(&parms, nla_data(mirred[TCA_MIRRED_PARMS]), sizeof parms);
+      if (parms.eaction != TCA_EGRESS_REDIR || parms.ifindex != static_cast<uint32_t>(ifb_index))
+        return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+Result<void> undo_ingress_redirect(const std::string& interface, const std::string& ifb) {
+  if (!ifb.starts_with(kIfbPrefix) || ifb.size() >= IFNAMSIZ)
+    return fail("'{}' is not the name of an IFB device that faultline creates", ifb);
+  const int ifb_index = static_cast<int>(if_nametoindex(ifb.c_str()));
+  // Never created, or removed already: the redirect went with it (it is made after the IFB).
+  if (ifb_index == 0) return {};
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  const std::string kind = FL_TRY(sock.link_kind(ifb_index));
+  if (kind != "ifb")
+    return fail("device {} is a {} device, not an IFB that faultline made; it is left alone", ifb,
+                kind.empty() ? "plain" : kind);
+  if (const int ifindex = static_cast<int>(if_nametoindex(interface.c_str())); ifindex != 0) {
+    if (has_ingress_qdisc(sock, ifindex) && FL_TRY(only_redirects_to(sock, ifindex, ifb_index))) {
+      nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex, kIngressHandle, TC_H_INGRESS);
+      FL_TRY_VOID(sock.request(del, fmt::format("removing the ingress qdisc of {}", interface)));
+    }
+  }
+  nl_msg* del = link_message(RTM_DELLINK, 0, ifb_index, 0);
+  if (auto r = sock.request(del, fmt::format("removing IFB device {}", ifb));
+      !r && if_nametoindex(ifb.c_str()) != 0)
+    return r;
+  return {};
+}
 
 NetworkScope mirrored(const NetworkScope& s) {
   NetworkScope m = s;
@@ -151,10 +221,10 @@ Result<void> IngressRedirect::revert() {
   if (ingress_added_) {
     nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex_, kIngressHandle, TC_H_INGRESS);
     if (auto r = sock->request(del, fmt::format("removing the ingress qdisc of {}", interface_));
-        !r && if_nametoindex(interface_.c_str()) != 0)
+        !r && if_nametoindex(interface_.c_str()) != 0 && has_ingress_qdisc(*sock, ifindex_))
       errors = r.error().message;
     else
-      ingress_added_ = false;
+      ingress_added_ = false;  // removed, or already gone (an undo plan performed it)
   }
   if (tree_) {
     last_ = tree_->fault_qdisc_stats();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "injectors/network/tc_tree.h"
@@ -42,6 +43,15 @@ class IngressRedirect {
   std::unique_ptr<ScopedQdiscTree> tree_;
   std::optional<QdiscState> last_;
 };
+
+// The prefix of every IFB device an ingress fault creates ("flifb" + pid + a letter).
+inline constexpr std::string_view kIfbPrefix = "flifb";
+
+// Undoes an ingress redirect from nothing but what an undo plan holds, in the calling thread's
+// namespace: if the IFB `ifb` exists (an ifb device named flifb...), deletes the interface's
+// ingress qdisc when every filter on it redirects to that IFB (or it has none yet), then deletes
+// the IFB, and the tree on it with it. Anything else is left alone; nothing left is success.
+Result<void> undo_ingress_redirect(const std::string& interface, const std::string& ifb);
 
 // The scope of incoming packets: addresses and ports of the remote end are their source.
 NetworkScope mirrored(const NetworkScope& scope);

@@ -3,6 +3,7 @@
 #include <linux/rtnetlink.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/route/link.h>
 #include <netlink/socket.h>
 
 #include <cstring>
@@ -69,6 +70,16 @@ Result<void> RouteSocket::request(nl_msg* msg, const std::string& what) {
   const int rc = nl_wait_for_ack(sock_);
   if (rc < 0) return fail("{}: {}", what, nl_geterror(rc));
   return {};
+}
+
+Result<std::string> RouteSocket::link_kind(int ifindex) {
+  rtnl_link* link = nullptr;
+  if (int rc = rtnl_link_get_kernel(sock_, ifindex, nullptr, &link); rc < 0)
+    return fail("cannot read link {}: {}", ifindex, nl_geterror(rc));
+  const char* type = rtnl_link_get_type(link);
+  std::string kind = type == nullptr ? "" : type;
+  rtnl_link_put(link);
+  return kind;
 }
 
 Result<std::vector<RawMessage>> RouteSocket::dump(int type, int ifindex, uint32_t parent) {

@@ -30,6 +30,8 @@ class RouteSocket {
   // Sends `msg` (taking it) and waits for the acknowledgement; the error carries the kernel's
   // message, e.g. "Specified qdisc kind is unknown" as errno text plus the extended ack.
   Result<void> request(nl_msg* msg, const std::string& what);
+  // The kind of a link ("ifb", "veth", ...; "" for a plain device such as a physical NIC).
+  Result<std::string> link_kind(int ifindex);
   // RTM_GETQDISC / RTM_GETTCLASS / RTM_GETTFILTER dump for one interface (parent 0 = all).
   Result<std::vector<RawMessage>> dump(int type, int ifindex, uint32_t parent = 0);
 

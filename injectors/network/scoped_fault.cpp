@@ -2,6 +2,8 @@
 
 #include <net/if.h>
 
+#include "injectors/linux/undo_steps.h"
+
 namespace faultline {
 
 std::vector<ParamSpec> network_common_specs() {
@@ -61,6 +63,7 @@ Result<void> ScopedNetworkFault::prepare() {
                   request_.selector.describe());
     netns_ = FL_TRY(NetnsHandle::of_process(r.matched.front().pid, r.matched.front().start_ticks));
   }
+  netns_location_ = FL_TRY(netns_.location());
   auto checked = netns_.run([&]() -> Result<void> {
     if (egress_) FL_TRY_VOID(egress_->prepare());
     if (ingress_) FL_TRY_VOID(ingress_->prepare());
@@ -105,6 +108,18 @@ Result<void> ScopedNetworkFault::revert_here() {
   if (!errors.empty()) return fail("{}", errors);
   reverted_ = true;
   return {};
+}
+
+nlohmann::json ScopedNetworkFault::undo_plan() const {
+  nlohmann::json plan = nlohmann::json::array();
+  if (!prepared_ || reverted_) return plan;
+  const std::string& interface = request_.params.text("interface");
+  // In revert's order: the redirect (and the IFB with its tree), then the interface's own tree.
+  if (ingress_)
+    plan.push_back(remove_ingress_redirect_step(netns_location_, interface, ingress_->ifb()));
+  if (egress_)
+    plan.push_back(remove_tc_root_step(netns_location_, interface, egress_->previous_root()));
+  return plan;
 }
 
 namespace {

@@ -23,12 +23,14 @@ class ScopedNetworkFault : public Fault {
   nlohmann::json observed() const override;
   std::string summary() const override;
   bool confirmed() const override;
+  nlohmann::json undo_plan() const override;
 
  private:
   Result<void> apply_here();
   Result<void> revert_here();
   const FaultRequest request_;
   NetnsHandle netns_;  // where the interface lives: ours, a named one, or a target process's
+  NetnsLocation netns_location_;  // the same, as another process can find it (undo plans)
   const FaultQdisc qdisc_;
   const std::string requested_;  // "delay 100ms loss 1%"
   const NetworkScope scope_;

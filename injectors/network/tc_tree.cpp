@@ -11,6 +11,7 @@
 #include <netlink/msg.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace faultline {
@@ -268,18 +269,7 @@ Result<void> ScopedQdiscTree::revert() {
   if (!installed_) return {};
   if (!last_stats_) last_stats_ = fault_qdisc_stats();
   RouteSocket sock = FL_TRY(RouteSocket::open());
-  // Deleting our root removes its filters and children with it.
-  nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex_, kRootHandle, TC_H_ROOT);
-  if (del == nullptr) return fail("cannot build the delete message");
-  if (auto r = sock.request(
-          del, fmt::format("removing prio {} from {}", tc_handle_text(kRootHandle), interface_));
-      !r) {
-    // Already gone (the interface was removed, or someone deleted it) is what we wanted.
-    bool still_there = false;
-    if (auto qs = list_qdiscs(sock, ifindex_); qs)
-      for (const QdiscState& q : *qs) still_there |= (q.handle & 0xffff0000) == kRootHandle;
-    if (still_there) return r;
-  }
+  FL_TRY_VOID(delete_faultline_root(sock, ifindex_, interface_));
   installed_ = false;
   return restore();
 }
@@ -287,18 +277,94 @@ Result<void> ScopedQdiscTree::revert() {
 Result<void> ScopedQdiscTree::restore() {
   if (!previous_root_) return {};
   RouteSocket sock = FL_TRY(RouteSocket::open());
-  nl_msg* msg = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_,
-                           previous_root_->handle, TC_H_ROOT);
-  if (msg == nullptr || nla_put_string(msg, TCA_KIND, previous_root_->kind.c_str()) < 0 ||
-      (!previous_root_->options.empty() &&
-       nla_put(msg, TCA_OPTIONS, static_cast<int>(previous_root_->options.size()),
-               previous_root_->options.data()) < 0))
-    return fail("cannot build the message restoring {} {}", previous_root_->kind,
-                tc_handle_text(previous_root_->handle));
-  FL_TRY_VOID(sock.request(msg, fmt::format("restoring {} {} on {}", previous_root_->kind,
-                                            tc_handle_text(previous_root_->handle), interface_)));
+  FL_TRY_VOID(put_back_root(sock, ifindex_, interface_, *previous_root_));
   previous_root_.reset();
   return {};
+}
+
+Result<void> delete_faultline_root(RouteSocket& sock, int ifindex, const std::string& interface) {
+  // Deleting our root removes its filters and children with it.
+  nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex, kRootHandle, TC_H_ROOT);
+  if (del == nullptr) return fail("cannot build the delete message");
+  if (auto r = sock.request(
+          del, fmt::format("removing prio {} from {}", tc_handle_text(kRootHandle), interface));
+      !r) {
+    // Already gone (the interface was removed, or someone deleted it) is what we wanted.
+    bool still_there = false;
+    if (auto qs = list_qdiscs(sock, ifindex); qs)
+      for (const QdiscState& q : *qs) still_there |= (q.handle & 0xffff0000) == kRootHandle;
+    if (still_there) return r;
+  }
+  return {};
+}
+
+Result<void> put_back_root(RouteSocket& sock, int ifindex, const std::string& interface,
+                           const QdiscState& previous) {
+  nl_msg* msg =
+      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, previous.handle, TC_H_ROOT);
+  if (msg == nullptr || nla_put_string(msg, TCA_KIND, previous.kind.c_str()) < 0 ||
+      (!previous.options.empty() &&
+       nla_put(msg, TCA_OPTIONS, static_cast<int>(previous.options.size()),
+               previous.options.data()) < 0))
+    return fail("cannot build the message restoring {} {}", previous.kind,
+                tc_handle_text(previous.handle));
+  return sock.request(msg, fmt::format("restoring {} {} on {}", previous.kind,
+                                       tc_handle_text(previous.handle), interface));
+}
+
+Result<void> undo_scoped_tree(const std::string& interface,
+                              const std::optional<QdiscState>& previous) {
+  const int ifindex = static_cast<int>(if_nametoindex(interface.c_str()));
+  if (ifindex == 0) return {};
+  RouteSocket sock = FL_TRY(RouteSocket::open());
+  auto root_now = [&]() -> Result<std::optional<QdiscState>> {
+    for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex)))
+      if (q.parent == TC_H_ROOT) return q;
+    return std::nullopt;
+  };
+  std::optional<QdiscState> root = FL_TRY(root_now());
+  if (root && (root->handle & 0xffff0000) == kRootHandle) {
+    FL_TRY_VOID(delete_faultline_root(sock, ifindex, interface));
+    root = FL_TRY(root_now());
+  }
+  // Restored already, or replaced by someone since: either way not ours to change.
+  if (!previous || (root && root->handle != 0)) return {};
+  return put_back_root(sock, ifindex, interface, *previous);
+}
+
+nlohmann::json qdisc_snapshot_json(const QdiscState& q) {
+  std::string hex;
+  hex.reserve(q.options.size() * 2);
+  for (uint8_t b : q.options) hex += fmt::format("{:02x}", b);
+  return {{"kind", q.kind}, {"handle", q.handle}, {"options", hex}};
+}
+
+Result<QdiscState> qdisc_snapshot_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return fail("a qdisc snapshot must be an object");
+  const auto kind = j.find("kind");
+  const auto handle = j.find("handle");
+  const auto options = j.find("options");
+  if (kind == j.end() || !kind->is_string() || kind->get<std::string>().empty() ||
+      kind->get<std::string>().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+          std::string::npos)
+    return fail("a qdisc snapshot needs 'kind', a qdisc kind such as \"tbf\"");
+  if (handle == j.end() || !handle->is_number_unsigned() || handle->get<uint64_t>() == 0 ||
+      handle->get<uint64_t>() > UINT32_MAX || (handle->get<uint64_t>() & 0xffff) != 0)
+    return fail("a qdisc snapshot needs 'handle', a qdisc handle (MAJOR:) as a 32-bit number");
+  if (options == j.end() || !options->is_string() || options->get<std::string>().size() % 2 != 0 ||
+      options->get<std::string>().find_first_not_of("0123456789abcdef") != std::string::npos)
+    return fail("a qdisc snapshot needs 'options', its netlink attributes in lowercase hex");
+  QdiscState q;
+  q.kind = kind->get<std::string>();
+  q.handle = static_cast<uint32_t>(handle->get<uint64_t>());
+  q.parent = TC_H_ROOT;
+  const std::string& hex = options->get_ref<const std::string&>();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    uint8_t byte = 0;
+    std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+    q.options.push_back(byte);
+  }
+  return q;
 }
 
 std::optional<QdiscState> ScopedQdiscTree::fault_qdisc_stats() {

@@ -76,6 +76,8 @@ class ScopedQdiscTree {
   const std::string& interface() const { return interface_; }
   // Packets and drops the fault's qdisc saw (read at revert, or now).
   std::optional<QdiscState> fault_qdisc_stats();
+  // The user's root qdisc that revert puts back (known after prepare; none once restored).
+  const std::optional<QdiscState>& previous_root() const { return previous_root_; }
 
  private:
   Result<void> restore();
@@ -86,6 +88,24 @@ class ScopedQdiscTree {
   size_t filters_ = 0;
   std::optional<QdiscState> last_stats_;
 };
+
+// Deletes the faultline root (fa01:) from the interface, and with it the whole tree under it;
+// one that is already gone is success.
+Result<void> delete_faultline_root(RouteSocket& sock, int ifindex, const std::string& interface);
+// Puts a user's classless root qdisc back from its snapshot (kind, handle, TCA_OPTIONS).
+Result<void> put_back_root(RouteSocket& sock, int ifindex, const std::string& interface,
+                           const QdiscState& previous);
+
+// Undoes a scoped tree from nothing but what an undo plan holds, in the calling thread's
+// namespace: deletes the root qdisc if it is faultline's (fa01:), then puts `previous` back if
+// the interface is left with its default root. Another root qdisc is someone else's and stays.
+// An interface that no longer exists took its qdiscs with it: success.
+Result<void> undo_scoped_tree(const std::string& interface,
+                              const std::optional<QdiscState>& previous);
+
+// A root qdisc snapshot as JSON ({"kind", "handle", "options" in hex}) and back.
+nlohmann::json qdisc_snapshot_json(const QdiscState& q);
+Result<QdiscState> qdisc_snapshot_from_json(const nlohmann::json& j);
 
 // Builds the u32 filter message for one match (exposed for tests).
 nl_msg* build_u32_filter(int ifindex, uint32_t parent, uint16_t prio, const U32Match& match,

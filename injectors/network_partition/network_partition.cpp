@@ -6,6 +6,8 @@
 
 #include "injectors/linux/nftables.h"
 #include "injectors/linux/undo_guard.h"
+#include "injectors/linux/undo_steps.h"
+#include "injectors/network/netns.h"
 #include "injectors/network_partition/partition_script.h"
 
 namespace faultline {
@@ -65,9 +67,19 @@ class NetworkPartition final : public Fault {
       : request_(std::move(request)), spec_(std::move(spec)) {}
   ~NetworkPartition() override { (void)revert(); }
 
+  // Names the table and where it will be, so the undo plan holds both before apply.
+  Result<void> prepare() override {
+    if (created_) return {};
+    if (table_.empty()) table_ = next_table_name();
+    netns_ = FL_TRY(NetnsHandle().location());
+    return {};
+  }
+
   Result<void> apply(TimePoint scheduled) override {
     if (created_) return fail("network_partition '{}' is already applied", request_.id);
-    table_ = next_table_name();
+    if (table_.empty()) table_ = next_table_name();
+    // nft acts in the calling thread's namespace: this one, whatever prepare() saw.
+    netns_ = FL_TRY(NetnsHandle().location());
     script_ = partition_script(spec_, table_);
     // Never act on a table that someone else made: the name must be free. (`create table` in
     // the script would refuse too, but then revert could not tell whose table it is.)
@@ -76,7 +88,7 @@ class NetworkPartition final : public Fault {
     // Record the undo before acting: the transaction is atomic, and the name was free, so
     // whatever exists under it from here on is ours to delete.
     created_ = true;
-    guard_token_ = UndoGuard::delete_nft_table_later(table_);
+    guard_token_ = UndoGuard::perform_later(delete_nft_table_step(netns_, table_));
     if (auto applied = nft_run(script_); !applied)
       return fail("nftables refused the partition rules: {}", applied.error().message);
     applied_after_ = Clock::now() - scheduled;
@@ -105,6 +117,12 @@ class NetworkPartition final : public Fault {
     deleted_ = true;
     UndoGuard::withdraw(guard_token_);
     return {};
+  }
+
+  nlohmann::json undo_plan() const override {
+    nlohmann::json plan = nlohmann::json::array();
+    if (!table_.empty() && !deleted_) plan.push_back(delete_nft_table_step(netns_, table_));
+    return plan;
   }
 
   nlohmann::json observed() const override {
@@ -160,6 +178,7 @@ class NetworkPartition final : public Fault {
   const FaultRequest request_;
   const PartitionSpec spec_;
   std::string table_;
+  NetnsLocation netns_;
   std::string script_;
   std::string ruleset_;  // as read back right after the apply
   std::vector<RuleCounter> counters_;

@@ -6,6 +6,7 @@
 
 #include "injectors/linux/cgroup.h"
 #include "injectors/linux/undo_guard.h"
+#include "injectors/linux/undo_steps.h"
 #include "injectors/process/pidfd.h"
 
 namespace faultline {
@@ -92,10 +93,11 @@ class ProcessPause final : public Fault {
   Result<void> apply(TimePoint scheduled) override {
     if (targets_.empty()) FL_TRY_VOID(prepare());
     scheduled_ = scheduled;
+    applied_ = true;
     if (freezer_) {
       // Record the undo before acting, so a failure half-way is still reverted.
       frozen_ = true;
-      thaw_token_ = UndoGuard::thaw_later(cgroup_dir_);
+      thaw_token_ = UndoGuard::perform_later(thaw_cgroup_step(cgroup_dir_));
       FL_TRY_VOID(write_cgroup_file(cgroup_dir_ + "/cgroup.freeze", "1"));
       if (!wait_until([&] { return cgroup_frozen(cgroup_dir_); }))
         return fail("cgroup {} did not report frozen within {}", cgroup_dir_,
@@ -106,7 +108,7 @@ class ProcessPause final : public Fault {
     for (ProcessInfo& p : targets_) {
       PidFd fd = FL_TRY(PidFd::open(p.pid, p.start_ticks));
       // The guardian learns how to resume it before it is stopped.
-      const uint64_t token = UndoGuard::resume_later(p.pid, p.start_ticks);
+      const uint64_t token = UndoGuard::perform_later(resume_step(p.pid, p.start_ticks));
       paused_.push_back({p, std::move(fd), std::nullopt, false, false, token});
       FL_TRY_VOID(paused_.back().fd.send_signal(SIGSTOP));
     }
@@ -155,6 +157,25 @@ class ProcessPause final : public Fault {
     }
     if (!errors.empty()) return fail("{}", errors);
     return {};
+  }
+
+  nlohmann::json undo_plan() const override {
+    nlohmann::json plan = nlohmann::json::array();
+    if (freezer_) {
+      // prepare() refused a cgroup that was frozen already, so a freeze there now is ours.
+      if (!cgroup_dir_.empty() && (!applied_ || frozen_))
+        plan.push_back(thaw_cgroup_step(cgroup_dir_));
+      return plan;
+    }
+    // Before apply: every target; after: only those sent SIGSTOP and not resumed since, so a
+    // process that someone else stops later is never resumed by us.
+    if (!applied_)
+      for (const ProcessInfo& p : targets_) plan.push_back(resume_step(p.pid, p.start_ticks));
+    else
+      for (const Paused& p : paused_)
+        if (!p.resumed && !p.gone)
+          plan.push_back(resume_step(p.process.pid, p.process.start_ticks));
+    return plan;
   }
 
   nlohmann::json observed() const override {
@@ -212,6 +233,7 @@ class ProcessPause final : public Fault {
   std::vector<Paused> paused_;
   std::string cgroup_dir_;
   TimePoint scheduled_{};
+  bool applied_ = false;
   bool frozen_ = false;
   std::optional<Duration> frozen_after_;
   std::optional<Duration> thawed_after_;
