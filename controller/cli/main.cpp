@@ -48,6 +48,25 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   inject->add_option("--seed", seed, "seed for choosing among matching processes");
 
+  CertsOptions certs_options;
+  auto* certs = app.add_subcommand(
+      "certs", "make mutual-TLS material: a CA, a certificate per agent, one for the controller");
+  certs->add_option("--out", certs_options.out, "directory for the PEM files (made 0700)")
+      ->required();
+  certs
+      ->add_option("--agents", certs_options.agents,
+                   "NAME[=ADDRESS],... e.g. web-1=10.0.0.11,db-1 (ADDRESS: IPv4 or IPv6)")
+      ->required();
+  certs
+      ->add_option("--controller-name", certs_options.controller_name,
+                   "name (CN and DNS SAN) of the controller's client certificate")
+      ->capture_default_str();
+  certs->add_option("--days", certs_options.days, "validity of the certificates made")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  certs->add_flag("--force", certs_options.force,
+                  "replace existing agent and controller files (an existing CA is always reused)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -57,6 +76,7 @@ int main(int argc, char** argv) {
   if (*validate) return validate_command(files);
   if (*plan) return plan_command(plan_file);
   if (*run) return run_command(run_file, journal, seed);
+  if (*certs) return certs_command(certs_options);
   if (*inject) return inject_command(kind, duration, assignments, max_processes, seed);
   return kExitInvalid;
 }
