@@ -28,6 +28,16 @@ struct CertsOptions {
 };
 int certs_command(const CertsOptions& options);
 
+struct LabOptions {
+  int hosts = 0;
+  std::string dir = "/var/lib/faultline/lab";
+  bool no_agents = false;
+  std::optional<std::string> agent_binary;
+};
+int lab_up_command(const LabOptions& options);
+int lab_down_command(const LabOptions& options);
+int lab_status_command(const LabOptions& options);
+
 // Parses and reports a scenario; nullopt (after printing every error) when it is invalid.
 struct Scenario;
 std::optional<Scenario> load_scenario_or_report(const std::string& file);
