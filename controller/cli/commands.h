@@ -9,6 +9,7 @@ namespace faultline {
 
 // Exit codes shared by every command.
 inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitError = 4;
 
 int validate_command(const std::vector<std::string>& files);
 int plan_command(const std::string& file, const std::optional<std::string>& inventory,
@@ -18,6 +19,25 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
 int inject_command(const std::string& kind, const std::optional<std::string>& duration,
                    const std::vector<std::string>& assignments, int64_t max_processes,
                    std::optional<uint64_t> seed);
+
+struct CertsOptions {
+  std::string out;
+  std::string agents;  // NAME[=ADDRESS],...
+  std::string controller_name = "controller";
+  int days = 825;
+  bool force = false;
+};
+int certs_command(const CertsOptions& options);
+
+struct LabOptions {
+  int hosts = 0;
+  std::string dir = "/var/lib/faultline/lab";
+  bool no_agents = false;
+  std::optional<std::string> agent_binary;
+};
+int lab_up_command(const LabOptions& options);
+int lab_down_command(const LabOptions& options);
+int lab_status_command(const LabOptions& options);
 
 // Parses and reports a scenario; nullopt (after printing every error) when it is invalid.
 struct Scenario;

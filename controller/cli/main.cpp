@@ -56,6 +56,45 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   inject->add_option("--seed", seed, "seed for choosing among matching processes");
 
+  CertsOptions certs_options;
+  auto* certs = app.add_subcommand(
+      "certs", "make mutual-TLS material: a CA, a certificate per agent, one for the controller");
+  certs->add_option("--out", certs_options.out, "directory for the PEM files (made 0700)")
+      ->required();
+  certs
+      ->add_option("--agents", certs_options.agents,
+                   "NAME[=ADDRESS],... e.g. web-1=10.0.0.11,db-1 (ADDRESS: IPv4 or IPv6)")
+      ->required();
+  certs
+      ->add_option("--controller-name", certs_options.controller_name,
+                   "name (CN and DNS SAN) of the controller's client certificate")
+      ->capture_default_str();
+  certs->add_option("--days", certs_options.days, "validity of the certificates made")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  certs->add_flag("--force", certs_options.force,
+                  "replace existing agent and controller files (an existing CA is always reused)");
+
+  LabOptions lab_options;
+  auto* lab = app.add_subcommand(
+      "lab", "many hosts on one machine: network namespaces on a bridge, an agent in each");
+  lab->require_subcommand(1);
+  auto* lab_up = lab->add_subcommand(
+      "up", "make fl-lab-1..N on bridge fl-lab0 (10.213.0.1/24), certificates, agents");
+  lab_up->add_option("--hosts", lab_options.hosts, "how many lab hosts")
+      ->required()
+      ->check(CLI::Range(1, 60));
+  lab_up->add_flag("--no-agents", lab_options.no_agents, "make the network and files only");
+  lab_up->add_option("--agent-binary", lab_options.agent_binary,
+                     "faultline-agent to start (default: next to faultline)");
+  auto* lab_down = lab->add_subcommand(
+      "down", "stop the lab's agents, remove its namespaces, links and bridge (found by name)");
+  auto* lab_status = lab->add_subcommand("status", "the lab's hosts and whether their agents run");
+  for (CLI::App* sub : {lab_up, lab_down, lab_status})
+    sub->add_option("--dir", lab_options.dir,
+                    "the lab's certificates, agent configs, inventory, logs")
+        ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +104,10 @@ int main(int argc, char** argv) {
   if (*validate) return validate_command(files);
   if (*plan) return plan_command(plan_file, plan_inventory, plan_seed);
   if (*run) return run_command(run_file, run_inventory, journal, seed);
+  if (*certs) return certs_command(certs_options);
+  if (*lab_up) return lab_up_command(lab_options);
+  if (*lab_down) return lab_down_command(lab_options);
+  if (*lab_status) return lab_status_command(lab_options);
   if (*inject) return inject_command(kind, duration, assignments, max_processes, seed);
   return kExitInvalid;
 }
