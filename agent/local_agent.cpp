@@ -82,6 +82,25 @@ std::vector<Error> LocalAgent::expire(TimePoint now) {
   return errors;
 }
 
+nlohmann::json LocalAgent::undo_plan(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = faults_.find(id);
+  return it == faults_.end() ? nlohmann::json::array() : it->second.fault->undo_plan();
+}
+
+void LocalAgent::forget(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = faults_.find(id);
+  if (it != faults_.end() && !it->second.active()) faults_.erase(it);
+}
+
+std::optional<TimePoint> LocalAgent::active_deadline(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = faults_.find(id);
+  if (it == faults_.end() || !it->second.active()) return std::nullopt;
+  return it->second.state.deadline;
+}
+
 std::optional<FaultState> LocalAgent::state(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = faults_.find(id);

@@ -45,6 +45,13 @@ class LocalAgent {
   // Reverts faults whose deadline has passed; returns what failed.
   std::vector<Error> expire(TimePoint now);
 
+  // The fault's undo plan (Fault::undo_plan): what to do to put the host back without it.
+  nlohmann::json undo_plan(const std::string& id) const;
+  // Drops a prepared fault that will not be applied.
+  void forget(const std::string& id);
+  // The deadline of an active fault; nullopt when it is not active. Cheaper than state().
+  std::optional<TimePoint> active_deadline(const std::string& id) const;
+
   std::optional<FaultState> state(const std::string& id) const;
   std::vector<FaultState> states() const;
   size_t active_count() const;

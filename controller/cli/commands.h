@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/duration.h"
+
 namespace faultline {
 
 // Exit codes shared by every command.
@@ -15,7 +17,9 @@ int validate_command(const std::vector<std::string>& files);
 int plan_command(const std::string& file, const std::optional<std::string>& inventory,
                  std::optional<uint64_t> seed);
 int run_command(const std::string& file, const std::optional<std::string>& inventory,
-                const std::optional<std::string>& journal, std::optional<uint64_t> seed);
+                const std::optional<std::string>& journal, std::optional<uint64_t> seed,
+                Duration lease);
+int agents_command(const std::string& inventory);
 int inject_command(const std::string& kind, const std::optional<std::string>& duration,
                    const std::vector<std::string>& assignments, int64_t max_processes,
                    std::optional<uint64_t> seed);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "controller/cli/commands.h"
+#include "core/duration.h"
 #include "injectors/injector.h"
 
 int main(int argc, char** argv) {
@@ -38,6 +39,14 @@ int main(int argc, char** argv) {
                   "the agents (one per host) that target groups with 'hosts:' select from");
   run->add_option("--journal", journal, "write the journal (JSON) to this path as the run goes");
   run->add_option("--seed", seed, "seed for random choices, to replay a run");
+  std::string lease_text = "5s";
+  run->add_option("--lease", lease_text,
+                  "lease of each fault on an agent: if faultline dies, agents revert within it");
+
+  std::string agents_inventory;
+  auto* agents = app.add_subcommand("agents", "every agent of an inventory: health, version, "
+                                              "what it can do here");
+  agents->add_option("--inventory", agents_inventory, "the inventory file")->required();
 
   std::string kind;
   std::optional<std::string> duration;
@@ -103,7 +112,16 @@ int main(int argc, char** argv) {
   }
   if (*validate) return validate_command(files);
   if (*plan) return plan_command(plan_file, plan_inventory, plan_seed);
-  if (*run) return run_command(run_file, run_inventory, journal, seed);
+  if (*run) {
+    auto lease = parse_duration(lease_text);
+    if (!lease || *lease < std::chrono::milliseconds(500) || *lease > std::chrono::minutes(5)) {
+      std::fprintf(stderr, "faultline run: error: --lease '%s' must be a duration from 500ms to "
+                           "5m, e.g. --lease 5s\n", lease_text.c_str());
+      return kExitInvalid;
+    }
+    return run_command(run_file, run_inventory, journal, seed, *lease);
+  }
+  if (*agents) return agents_command(agents_inventory);
   if (*certs) return certs_command(certs_options);
   if (*lab_up) return lab_up_command(lab_options);
   if (*lab_down) return lab_down_command(lab_options);

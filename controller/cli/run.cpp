@@ -5,6 +5,7 @@
 #include "controller/cli/console.h"
 #include "controller/cli/signals.h"
 #include "controller/fleet/inventory.h"
+#include "controller/fleet/preflight.h"
 #include "controller/plan/blast_radius.h"
 #include "controller/plan/host_plan.h"
 #include "controller/report/summary.h"
@@ -15,7 +16,8 @@
 namespace faultline {
 
 int run_command(const std::string& file, const std::optional<std::string>& inventory_file,
-                const std::optional<std::string>& journal, std::optional<uint64_t> seed) {
+                const std::optional<std::string>& journal, std::optional<uint64_t> seed,
+                Duration lease) {
   auto loaded = load_scenario_or_report(file);
   if (!loaded) return kExitInvalid;
   const Scenario& s = *loaded;
@@ -37,24 +39,15 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
     return kExitInvalid;
   }
   if (hosts->remote()) {
-    // The plan is sound, but this build's engine acts only on this host.
-    for (const FaultHosts& f : hosts->faults) {
-      if (f.local) continue;
-      std::vector<std::string_view> names;
-      for (const Agent& a : f.agents) names.push_back(a.name);
-      std::fprintf(stderr, "%s: error: fault '%s' would act on %s through their agents\n",
-                   file.c_str(), s.faults[f.fault].name.c_str(),
-                   fmt::format("{}", fmt::join(names, ", ")).c_str());
+    // Every agent the run needs answers and can do its part, or nothing starts anywhere.
+    const std::vector<std::string> preflight = preflight_problems(s, *hosts, *inventory);
+    for (const std::string& p : preflight)
+      std::fprintf(stderr, "%s: error: %s\n", file.c_str(), p.c_str());
+    if (!preflight.empty()) {
+      std::fprintf(stderr, "nothing was injected; `faultline agents --inventory %s` shows every "
+                   "agent's state\n", inventory_file.value_or("").c_str());
+      return kExitInvalid;
     }
-    for (const ProbeHost& p : hosts->probes)
-      if (p.agent)
-        std::fprintf(stderr, "%s: error: probe '%s' would run on %s through its agent\n",
-                     file.c_str(), s.steady_state[p.probe].name.c_str(), p.agent->name.c_str());
-    std::fprintf(stderr,
-                 "remote execution is not available in this build: faultline run acts on this "
-                 "host only; nothing was injected (seed %llu)\n",
-                 static_cast<unsigned long long>(run_seed));
-    return kExitInvalid;
   }
   remove_stale_cgroups();
   UndoGuard::start();  // before any thread: it is a fork
@@ -66,6 +59,8 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
   options.log = [&](const std::string& line) { console.log(line); };
   options.status = [&](const LiveStatus& st) { console.status(st); };
   options.interrupt_signal = &stop_signal();
+  options.hosts = &*hosts;
+  options.lease = lease;
   RunResult result = run_scenario(s, options);
   if (result.verdict.status != RunStatus::RevertFailed) UndoGuard::stop();
   console.finish();

@@ -96,6 +96,7 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
     nlohmann::json fj = {{"name", f.name},
                          {"kind", f.kind},
                          {"target", f.target},
+                         {"host", f.host},
                          {"requested", f.requested},
                          {"duration_ms", optional_ms(f.duration)},
                          {"scheduled_ms", to_ms(f.scheduled_at)},
@@ -105,11 +106,16 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
                          {"observed", f.observed},
                          {"summary", f.summary}};
     if (f.reverted_by_deadline) fj["reverted_by_deadline"] = true;
+    if (!f.ended_by.empty()) fj["ended_by"] = f.ended_by;
     if (!f.apply_error.empty()) fj["apply_error"] = f.apply_error;
     if (!f.revert_error.empty()) fj["revert_error"] = f.revert_error;
     faults.push_back(std::move(fj));
   }
   j["faults"] = faults;
+  nlohmann::json host_events = nlohmann::json::array();
+  for (const RunRecord::HostEvent& e : r.host_events)
+    host_events.push_back({{"host", e.host}, {"at_ms", to_ms(e.at)}, {"what", e.what}});
+  j["host_events"] = host_events;
   nlohmann::json effects = nlohmann::json::array();
   for (const NetworkEffect& e : network_effects(s, r)) {
     nlohmann::json ej = {{"fault", e.fault},

@@ -53,7 +53,8 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
   if (!r.faults.empty()) {
     out += "faults (requested -> observed):\n";
     for (const FaultRecord& f : r.faults) {
-      out += fmt::format("  {} [{}]", f.name, f.kind);
+      out += fmt::format("  {} [{}]{}", f.name, f.kind,
+                         f.host == "local" ? "" : fmt::format(" on {}", f.host));
       if (f.duration) out += fmt::format(" for {}", format_duration(*f.duration));
       if (f.applied_at)
         out += fmt::format(", applied at +{:.2f} s", to_ms(*f.applied_at) / 1000.0);
@@ -61,7 +62,9 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
         out += ", not applied";
       if (f.reverted_at && f.duration)
         out += fmt::format(", reverted at +{:.2f} s{}", to_ms(*f.reverted_at) / 1000.0,
-                           f.reverted_by_deadline ? " (by deadline)" : "");
+                           f.ended_by == "lease"      ? " (by the agent: lease ran out)"
+                           : f.reverted_by_deadline ? " (by deadline)"
+                                                      : "");
       out += "\n";
       if (!f.summary.empty())
         out += fmt::format(
@@ -82,6 +85,10 @@ std::string format_summary(const Scenario& s, const RunRecord& r, const Verdict&
                        to_ms(*v.time_to_recover) / 1000.0, format_duration(s.recovery.within));
   else if (r.during_end && !r.faults_skipped)
     out += "time to recover: none needed (every probe passed when the last fault ended)\n";
+  if (!v.host_events.empty()) {
+    out += "agents during the run:\n";
+    for (const std::string& e : v.host_events) out += fmt::format("  {}\n", e);
+  }
   out += fmt::format("verdict: {} (exit {}): {}\n", status_name(v.status), exit_code(v.status),
                      v.reason);
   out += fmt::format("seed: {} (replay with --seed {})\n", r.seed, r.seed);

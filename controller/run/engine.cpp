@@ -8,7 +8,9 @@
 
 #include "agent/local_agent.h"
 #include "controller/plan/timeline.h"
+#include "controller/probes/agent_probe.h"
 #include "controller/probes/probe.h"
+#include "controller/run/remote_faults.h"
 #include "controller/report/journal.h"
 #include "controller/run/stop_conditions.h"
 #include "core/atomic_file.h"
@@ -44,13 +46,24 @@ class Engine {
     record_.started_wall = std::chrono::system_clock::now();
     for (const ProbeSpec& p : s_.steady_state)
       record_.probes.push_back({p.name, describe_expectation(p), {}});
-    for (const FaultSpec& f : s_.faults)
-      record_.faults.push_back({.name = f.name,
-                                .kind = f.kind,
-                                .target = f.target.empty() ? "local" : f.target,
-                                .requested = f.params.to_json(),
-                                .duration = f.duration,
-                                .scheduled_at = s_.before + f.at});
+    if (o_.hosts && o_.hosts->remote())
+      remote_ = std::make_unique<RemoteFaults>(owner_, o_.lease, start_, o_.log);
+    records_of_.resize(s_.faults.size());
+    for (size_t fi = 0; fi < s_.faults.size(); ++fi) {
+      const FaultSpec& f = s_.faults[fi];
+      FaultRecord r{.name = f.name,
+                    .kind = f.kind,
+                    .target = f.target.empty() ? "local" : f.target,
+                    .requested = f.params.to_json(),
+                    .duration = f.duration,
+                    .scheduled_at = s_.before + f.at};
+      // One record per host the fault acts on.
+      for (const std::string& host : hosts_of(fi)) {
+        records_of_[fi].push_back(record_.faults.size());
+        record_.faults.push_back(r);
+        record_.faults.back().host = host;
+      }
+    }
     write_journal(nullptr);
     o_.log(fmt::format("run '{}' (seed {}): {} probe(s), {} fault(s), {} in all", s_.title, o_.seed,
                        s_.steady_state.size(), s_.faults.size(), format_duration(timeline_.total)));
@@ -63,6 +76,9 @@ class Engine {
     // must not delay that), then the probes stop, then the verdict is written.
     for (const Error& e : agent_.revert_all(owner_))
       o_.log(fmt::format("REVERT FAILED: {}", e.message));
+    if (remote_)
+      for (const std::string& e : remote_->revert_all())
+        o_.log(fmt::format("REVERT NOT CONFIRMED: {}", e));
     {
       std::lock_guard lock(mutex_);
       probes_stop_ = true;
@@ -70,6 +86,8 @@ class Engine {
     wake_.notify_all();
     for (std::thread& t : probe_threads_) t.join();
     collect_fault_states();
+    if (remote_)
+      for (const HostEvent& e : remote_->events()) record_.host_events.push_back({e.host, e.at, e.what});
     record_.ended_at = Clock::now() - start_;
     Verdict verdict = judge_run(s_, record_);
     write_journal(&verdict);
@@ -101,7 +119,78 @@ class Engine {
     wait_until(start_ + *record_.during_end + s_.after);
   }
 
+  // "local", or the inventory hosts a fault acts on.
+  std::vector<std::string> hosts_of(size_t fault) const {
+    if (!remote_fault(fault)) return {"local"};
+    std::vector<std::string> out;
+    for (const Agent& a : o_.hosts->faults[fault].agents) out.push_back(a.name);
+    return out;
+  }
+
+  bool remote_fault(size_t fault) const {
+    return o_.hosts && fault < o_.hosts->faults.size() && !o_.hosts->faults[fault].local;
+  }
+
+  bool apply_remote_fault(const TimelineEvent& e) {
+    const FaultSpec& f = s_.faults[e.fault];
+    const TimePoint scheduled = start_ + e.at;
+    RemoteFault rf;
+    rf.owner = owner_;
+    rf.fault_id = f.name;
+    rf.kind = f.kind;
+    const nlohmann::json written = f.params.to_json();  // as the user wrote them
+    for (const auto& [k, v] : written.items())
+      rf.params[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    if (const TargetGroup* g = s_.target(f.target)) rf.selector = g->processes;
+    rf.duration = f.duration;
+    rf.lease = o_.lease;
+    rf.seed = o_.seed + e.fault * 0x9E3779B97F4A7C15ULL;
+    rf.max_processes = s_.blast_radius.max_processes;
+    if (!wait_until(scheduled)) return false;
+    const auto results = remote_->apply(o_.hosts->faults[e.fault].agents, rf);
+    std::vector<std::string> failed;
+    {
+      std::lock_guard lock(mutex_);
+      for (size_t i = 0; i < results.size(); ++i) {
+        FaultRecord& r = record_.faults[records_of_[e.fault][i]];
+        if (results[i].error) {
+          r.apply_error = results[i].error->message;
+          failed.push_back(results[i].error->message);
+        } else {
+          update_from_report(r, *results[i].report);
+        }
+      }
+    }
+    o_.log(fmt::format("applied {} ({}) on {} of {} hosts{}", f.name, f.kind,
+                       results.size() - failed.size(), results.size(),
+                       f.duration ? " for " + format_duration(*f.duration) : ""));
+    for (const std::string& m : failed) o_.log(fmt::format("apply FAILED: {}", m));
+    write_journal(nullptr);
+    if (failed.empty() || s_.on_host_failure == HostFailurePolicy::Continue) return true;
+    std::lock_guard lock(mutex_);
+    record_.error = fmt::format("fault '{}' could not be applied on {} of {} hosts ({}); "
+                                "on_host_failure is abort: reverting everywhere",
+                                f.name, failed.size(), results.size(), fmt::join(failed, "; "));
+    return false;
+  }
+
+  void update_from_report(FaultRecord& r, const FaultReport& report) {
+    const auto since_start = [&](std::chrono::system_clock::time_point t) {
+      return std::chrono::duration_cast<Duration>(t - record_.started_wall);
+    };
+    if (report.applied_at) r.applied_at = since_start(*report.applied_at);
+    if (report.reverted_at) r.reverted_at = since_start(*report.reverted_at);
+    r.ended_by = report.ended_by;
+    r.reverted_by_deadline = report.ended_by == "deadline" || report.ended_by == "lease";
+    if (!report.apply_error.empty()) r.apply_error = report.apply_error;
+    r.revert_error = report.revert_error;
+    r.observed = report.observed;
+    r.summary = report.summary;
+    r.confirmed = report.confirmed;
+  }
+
   bool apply_fault(const TimelineEvent& e) {
+    if (remote_fault(e.fault)) return apply_remote_fault(e);
     const FaultSpec& f = s_.faults[e.fault];
     const TimePoint scheduled = start_ + e.at;
     if (!wait_until(scheduled - kPrepareAhead)) return false;
@@ -128,7 +217,7 @@ class Engine {
 
   bool fault_failed(size_t index, const std::string& message) {
     std::lock_guard lock(mutex_);
-    record_.faults[index].apply_error = message;
+    record_.faults[records_of_[index].front()].apply_error = message;
     record_.error =
         fmt::format("fault '{}' could not be injected: {}", s_.faults[index].name, message);
     return false;
@@ -136,6 +225,19 @@ class Engine {
 
   void revert_fault(size_t index) {
     const std::string& name = s_.faults[index].name;
+    if (remote_fault(index)) {
+      const auto results = remote_->revert(name);
+      std::vector<std::string> failed;
+      for (const auto& r : results) {
+        if (r.error) failed.push_back(r.error->message);
+        if (r.report && !r.report->revert_error.empty())
+          failed.push_back(fmt::format("agent {}: {}", r.host, r.report->revert_error));
+      }
+      o_.log(fmt::format("reverted {} on {} hosts{}", name, results.size() - failed.size(),
+                         failed.empty() ? "" : ": NOT CONFIRMED: " + fmt::format("{}", fmt::join(failed, "; "))));
+      write_journal(nullptr);
+      return;
+    }
     auto reverted = agent_.revert(name);
     if (auto st = agent_.state(name))
       o_.log(fmt::format("reverted {}{}", name,
@@ -193,7 +295,11 @@ class Engine {
 
   void probe_loop(size_t index) {
     const ProbeSpec& spec = s_.steady_state[index];
-    std::unique_ptr<Probe> probe = make_probe(spec);
+    std::unique_ptr<Probe> probe;
+    if (o_.hosts && index < o_.hosts->probes.size() && o_.hosts->probes[index].agent)
+      probe = make_agent_probe(spec, remote_->client(*o_.hosts->probes[index].agent));
+    else
+      probe = make_probe(spec);
     TimePoint next = start_;
     std::optional<bool> last_ok;
     for (;;) {
@@ -239,7 +345,7 @@ class Engine {
     st.phase = phase_.load();
     st.elapsed = now - start_;
     st.total = timeline_.total;
-    st.active_faults = agent_.active_count();
+    st.active_faults = agent_.active_count() + (remote_ ? remote_->active_count() : 0);
     std::lock_guard lock(mutex_);
     for (const ProbeRecord& p : record_.probes) {
       size_t passed = 0;
@@ -251,6 +357,14 @@ class Engine {
 
   void collect_fault_states() {
     for (FaultRecord& f : record_.faults) {
+      if (f.host != "local") {
+        if (auto report = remote_->report(f.host, f.name)) {
+          const std::string apply_error = f.apply_error;
+          update_from_report(f, *report);
+          if (f.apply_error.empty()) f.apply_error = apply_error;
+        }
+        continue;
+      }
       auto st = agent_.state(f.name);
       if (!st) continue;
       if (st->applied_at) f.applied_at = *st->applied_at - start_;
@@ -285,6 +399,7 @@ class Engine {
   // While running, the journal shows faults as they are now (mutex_ held).
   void collect_live_faults() {
     for (FaultRecord& f : record_.faults) {
+      if (f.host != "local") continue;  // updated from the agents' replies as they come
       auto st = agent_.state(f.name);
       if (!st) continue;
       if (st->applied_at) f.applied_at = *st->applied_at - start_;
@@ -301,6 +416,8 @@ class Engine {
   StopConditions stops_;
   const std::string owner_;
   LocalAgent agent_;
+  std::unique_ptr<RemoteFaults> remote_;  // faults and probes on inventory hosts
+  std::vector<std::vector<size_t>> records_of_;  // fault index -> its records (one per host)
   TimePoint start_{};
   TimePoint last_journal_{};
   bool journal_warned_ = false;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "controller/plan/host_plan.h"
 #include "controller/run/record.h"
 #include "controller/run/verdict.h"
 #include "controller/scenario/scenario.h"
@@ -30,6 +31,10 @@ struct RunOptions {
   std::function<void(const LiveStatus&)> status;
   // Set from a signal handler; the run stops, reverts everything and ends as aborted.
   const std::atomic<int>* interrupt_signal = nullptr;
+  // Where faults and probes act (plan_hosts); nullptr: everything on this host.
+  const HostPlan* hosts = nullptr;
+  // The lease of every fault on an agent: if this process dies, agents revert within it.
+  Duration lease = std::chrono::seconds(5);
 };
 
 struct RunResult {

@@ -43,10 +43,13 @@ std::vector<NetworkEffect> network_effects(const Scenario& s, const RunRecord& r
   std::vector<NetworkEffect> out;
   for (size_t fi = 0; fi < s.faults.size(); ++fi) {
     const FaultSpec& f = s.faults[fi];
-    const FaultRecord& fr = r.faults[fi];
     // Probes run in faultline's namespace: a fault acting elsewhere is not seen by them.
-    if (f.kind != "network" || !fr.applied_at || !f.target.empty() || f.params.has("netns"))
-      continue;
+    if (f.kind != "network" || !f.target.empty() || f.params.has("netns")) continue;
+    // A fault without a target acts on this host only: it has one record.
+    auto record = std::find_if(r.faults.begin(), r.faults.end(),
+                               [&](const FaultRecord& x) { return x.name == f.name; });
+    if (record == r.faults.end() || !record->applied_at) continue;
+    const FaultRecord& fr = *record;
     const bool delay = f.params.has("delay");
     const bool loss = f.params.has("loss");
     if (!delay && !loss) continue;

@@ -35,12 +35,14 @@ struct FaultRecord {
   std::string name;
   std::string kind;
   std::string target;
+  std::string host = "local";  // where it acted: "local", or an inventory host (one record each)
   nlohmann::json requested;
   std::optional<Duration> duration;
   Duration scheduled_at{};  // since the run started
   std::optional<Duration> applied_at;
   std::optional<Duration> reverted_at;
   bool reverted_by_deadline = false;
+  std::string ended_by;  // on an agent: controller, lease, deadline, shutdown
   std::string apply_error;
   std::string revert_error;
   nlohmann::json observed;
@@ -61,6 +63,13 @@ struct RunRecord {
   bool faults_skipped = false;             // the steady state did not hold before
   std::vector<ProbeRecord> probes;
   std::vector<FaultRecord> faults;
+  // Agents that stopped answering, and came back, during the run.
+  struct HostEvent {
+    std::string host;
+    Duration at{};
+    std::string what;
+  };
+  std::vector<HostEvent> host_events;
 };
 
 }  // namespace faultline

@@ -129,9 +129,30 @@ Verdict judge_run(const Scenario& s, const RunRecord& record) {
     if (!f.revert_error.empty())
       revert_errors += fmt::format("{}fault '{}': {}", revert_errors.empty() ? "" : "; ", f.name,
                                    f.revert_error);
+  // Faults on agents that did not end as the run meant: the agent became unreachable, so the
+  // fault ended by its lease (early), or the run could not confirm its end at all.
+  std::string lost;
+  for (const FaultRecord& f : record.faults) {
+    if (f.host == "local" || !f.applied_at || !f.apply_error.empty()) continue;
+    std::string what;
+    if (!f.reverted_at)
+      what = "its revert was not confirmed (the agent did not answer); the agent reverts it "
+             "when its lease runs out";
+    else if (f.ended_by == "lease")
+      what = fmt::format("ended by its lease at +{:.1f} s: the agent lost contact with this run",
+                         to_ms(*f.reverted_at) / 1000.0);
+    if (what.empty()) continue;
+    lost += fmt::format("{}fault '{}' on {}: {}", lost.empty() ? "" : "; ", f.name, f.host, what);
+  }
+  for (const RunRecord::HostEvent& e : record.host_events)
+    v.host_events.push_back(
+        fmt::format("+{:.1f} s agent {}: {}", to_ms(e.at) / 1000.0, e.host, e.what));
   if (!revert_errors.empty()) {
     v.status = RunStatus::RevertFailed;
     v.reason = "could not revert: " + revert_errors;
+  } else if (!lost.empty() && !record.stop_reason) {
+    v.status = RunStatus::Error;
+    v.reason = lost;
   } else if (record.stop_reason) {
     v.status = RunStatus::Aborted;
     v.reason = *record.stop_reason;

@@ -51,6 +51,7 @@ struct Verdict {
   std::string reason;
   std::vector<ProbeVerdict> probes;
   std::optional<Duration> time_to_recover;  // the slowest probe's
+  std::vector<std::string> host_events;     // agents lost and found during the run
 };
 
 // `during_end`: when the last fault ended (nullopt when no fault ran).

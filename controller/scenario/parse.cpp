@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::string_view kTopKeys[] = {"version", "title",        "description",  "tags",
                                          "targets", "blast_radius", "steady_state", "stop_when",
-                                         "faults",  "recovery",     "phases"};
+                                         "faults",  "recovery",     "phases",       "on_host_failure"};
 constexpr std::string_view kTargetKeys[] = {"host", "hosts", "processes"};
 constexpr std::string_view kHostsKeys[] = {"names", "labels", "count", "percent"};
 constexpr std::string_view kBlastKeys[] = {"max_duration", "max_processes", "max_hosts",
@@ -64,6 +64,15 @@ class ScenarioParser {
       parse_blast_radius(root["blast_radius"], s);
     if (root["phases"]) parse_phases(root["phases"], s);
     if (root["recovery"]) parse_recovery(root["recovery"], s);
+    if (auto policy = r_.text(root, "on_host_failure", "on_host_failure")) {
+      if (*policy == "continue")
+        s.on_host_failure = HostFailurePolicy::Continue;
+      else if (*policy != "abort")
+        r_.error(root["on_host_failure"],
+                 fmt::format("on_host_failure '{}' must be 'abort' (revert everywhere and stop, "
+                             "the default) or 'continue' (go on with the hosts that applied)",
+                             *policy));
+    }
     if (root["steady_state"] && r_.sequence(root["steady_state"], "steady_state"))
       for (const YAML::Node& p : root["steady_state"]) parse_probe(p, s);
     if (root["stop_when"] && r_.sequence(root["stop_when"], "stop_when"))

@@ -138,6 +138,12 @@ struct Recovery {
   Duration within = std::chrono::seconds(10);
 };
 
+// What a run does when a fault cannot be applied on one of its hosts.
+enum class HostFailurePolicy {
+  Abort,     // revert everywhere and stop the run (the default)
+  Continue,  // report the host and go on with the hosts that applied
+};
+
 struct Scenario {
   std::string file;
   int version = 1;
@@ -150,6 +156,7 @@ struct Scenario {
   std::vector<StopCondition> stop_when;
   std::vector<FaultSpec> faults;
   Recovery recovery;
+  HostFailurePolicy on_host_failure = HostFailurePolicy::Abort;
   Duration before = std::chrono::seconds(3);  // phases.before: steady state checked alone
   Duration after{};                           // phases.after: defaults to recovery.within
 

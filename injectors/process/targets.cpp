@@ -1,10 +1,17 @@
 #include "injectors/process/targets.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 namespace faultline {
+
+std::optional<uint64_t> netns_inode(pid_t pid) {
+  struct stat st {};
+  if (stat(fmt::format("/proc/{}/ns/net", pid).c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.st_ino);
+}
 
 std::string protection_reason(const ProcessInfo& p, const Protection& protection,
                               const std::vector<ProcessMatcher>& protected_matchers,
@@ -18,10 +25,16 @@ std::string protection_reason(const ProcessInfo& p, const Protection& protection
   if (std::find(ancestors.begin(), ancestors.end(), p.pid) != ancestors.end())
     return "an ancestor of faultline (such as the shell that started it) is always protected";
   if (p.comm == "sshd") return "sshd is always protected";
-  for (size_t i = 0; i < protected_matchers.size(); ++i)
+  for (size_t i = 0; i < protection.selectors.size(); ++i)
     if (protected_matchers[i].matches(p))
       return fmt::format("protected by blast_radius.protected: {}",
                          protection.selectors[i].describe());
+  for (size_t i = 0; i < protection.agent_policy.size(); ++i)
+    if (protected_matchers[protection.selectors.size() + i].matches(p))
+      return fmt::format("protected by the agent's policy.protected_processes: {}",
+                         protection.agent_policy[i].describe());
+  if (protection.only_netns && netns_inode(p.pid) != protection.only_netns)
+    return "outside the agent's network namespace (its config says scope.netns: own)";
   return "";
 }
 
@@ -30,6 +43,8 @@ Result<Resolution> resolve_processes(const ProcessSelector& selector,
   ProcessMatcher matcher = FL_TRY(ProcessMatcher::compile(selector));
   std::vector<ProcessMatcher> protected_matchers;
   for (const ProcessSelector& s : protection.selectors)
+    protected_matchers.push_back(FL_TRY(ProcessMatcher::compile(s)));
+  for (const ProcessSelector& s : protection.agent_policy)
     protected_matchers.push_back(FL_TRY(ProcessMatcher::compile(s)));
   const std::vector<pid_t> ancestors = self_and_ancestors();
   Resolution out;

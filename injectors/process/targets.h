@@ -2,6 +2,7 @@
 // Turning a selector into the processes a fault may touch: the blast radius is enforced here, in
 // the path every process fault takes, not only in the planner.
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,8 +16,14 @@ namespace faultline {
 // Processes no fault may touch, beyond those that are always protected (pid 1, kernel threads,
 // faultline itself and its ancestors such as the shell that started it, and sshd).
 struct Protection {
-  std::vector<ProcessSelector> selectors;
+  std::vector<ProcessSelector> selectors;  // the scenario's blast_radius.protected
+  // Set by faultline-agent from its own config, which no controller can override.
+  std::vector<ProcessSelector> agent_policy;  // policy.protected_processes
+  std::optional<uint64_t> only_netns;  // scope.netns: own; the inode of the agent's namespace
 };
+
+// The inode of a process's network namespace; nullopt when it cannot be read (it exited).
+std::optional<uint64_t> netns_inode(pid_t pid);
 
 struct Excluded {
   ProcessInfo process;

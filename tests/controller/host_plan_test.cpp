@@ -277,20 +277,24 @@ TEST_CASE("faultline plan and run refuse a multi-host scenario without an invent
   CHECK(validate.out == kScenarioFile + ": ok (1 probe(s), 2 fault(s))\n");
 }
 
-TEST_CASE("faultline run checks the plan, then says remote execution is not available",
+TEST_CASE("faultline run checks the plan, then asks every agent it needs before anything runs",
           "[hosts][cli]") {
+  // The fixture inventory's certificates do not exist: no agent can be asked, so nothing runs.
   const Command run =
       faultline(fmt::format("run {} --inventory {} --seed 7", kScenarioFile, kInventoryFile));
   CHECK(run.exit_code == 2);
   CHECK(run.out.empty());
+  const std::string ca = FAULTLINE_SOURCE_DIR "/tests/controller/fixtures/certs/ca.pem";
   CHECK(run.err ==
-        fmt::format("{0}: error: fault 'kill-workers' would act on web-1, web-2 through their "
-                    "agents\n"
-                    "{0}: error: fault 'slow-db' would act on db-1 through their agents\n"
-                    "{0}: error: probe 'db-answers' would run on web-1 through its agent\n"
-                    "remote execution is not available in this build: faultline run acts on "
-                    "this host only; nothing was injected (seed 7)\n",
-                    kScenarioFile));
+        fmt::format("{0}: error: agent db-1: cannot read the CA certificate '{1}': No such file "
+                    "or directory\n"
+                    "{0}: error: agent web-1: cannot read the CA certificate '{1}': No such file "
+                    "or directory\n"
+                    "{0}: error: agent web-2: cannot read the CA certificate '{1}': No such file "
+                    "or directory\n"
+                    "nothing was injected; `faultline agents --inventory {2}` shows every "
+                    "agent's state\n",
+                    kScenarioFile, ca, kInventoryFile));
 }
 
 TEST_CASE("faultline plan refuses a run over its host bounds, naming both numbers",

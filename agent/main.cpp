@@ -1,0 +1,138 @@
+// faultline-agent: the per-host daemon. Start-up is a list of steps in order; any failing step
+// stops the start before the host is touched or a port is opened. Teardown (revert everything)
+// always runs. Signals only set a flag (controller/cli/signals.cpp); the main loop acts on it.
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "agent/agent_config.h"
+#include "agent/fault_service.h"
+#include "agent/grpc_service.h"
+#include "agent/state_file.h"
+#include "agent/tls_credentials.h"
+#include "agent/wire.h"
+#include "controller/cli/signals.h"
+#include "injectors/linux/cgroup.h"
+#include "injectors/linux/undo_guard.h"
+
+namespace faultline {
+namespace {
+
+constexpr int kExitInvalid = 2;
+constexpr int kExitFailed = 1;
+// How often leases and deadlines are looked at: a lease ends within this of its time.
+constexpr Duration kTick = std::chrono::milliseconds(100);
+
+void setup_logging() {
+  // One event a line, key=value pairs after the level: easy for people and for log shippers.
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+  spdlog::flush_on(spdlog::level::info);
+}
+
+// Step: put the host back from what a previous agent left in the state file.
+bool recover_leftovers(StateFile& state) {
+  auto recovered = recover(state);
+  if (!recovered) {
+    spdlog::critical("event=recovery_failed error=\"{}\"", recovered.error().message);
+    return false;
+  }
+  for (const StateEntry& e : recovered->undone)
+    spdlog::warn("event=recovered owner={} fault={} kind={} steps={} written_at={}", e.owner,
+                 e.fault_id, e.kind, e.undo.size(), e.written_at);
+  for (const StateEntry& e : recovered->kept)
+    spdlog::critical("event=recovery_failed owner={} fault={} kind={} errors=\"{}\"", e.owner,
+                     e.fault_id, e.kind, fmt::join(e.undo_errors, "; "));
+  if (!recovered->kept.empty()) {
+    spdlog::critical("event=refusing_to_serve reason=\"some faults left by a previous agent could "
+                     "not be reverted; see the lines above and {}\"",
+                     state.path());
+    return false;
+  }
+  return true;
+}
+
+int serve(const AgentConfig& config) {
+  StateFile state(config.state_file);
+  if (!recover_leftovers(state)) return kExitFailed;
+
+  auto credentials = server_credentials(config);
+  if (!credentials) {
+    spdlog::critical("event=tls_failed error=\"{}\"", credentials.error().message);
+    return kExitInvalid;
+  }
+  if (!config.tls)
+    spdlog::warn("event=plaintext listen={} warning=\"no TLS: anyone on this host can inject "
+                 "faults through this agent; use only for tests on loopback\"",
+                 config.listen);
+
+  FaultService faults(config, state);
+  AgentGrpcService service(config, faults);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(config.listen, *credentials, &bound_port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || bound_port == 0) {
+    spdlog::critical("event=listen_failed listen={} error=\"cannot listen there (in use, or not "
+                     "an address of this host)\"",
+                     config.listen);
+    return kExitFailed;
+  }
+  spdlog::info("event=ready host={} listen={} tls={} scope={} state_file={}", config.host,
+               config.listen, config.tls ? "mutual" : "off",
+               config.scope_own_netns ? "own-netns" : "all", config.state_file);
+  sd_notify(0, "READY=1");
+
+  while (stop_signal().load() == 0) {
+    faults.tick(Clock::now());
+    std::this_thread::sleep_for(kTick);
+  }
+
+  sd_notify(0, "STOPPING=1");
+  spdlog::info("event=stopping signal={}", signal_name(stop_signal().load()));
+  // Faults first: a slow RPC must not keep the host faulted.
+  const std::vector<std::string> errors = faults.revert_everything("shutdown");
+  for (const std::string& e : errors) spdlog::critical("event=revert_failed {}", e);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (errors.empty()) UndoGuard::stop();
+  spdlog::info("event=stopped reverted_all={}", errors.empty());
+  return errors.empty() ? 0 : kExitFailed;
+}
+
+}  // namespace
+}  // namespace faultline
+
+int main(int argc, char** argv) {
+  using namespace faultline;
+  CLI::App app{"faultline-agent: injects faults on this host for a faultline controller"};
+  std::string config_path = "/etc/faultline/agent.yaml";
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "the agent's config file (docs/agent.md)");
+  app.add_flag("--check", check_only, "check the config file and exit");
+  app.set_version_flag("--version", FAULTLINE_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitInvalid;
+  }
+  const AgentConfigResult read = read_agent_config(config_path);
+  if (!read.config) {
+    for (const Diagnostic& d : read.errors) std::fprintf(stderr, "%s\n", format_diagnostic(d).c_str());
+    return kExitInvalid;
+  }
+  if (check_only) {
+    std::printf("%s: ok (host %s, listen %s, %s)\n", config_path.c_str(), read.config->host.c_str(),
+                read.config->listen.c_str(), read.config->tls ? "mutual TLS" : "plaintext");
+    return 0;
+  }
+  setup_logging();
+  remove_stale_cgroups();
+  UndoGuard::start();  // a fork: before gRPC starts any thread
+  install_stop_handlers();
+  return serve(*read.config);
+}

@@ -1,0 +1,30 @@
+#pragma once
+// Conversions between the agent API's messages (agent.proto) and faultline's own types, in one
+// place for both ends: the controller encodes with them, the agent decodes (and checks) with them.
+#include <agent.pb.h>
+
+#include "agent/fault_report.h"
+#include "core/result.h"
+#include "controller/scenario/scenario.h"
+
+namespace faultline::wire {
+
+namespace v1 = ::faultline::agent::v1;
+
+// The largest request the agent reads; a fault request is well under 4 KiB.
+inline constexpr int kMaxMessageBytes = 64 * 1024;
+
+// Protobuf strings must be UTF-8; process names and command output need not be.
+std::string valid_utf8(std::string_view text);
+
+v1::ProcessSelector encode(const ProcessSelector& s);
+ProcessSelector decode(const v1::ProcessSelector& s);
+
+v1::FaultStatus encode(const FaultReport& r);
+FaultReport decode(const v1::FaultStatus& s);
+
+v1::ProbeRequest encode(const ProbeSpec& spec);
+// Checks every field as a scenario's probe would be checked; the error says which is wrong.
+Result<ProbeSpec> decode(const v1::ProbeRequest& request);
+
+}  // namespace faultline::wire

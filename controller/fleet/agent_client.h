@@ -1,0 +1,81 @@
+#pragma once
+// The controller's side of the agent API: one client per agent, over mutual TLS, each call with
+// a deadline so that an agent that stopped answering costs a bounded wait, never a hang.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/fault_report.h"
+#include "agent/tls_credentials.h"
+#include "controller/probes/probe.h"
+#include "controller/scenario/scenario.h"
+#include "core/result.h"
+
+namespace faultline {
+
+struct AgentEndpoint {
+  std::string name;     // must be a DNS name in the agent's certificate
+  std::string address;  // host:port
+  std::optional<ClientTls> tls;  // none: plaintext (loopback only; the inventory checks it)
+};
+
+struct AgentDescription {
+  std::string host;
+  std::map<std::string, std::string> labels;
+  std::string version;
+  struct Kind {
+    std::string kind;
+    bool supported = false;
+    std::string reason;
+  };
+  std::vector<Kind> kinds;
+  uint32_t max_faults = 0;
+  Duration max_duration{};
+  Duration max_lease{};
+  uint32_t active_faults = 0;
+};
+
+struct RemoteFault {
+  std::string owner;
+  std::string fault_id;
+  std::string kind;
+  std::map<std::string, std::string> params;  // as written in the scenario
+  ProcessSelector selector;
+  std::optional<Duration> duration;
+  Duration lease{};
+  uint64_t seed = 0;
+  int64_t max_processes = 0;
+};
+
+struct RenewResult {
+  uint32_t renewed = 0;
+  std::vector<FaultReport> ended;
+};
+
+class AgentClient {
+ public:
+  explicit AgentClient(const AgentEndpoint& endpoint);
+  ~AgentClient();
+  AgentClient(const AgentClient&) = delete;
+  AgentClient& operator=(const AgentClient&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // Each error message starts with what failed and names the agent.
+  Result<AgentDescription> describe(Duration timeout);
+  Result<FaultReport> apply(const RemoteFault& fault, Duration timeout);
+  Result<RenewResult> renew(const std::string& owner, Duration lease, Duration timeout);
+  Result<std::vector<FaultReport>> revert(const std::string& owner, const std::string& fault_id,
+                                          Duration timeout);
+  Result<std::vector<FaultReport>> list(const std::string& owner, Duration timeout);
+  Result<CheckResult> run_probe(const ProbeSpec& spec, Duration timeout);
+
+ private:
+  struct Impl;
+  std::string name_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faultline

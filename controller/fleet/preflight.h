@@ -1,0 +1,28 @@
+#pragma once
+// Before a run touches any host: every agent it needs answers, and can do what the scenario asks
+// of it (the kind is supported and allowed there, the duration within its policy). The same
+// description of each agent is what `faultline agents` prints.
+#include <string>
+#include <vector>
+
+#include "controller/fleet/agent_client.h"
+#include "controller/fleet/inventory.h"
+#include "controller/plan/host_plan.h"
+
+namespace faultline {
+
+struct AgentHealth {
+  std::string name;
+  std::string address;
+  Result<AgentDescription> description = fail("not asked");
+  Duration round_trip{};
+};
+
+// Asks every agent at once; one entry per agent, in the order given.
+std::vector<AgentHealth> describe_agents(const std::vector<Agent>& agents, Duration timeout);
+
+// Every reason the run cannot start on its hosts, one line each; empty when it can.
+std::vector<std::string> preflight_problems(const Scenario& scenario, const HostPlan& plan,
+                                            const Inventory& inventory);
+
+}  // namespace faultline

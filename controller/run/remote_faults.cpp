@@ -1,0 +1,217 @@
+#include "controller/run/remote_faults.h"
+
+#include <set>
+
+namespace faultline {
+namespace {
+
+// Renewals come this many times per lease, so that one lost renewal costs nothing.
+constexpr int kRenewalsPerLease = 4;
+constexpr Duration kApplyTimeout = std::chrono::seconds(10);
+constexpr Duration kRevertTimeout = std::chrono::seconds(10);
+
+// The same on every build, unlike std::hash: a journal's seed must replay the same choices.
+uint64_t stable_hash(std::string_view s) {
+  uint64_t h = 14695981039346656037ULL;  // FNV-1a
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+AgentEndpoint endpoint_of(const Agent& a) {
+  AgentEndpoint e{a.name, a.address, std::nullopt};
+  if (a.tls) e.tls = ClientTls{a.tls->ca, a.tls->cert, a.tls->key};
+  return e;
+}
+
+// Runs `fn(i)` for i in [0, n) on their own threads and waits for all.
+template <typename Fn>
+void in_parallel(size_t n, Fn&& fn) {
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  for (size_t i = 0; i < n; ++i) threads.emplace_back([&fn, i] { fn(i); });
+  for (std::thread& t : threads) t.join();
+}
+
+}  // namespace
+
+RemoteFaults::RemoteFaults(std::string owner, Duration lease, TimePoint run_start,
+                           std::function<void(const std::string&)> log)
+    : owner_(std::move(owner)), lease_(lease), run_start_(run_start), log_(std::move(log)) {
+  renewer_ = std::thread([this] { renew_loop(); });
+}
+
+RemoteFaults::~RemoteFaults() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  renewer_.join();
+}
+
+std::shared_ptr<AgentClient> RemoteFaults::client(const Agent& agent) {
+  std::lock_guard lock(mutex_);
+  auto& c = clients_[agent.name];
+  if (!c) c = std::make_shared<AgentClient>(endpoint_of(agent));
+  return c;
+}
+
+std::vector<RemoteFaults::HostResult> RemoteFaults::apply(const std::vector<Agent>& hosts,
+                                                          const RemoteFault& fault) {
+  std::vector<std::shared_ptr<AgentClient>> clients;
+  for (const Agent& a : hosts) clients.push_back(client(a));
+  std::vector<HostResult> results(hosts.size());
+  in_parallel(hosts.size(), [&](size_t i) {
+    results[i].host = hosts[i].name;
+    RemoteFault f = fault;
+    f.seed = fault.seed ^ stable_hash(hosts[i].name);
+    if (auto r = clients[i]->apply(f, kApplyTimeout))
+      results[i].report = std::move(*r);
+    else
+      results[i].error = r.error();
+  });
+  std::lock_guard lock(mutex_);
+  for (const HostResult& r : results)
+    // A failed apply is recorded too: the agent may have applied it after all (a timeout), and
+    // revert_all must ask it.
+    placed_.push_back({r.host, fault.fault_id, r.report.value_or(FaultReport{})});
+  return results;
+}
+
+std::vector<RemoteFaults::HostResult> RemoteFaults::revert(const std::string& fault_id) {
+  std::vector<std::pair<std::string, std::shared_ptr<AgentClient>>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const Placed& p : placed_)
+      if (p.fault_id == fault_id) targets.emplace_back(p.host, clients_.at(p.host));
+  }
+  std::vector<HostResult> results(targets.size());
+  in_parallel(targets.size(), [&](size_t i) {
+    results[i].host = targets[i].first;
+    auto r = targets[i].second->revert(owner_, fault_id, kRevertTimeout);
+    if (!r)
+      results[i].error = r.error();
+    else if (!r->empty())
+      results[i].report = r->front();
+  });
+  std::lock_guard lock(mutex_);
+  for (const HostResult& r : results)
+    for (Placed& p : placed_)
+      if (p.host == r.host && p.fault_id == fault_id && r.report) p.report = *r.report;
+  return results;
+}
+
+std::vector<std::string> RemoteFaults::revert_all() {
+  std::vector<std::pair<std::string, std::shared_ptr<AgentClient>>> hosts;
+  {
+    std::lock_guard lock(mutex_);
+    std::set<std::string> seen;
+    for (const Placed& p : placed_)
+      if (seen.insert(p.host).second) hosts.emplace_back(p.host, clients_.at(p.host));
+  }
+  std::vector<std::string> failed(hosts.size());
+  std::vector<std::vector<FaultReport>> reports(hosts.size());
+  in_parallel(hosts.size(), [&](size_t i) {
+    auto r = hosts[i].second->revert(owner_, "", kRevertTimeout);
+    if (!r)
+      failed[i] = fmt::format("{} (its faults end by their lease, {})", r.error().message,
+                              format_duration(lease_));
+    else
+      reports[i] = std::move(*r);
+  });
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    if (!failed[i].empty()) out.push_back(failed[i]);
+    for (const FaultReport& fr : reports[i]) {
+      for (Placed& p : placed_)
+        if (p.host == hosts[i].first && p.fault_id == fr.fault_id) p.report = fr;
+      if (!fr.revert_error.empty())
+        out.push_back(fmt::format("agent {}: {}: {}", hosts[i].first, fr.fault_id, fr.revert_error));
+    }
+  }
+  return out;
+}
+
+std::optional<FaultReport> RemoteFaults::report(const std::string& host,
+                                                const std::string& fault_id) const {
+  std::lock_guard lock(mutex_);
+  for (const Placed& p : placed_)
+    if (p.host == host && p.fault_id == fault_id) return p.report;
+  return std::nullopt;
+}
+
+size_t RemoteFaults::active_count() const {
+  std::lock_guard lock(mutex_);
+  size_t n = 0;
+  for (const Placed& p : placed_) n += p.report.active ? 1 : 0;
+  return n;
+}
+
+std::vector<HostEvent> RemoteFaults::events() const {
+  std::lock_guard lock(mutex_);
+  return events_;
+}
+
+void RemoteFaults::note(const std::string& host, std::string what) {
+  log_(fmt::format("agent {}: {}", host, what));
+  std::lock_guard lock(mutex_);
+  events_.push_back({host, Clock::now() - run_start_, std::move(what)});
+}
+
+std::vector<std::string> RemoteFaults::hosts_with_active_faults() const {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> hosts;
+  for (const Placed& p : placed_)
+    if (p.report.active) hosts.insert(p.host);
+  return {hosts.begin(), hosts.end()};
+}
+
+void RemoteFaults::renew_loop() {
+  const Duration every = lease_ / kRenewalsPerLease;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, every, [this] { return stop_; })) return;
+    }
+    renew_once();
+  }
+}
+
+void RemoteFaults::renew_once() {
+  const std::vector<std::string> hosts = hosts_with_active_faults();
+  std::vector<std::shared_ptr<AgentClient>> clients;
+  {
+    std::lock_guard lock(mutex_);
+    for (const std::string& h : hosts) clients.push_back(clients_.at(h));
+  }
+  const Duration timeout = lease_ / kRenewalsPerLease;
+  in_parallel(hosts.size(), [&](size_t i) {
+    auto r = clients[i]->renew(owner_, lease_, timeout);
+    bool was_unreachable = false;
+    {
+      std::lock_guard lock(mutex_);
+      was_unreachable = unreachable_since_.contains(hosts[i]);
+      if (r) unreachable_since_.erase(hosts[i]);
+      else if (!was_unreachable) unreachable_since_[hosts[i]] = Clock::now();
+    }
+    if (!r) {
+      if (!was_unreachable)
+        note(hosts[i], fmt::format("UNREACHABLE, its faults end by their lease within {}: {}",
+                                   format_duration(lease_), r.error().message));
+      return;
+    }
+    if (was_unreachable) note(hosts[i], "reachable again");
+    for (const FaultReport& ended : r->ended) {
+      std::lock_guard lock(mutex_);
+      for (Placed& p : placed_)
+        if (p.host == hosts[i] && p.fault_id == ended.fault_id && p.report.active) {
+          p.report = ended;
+          log_(fmt::format("agent {}: fault {} ended by {}", hosts[i], ended.fault_id,
+                           ended.ended_by.empty() ? "the agent" : ended.ended_by));
+        }
+    }
+  });
+}
+
+}  // namespace faultline

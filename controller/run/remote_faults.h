@@ -1,0 +1,81 @@
+#pragma once
+// The faults of one run on other hosts, through their agents: applied on every chosen host at
+// once, kept alive by renewing their leases, reverted on every host at once. If this process
+// dies, the renewals stop and every agent reverts by itself when the lease runs out; if an agent
+// stops answering, the run goes on elsewhere and says so.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "controller/fleet/agent_client.h"
+#include "controller/fleet/inventory.h"
+
+namespace faultline {
+
+// Something that happened to a host's agent during the run, for the verdict.
+struct HostEvent {
+  std::string host;
+  Duration at{};  // since the run started
+  std::string what;
+};
+
+class RemoteFaults {
+ public:
+  RemoteFaults(std::string owner, Duration lease, TimePoint run_start,
+               std::function<void(const std::string&)> log);
+  ~RemoteFaults();  // stops renewing; does not revert (revert_all does)
+  RemoteFaults(const RemoteFaults&) = delete;
+  RemoteFaults& operator=(const RemoteFaults&) = delete;
+
+  // One client per host, made on first use and shared by faults and probes.
+  std::shared_ptr<AgentClient> client(const Agent& agent);
+
+  struct HostResult {
+    std::string host;
+    std::optional<FaultReport> report;  // set when applied
+    std::optional<Error> error;
+  };
+  // Applies `fault` on every host at once and waits for all; one result per host, in order.
+  std::vector<HostResult> apply(const std::vector<Agent>& hosts, const RemoteFault& fault);
+  // Reverts a fault on every host it was applied on; one result per host.
+  std::vector<HostResult> revert(const std::string& fault_id);
+  // Reverts everything of this run on every host; what failed, one line each.
+  std::vector<std::string> revert_all();
+
+  // The last known state of a fault on a host.
+  std::optional<FaultReport> report(const std::string& host, const std::string& fault_id) const;
+  size_t active_count() const;
+  std::vector<HostEvent> events() const;
+
+ private:
+  struct Placed {
+    std::string host;
+    std::string fault_id;
+    FaultReport report;
+  };
+  void renew_loop();
+  void renew_once();
+  void note(const std::string& host, std::string what);
+  std::vector<std::string> hosts_with_active_faults() const;
+
+  const std::string owner_;
+  const Duration lease_;
+  const TimePoint run_start_;
+  std::function<void(const std::string&)> log_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<AgentClient>> clients_;
+  std::vector<Placed> placed_;
+  std::map<std::string, TimePoint> unreachable_since_;  // hosts whose renewal failed
+  std::vector<HostEvent> events_;
+  bool stop_ = false;
+  std::condition_variable wake_;
+  std::thread renewer_;
+};
+
+}  // namespace faultline

@@ -1,0 +1,136 @@
+#include "tests/support/agent_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace faultline::test {
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("no free port");
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/fl-test-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+namespace {
+bool port_accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+}  // namespace
+
+AgentProcess::AgentProcess(const TempDir& dir, const std::string& name,
+                           const std::string& config_body)
+    : name_(name) {
+  const int port = free_port();
+  address_ = "127.0.0.1:" + std::to_string(port);
+  config_file_ = dir.file(name + ".yaml");
+  state_file_ = dir.file(name + "-state.json");
+  log_file_ = dir.file(name + ".log");
+  write_text(config_file_, "host: " + name + "\nlisten: " + address_ + "\nstate_file: " +
+                               state_file_ + "\n" + config_body);
+}
+
+AgentProcess::~AgentProcess() { stop(); }
+
+bool AgentProcess::start() {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int log = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(log, 1);
+    dup2(log, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (getenv("FL_AGENT_GDB")) execl("/usr/bin/gdb", "gdb", "-batch", "-x", "/tmp/agtest/gdbcmds", "--args", FAULTLINE_AGENT_BINARY, "--config", config_file_.c_str(), nullptr);
+    execl(FAULTLINE_AGENT_BINARY, "faultline-agent", "--config", config_file_.c_str(), nullptr);
+    _exit(127);
+  }
+  const int port = std::stoi(address_.substr(address_.rfind(':') + 1));
+  for (int i = 0; i < 500; ++i) {
+    if (port_accepts(port)) return true;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = 0;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+int AgentProcess::stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = 0;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = 0;
+  return -1;
+}
+
+void AgentProcess::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = 0;
+}
+
+std::string AgentProcess::log() const { return read_text(log_file_); }
+
+}  // namespace faultline::test

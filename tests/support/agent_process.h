@@ -1,0 +1,65 @@
+#pragma once
+// A real faultline-agent for tests: a config written to a temporary directory, the agent
+// started on a free loopback port, and stopped with SIGTERM (which reverts its faults) when the
+// handle goes away, so a failing test leaves nothing behind.
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "controller/fleet/agent_client.h"
+#include "tests/support/child_process.h"
+
+namespace faultline::test {
+
+// A loopback TCP port that was free a moment ago.
+int free_port();
+
+// A fresh directory under /tmp, removed with its contents when the handle goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void write_text(const std::string& path, const std::string& text);
+std::string read_text(const std::string& path);
+
+class AgentProcess {
+ public:
+  // `config_body` is the config without `listen` and `state_file`, which the fixture adds.
+  AgentProcess(const TempDir& dir, const std::string& name, const std::string& config_body);
+  ~AgentProcess();
+
+  // Starts the agent and waits until its port accepts connections; false (with the log) if not.
+  bool start();
+  // SIGTERM and wait; the exit code, or -1.
+  int stop();
+  // SIGKILL, as a crash would.
+  void kill_hard();
+
+  const std::string& address() const { return address_; }
+  const std::string& state_file() const { return state_file_; }
+  const std::string& config_file() const { return config_file_; }
+  std::string log() const;
+  pid_t pid() const { return pid_; }
+  // A plaintext client (the config must say plaintext: true).
+  AgentEndpoint endpoint() const { return {name_, address_, std::nullopt}; }
+
+ private:
+  std::string name_;
+  std::string address_;
+  std::string config_file_;
+  std::string state_file_;
+  std::string log_file_;
+  pid_t pid_ = 0;
+};
+
+}  // namespace faultline::test

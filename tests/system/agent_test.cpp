@@ -1,0 +1,219 @@
+// faultline-agent as a daemon: its API, its leases, its policy, its shutdown. The agents here are
+// real processes on loopback ports; tests/system/agent_tls_test.cpp covers mutual TLS.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "controller/fleet/agent_client.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/network_namespace.h"
+
+using namespace faultline;
+using namespace faultline::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kPlaintext = "plaintext: true\nlabels: {role: app, zone: a}\n";
+
+RemoteFault pause_fault(const std::string& owner, const std::string& id, const std::string& name,
+                        Duration duration, Duration lease) {
+  RemoteFault f;
+  f.owner = owner;
+  f.fault_id = id;
+  f.kind = "process_pause";
+  f.params = {{"count", "1"}};
+  f.selector.name = name;
+  f.duration = duration;
+  f.lease = lease;
+  f.max_processes = 1;
+  return f;
+}
+
+// Waits up to `limit` for `cond`; how long it took, or nullopt.
+template <typename F>
+std::optional<Duration> wait_for(F&& cond, Duration limit) {
+  const TimePoint start = Clock::now();
+  while (Clock::now() - start < limit) {
+    if (cond()) return Clock::now() - start;
+    std::this_thread::sleep_for(5ms);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("an agent describes itself: host, labels, version and the kinds it supports") {
+  skip_unless_root("the agent injects faults as root");
+  TempDir dir;
+  AgentProcess agent(dir, "desc-1", kPlaintext);
+  REQUIRE(agent.start());
+  AgentClient client(agent.endpoint());
+  auto d = client.describe(2s);
+  REQUIRE(d);
+  CHECK(d->host == "desc-1");
+  CHECK(d->labels == std::map<std::string, std::string>{{"role", "app"}, {"zone", "a"}});
+  CHECK(d->version == FAULTLINE_VERSION);
+  CHECK(d->max_faults == 8);
+  CHECK(d->active_faults == 0);
+  std::vector<std::string> kinds;
+  for (const auto& k : d->kinds) kinds.push_back(k.kind);
+  CHECK(kinds == std::vector<std::string>{"process_kill", "process_pause", "cpu_stress", "network",
+                                          "bandwidth", "network_partition"});
+  // This kernel has no sch_netem: the agent says so, with the fix.
+  for (const auto& k : d->kinds)
+    if (k.kind == "network" && !k.supported) CHECK(k.reason.find("sch_netem") != std::string::npos);
+  CHECK(agent.log().find("event=plaintext") != std::string::npos);
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE("apply, list and revert a fault through the agent; apply is idempotent by fault id") {
+  skip_unless_root("the agent pauses a process");
+  TempDir dir;
+  AgentProcess agent(dir, "apply-1", kPlaintext);
+  REQUIRE(agent.start());
+  ChildProcess child("/bin/sleep", "fl-test-agent-a", {"1000"});
+  AgentClient client(agent.endpoint());
+  auto applied = client.apply(pause_fault("run-1", "pause-a", "fl-test-agent-a", 30s, 5s), 5s);
+  REQUIRE(applied);
+  CHECK(applied->active);
+  CHECK(applied->confirmed);
+  CHECK(applied->kind == "process_pause");
+  CHECK(child.state() == 'T');
+  // The undo is on disk while the fault is active.
+  CHECK(read_text(agent.state_file()).find("pause-a") != std::string::npos);
+
+  auto again = client.apply(pause_fault("run-1", "pause-a", "fl-test-agent-a", 30s, 5s), 5s);
+  REQUIRE(again);
+  CHECK(again->applied_at == applied->applied_at);
+
+  auto listed = client.list("run-1", 2s);
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].fault_id == "pause-a");
+  CHECK((*listed)[0].lease_remaining > 3s);
+  auto others = client.list("run-2", 2s);
+  REQUIRE(others);
+  CHECK(others->empty());
+
+  auto reverted = client.revert("run-1", "pause-a", 5s);
+  REQUIRE(reverted);
+  REQUIRE(reverted->size() == 1);
+  CHECK_FALSE((*reverted)[0].active);
+  CHECK((*reverted)[0].ended_by == "controller");
+  CHECK(child.state() != 'T');
+  CHECK(read_text(agent.state_file()).find("pause-a") == std::string::npos);
+  auto missing = client.revert("run-1", "nope", 2s);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "agent apply-1: revert nope: no fault 'nope' of owner 'run-1'");
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE("a lease that is not renewed ends the fault by itself; a renewed one goes on") {
+  skip_unless_root("the agent pauses processes");
+  TempDir dir;
+  AgentProcess agent(dir, "lease-1", kPlaintext);
+  REQUIRE(agent.start());
+  ChildProcess dropped("/bin/sleep", "fl-test-lease-d", {"1000"});
+  ChildProcess renewed("/bin/sleep", "fl-test-lease-r", {"1000"});
+  AgentClient client(agent.endpoint());
+  REQUIRE(client.apply(pause_fault("run-d", "p", "fl-test-lease-d", 30s, 600ms), 5s));
+  REQUIRE(client.apply(pause_fault("run-r", "p", "fl-test-lease-r", 30s, 600ms), 5s));
+  const TimePoint applied = Clock::now();
+  // Only run-r's controller is alive: it renews every 200 ms.
+  std::optional<Duration> resumed_after;
+  while (Clock::now() - applied < 2s) {
+    REQUIRE(client.renew("run-r", 600ms, 1s));
+    if (!resumed_after && dropped.state() != 'T') resumed_after = Clock::now() - applied;
+    std::this_thread::sleep_for(200ms);
+  }
+  REQUIRE(resumed_after);
+  // Within the lease plus the agent's 100 ms tick (and this loop's 200 ms step).
+  CHECK(*resumed_after >= 500ms);
+  CHECK(*resumed_after <= 1000ms);
+  CHECK(renewed.state() == 'T');
+  auto st = client.list("run-d", 1s);
+  REQUIRE(st);
+  CHECK((*st)[0].ended_by == "lease");
+  // The controller of run-d comes back: its renewal reports the fault as ended.
+  auto late = client.renew("run-d", 600ms, 1s);
+  REQUIRE(late);
+  CHECK(late->renewed == 0);
+  REQUIRE(late->ended.size() == 1);
+  CHECK(late->ended[0].ended_by == "lease");
+  CHECK(agent.stop() == 0);
+  CHECK(renewed.state() != 'T');  // SIGTERM reverted it
+}
+
+TEST_CASE("the agent's policy refuses what its config forbids, whatever the controller asks") {
+  skip_unless_root("the agent runs faults as root");
+  TempDir dir;
+  AgentProcess agent(dir, "policy-1",
+                     std::string(kPlaintext) +
+                         "policy:\n  allowed_kinds: [process_pause, process_kill]\n"
+                         "  protected_processes: [{name: fl-test-precious}]\n"
+                         "  max_duration: 10s\n  max_faults: 1\n");
+  REQUIRE(agent.start());
+  ChildProcess precious("/bin/sleep", "fl-test-precious", {"1000"});
+  ChildProcess plain("/bin/sleep", "fl-test-plain", {"1000"});
+  ChildProcess plain2("/bin/sleep", "fl-test-plain2", {"1000"});
+  AgentClient client(agent.endpoint());
+
+  RemoteFault cpu;
+  cpu.owner = "run-1";
+  cpu.fault_id = "cpu";
+  cpu.kind = "cpu_stress";
+  cpu.params = {{"load", "50"}};
+  cpu.duration = 5s;
+  auto r1 = client.apply(cpu, 5s);
+  REQUIRE_FALSE(r1);
+  CHECK(r1.error().refused);
+  CHECK(r1.error().message ==
+        "agent policy-1: apply cpu: refused by this agent's policy: cpu_stress is not in "
+        "policy.allowed_kinds (process_kill, process_pause)");
+
+  auto r2 = client.apply(pause_fault("run-1", "long", "fl-test-plain", 60s, 5s), 5s);
+  REQUIRE_FALSE(r2);
+  CHECK(r2.error().message ==
+        "agent policy-1: apply long: refused by this agent's policy: duration 1m is longer than "
+        "policy.max_duration 10s");
+
+  auto r3 = client.apply(pause_fault("run-1", "precious", "fl-test-precious", 5s, 5s), 5s);
+  REQUIRE_FALSE(r3);
+  INFO(r3.error().message);
+  INFO(agent.log());
+  CHECK(r3.error().message.find("protected by the agent's policy.protected_processes: "
+                                "name=fl-test-precious") != std::string::npos);
+  CHECK(precious.state() != 'T');
+
+  auto one = client.apply(pause_fault("run-1", "one", "fl-test-plain", 5s, 5s), 5s);
+  INFO((one ? std::string("") : one.error().message));
+  REQUIRE(one);
+  auto r4 = client.apply(pause_fault("run-1", "two", "fl-test-plain2", 5s, 5s), 5s);
+  REQUIRE_FALSE(r4);
+  CHECK(r4.error().message ==
+        "agent policy-1: apply two: refused by this agent's policy: 1 faults are active, the "
+        "policy.max_faults");
+  CHECK(plain2.state() != 'T');
+  CHECK(agent.stop() == 0);
+  CHECK(plain.state() != 'T');
+}
+
+TEST_CASE("a bad agent config is refused with its place, exit 2, before anything starts") {
+  TempDir dir;
+  const std::string config = dir.file("bad.yaml");
+  write_text(config,
+             "listen: 0.0.0.0:7443\nplaintext: true\npolicy:\n  allowed_kinds: [process_kil]\n"
+             "  max_faults: 0\n");
+  const CommandResult r = run_command({FAULTLINE_AGENT_BINARY, "--config", config, "--check"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == config +
+                     ":2:12: error: plaintext is allowed only on a loopback address, and listen "
+                     "is '0.0.0.0:7443'; give a tls section (faultline certs makes the files) or "
+                     "listen on 127.0.0.1\n" +
+                     config +
+                     ":4:18: error: policy.allowed_kinds: unknown fault kind 'process_kil' (did "
+                     "you mean 'process_kill'?); known kinds: process_kill, process_pause, "
+                     "cpu_stress, network, bandwidth, network_partition\n" +
+                     config + ":5:15: error: policy.max_faults must be between 1 and 1000 (got 0)\n");
+}
