@@ -18,6 +18,7 @@
 #include "controller/cli/signals.h"
 #include "injectors/linux/cgroup.h"
 #include "injectors/linux/undo_guard.h"
+#include "injectors/network/lifelines.h"
 
 namespace faultline {
 namespace {
@@ -68,6 +69,10 @@ int serve(const AgentConfig& config) {
     spdlog::warn("event=plaintext listen={} warning=\"no TLS: anyone on this host can inject "
                  "faults through this agent; use only for tests on loopback\"",
                  config.listen);
+
+  // No network fault of this agent may cut its own control connection (lifelines.h).
+  const std::string port = config.listen.substr(config.listen.rfind(':') + 1);
+  add_lifeline_port(static_cast<uint16_t>(std::stoi(port)));
 
   FaultService faults(config, state);
   AgentGrpcService service(config, faults);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "injectors/network/lifelines.h"
+
 namespace faultline {
 namespace {
 
@@ -194,10 +196,14 @@ std::vector<U32Match> scope_matches(const NetworkScope& s) {
 }
 
 std::vector<U32Match> exclusion_matches(const NetworkScope& s) {
-  // SSH either way, so the operator keeps their session whatever the scope says.
-  std::vector<U32Match> out = expand({{}, {}, {{22, 22}}, {}, {"tcp"}});
-  const auto from_ssh = expand({{}, {}, {}, {{22, 22}}, {"tcp"}});
-  out.insert(out.end(), from_ssh.begin(), from_ssh.end());
+  // SSH and the agent's control port, either way, whatever the scope says (lifelines.h).
+  std::vector<U32Match> out;
+  for (uint16_t port : lifeline_ports()) {
+    const auto to = expand({{}, {}, {{port, port}}, {}, {"tcp"}});
+    const auto from = expand({{}, {}, {}, {{port, port}}, {"tcp"}});
+    out.insert(out.end(), to.begin(), to.end());
+    out.insert(out.end(), from.begin(), from.end());
+  }
   if (!s.exclude_destination.empty()) {
     const auto e = expand({s.exclude_destination, {}, {}, {}, {"all"}});
     out.insert(out.end(), e.begin(), e.end());

@@ -2,11 +2,11 @@
 
 #include <charconv>
 
+#include "injectors/network/lifelines.h"
+
 namespace faultline {
 namespace {
 
-// The agent's own lifeline: SSH (TCP port 22) is accepted before any cut, both ways.
-constexpr uint16_t kSshPort = 22;
 
 // Before conntrack (-200) and every ordinary filter chain (0), so a packet that matches is
 // counted and cut here whatever other tables do with it afterwards.
@@ -86,8 +86,11 @@ void append_chain(std::string& script, const PartitionSpec& spec, std::string_vi
   script +=
       fmt::format("add chain inet {} {} {{ type filter hook {} priority {}; policy accept; }}\n",
                   table, chain, chain, kChainPriority);
-  script += fmt::format("{}tcp dport {} accept\n", prefix, kSshPort);
-  script += fmt::format("{}tcp sport {} accept\n", prefix, kSshPort);
+  // The lifelines (SSH, the agent's control port) are accepted before any cut, both ways.
+  for (uint16_t port : lifeline_ports()) {
+    script += fmt::format("{}tcp dport {} accept\n", prefix, port);
+    script += fmt::format("{}tcp sport {} accept\n", prefix, port);
+  }
 
   // One rule per address family named (an nft rule matches one family's header), or one rule
   // for any address.

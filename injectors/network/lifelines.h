@@ -1,0 +1,17 @@
+#pragma once
+// TCP ports that no network fault ever slows, drops or cuts, both ways: SSH, so the operator
+// keeps their session, and the agent's own control port, so a fault can never cut an agent off
+// from the controller that renews its leases (which would end the fault early, by lease).
+#include <cstdint>
+#include <vector>
+
+namespace faultline {
+
+inline constexpr uint16_t kSshPort = 22;
+
+// SSH, then every port registered, in that order, without duplicates.
+std::vector<uint16_t> lifeline_ports();
+// faultline-agent registers the port it serves on before it serves.
+void add_lifeline_port(uint16_t port);
+
+}  // namespace faultline

@@ -1,0 +1,154 @@
+// The agent's dead-man's switches, tested rather than assumed: a controller killed mid-fault
+// leaves every agent to revert by lease; an agent killed mid-fault reverts what it left behind
+// when it starts again, before it serves.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "controller/fleet/agent_client.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/netns.h"
+
+using namespace faultline;
+using namespace faultline::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again, before serving",
+          "[agent]") {
+  skip_unless_root("the agent programs a network namespace's qdiscs");
+  NamespacePair net;
+  TempDir dir;
+  AgentProcess agent(dir, "crash-1", "plaintext: true\n");
+  REQUIRE(agent.start());
+  std::string before, during, after;
+  net.exec(net.a(), "tc qdisc show dev fl-a", &before);
+  {
+    AgentClient client(agent.endpoint());
+    RemoteFault f;
+    f.owner = "run-crash";
+    f.fault_id = "throttle";
+    f.kind = "bandwidth";
+    // A tc tree has no guardian process: only the state file can put it back.
+    f.params = {{"interface", "fl-a"}, {"netns", net.a()}, {"rate", "1mbit"}};
+    f.duration = 60s;
+    f.lease = 60s;
+    auto applied = client.apply(f, 5s);
+    REQUIRE(applied);
+    CHECK(applied->active);
+  }
+  net.exec(net.a(), "tc qdisc show dev fl-a", &during);
+  REQUIRE(during.find("qdisc htb fa01: root") != std::string::npos);
+
+  agent.kill_hard();
+  net.exec(net.a(), "tc qdisc show dev fl-a", &after);
+  REQUIRE(after == during);  // nobody put it back: the agent died without a word
+  CHECK(read_text(agent.state_file()).find("remove_tc_root") != std::string::npos);
+
+  // start() returns once the port accepts connections: by then recovery must be done.
+  REQUIRE(agent.start());
+  net.exec(net.a(), "tc qdisc show dev fl-a", &after);
+  CHECK(after == before);
+  const std::string log = agent.log();
+  CHECK(log.find("event=recovered owner=run-crash fault=throttle kind=bandwidth steps=1") !=
+        std::string::npos);
+  CHECK(log.rfind("event=recovered") < log.rfind("event=ready"));
+  CHECK(read_text(agent.state_file()).find("throttle") == std::string::npos);
+  AgentClient client(agent.endpoint());
+  auto listed = client.list("", 2s);
+  REQUIRE(listed);
+  CHECK(listed->empty());
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE("a controller killed mid-run leaves every agent to revert within its lease",
+          "[agent]") {
+  skip_unless_root("the agents pause processes");
+  TempDir dir;
+  constexpr int kAgents = 3;
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  std::vector<std::unique_ptr<ChildProcess>> sleepers;
+  std::string inventory = "agents:\n";
+  for (int i = 1; i <= kAgents; ++i) {
+    const std::string name = fmt::format("ctl-{}", i);
+    // Every "host" is this one machine: each agent's policy protects the other agents' targets,
+    // so that each pauses its own sleeper only and its lease alone can resume it.
+    agents.push_back(std::make_unique<AgentProcess>(
+        dir, name,
+        fmt::format("plaintext: true\npolicy:\n  protected_processes: [{{cmdline: "
+                    "\"^fl-test-ctl-[^{}]\"}}]\n",
+                    i)));
+    REQUIRE(agents.back()->start());
+    inventory += fmt::format("  - {{name: {}, address: \"{}\", plaintext: true, labels: {{role: "
+                             "app}}}}\n",
+                             name, agents.back()->address());
+    sleepers.push_back(std::make_unique<ChildProcess>(
+        "/bin/sleep", fmt::format("fl-test-ctl-{}", i), std::vector<std::string>{"1000"}));
+  }
+  write_text(dir.file("inventory.yaml"), inventory);
+  write_text(dir.file("scenario.yaml"), R"(version: 1
+title: pause one process on every app host, then lose the controller
+targets:
+  app:
+    hosts: {labels: {role: app}}
+    processes: {cmdline: "^fl-test-ctl-"}
+blast_radius: {max_duration: 2m, max_processes: 3, max_hosts: 3}
+phases: {before: 200ms}
+faults:
+  - name: pause
+    target: app
+    at: 0s
+    duration: 60s
+    process_pause: {count: all}
+)");
+  const pid_t controller = fork();
+  REQUIRE(controller >= 0);
+  if (controller == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(FAULTLINE_BINARY, "faultline", "run", dir.file("scenario.yaml").c_str(), "--inventory",
+          dir.file("inventory.yaml").c_str(), "--lease", "2s", nullptr);
+    _exit(127);
+  }
+  // Each agent pauses its own sleeper; wait for all three.
+  const TimePoint start = Clock::now();
+  bool paused = false;
+  while (!paused && Clock::now() - start < 10s) {
+    paused = true;
+    for (auto& s : sleepers) paused &= s->state() == 'T';
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(paused);
+  std::this_thread::sleep_for(500ms);  // the run is renewing leases by now
+  kill(controller, SIGKILL);
+  waitpid(controller, nullptr, 0);
+  const TimePoint killed = Clock::now();
+  std::vector<Duration> resumed(kAgents, Duration::max());
+  while (Clock::now() - killed < 5s) {
+    for (int i = 0; i < kAgents; ++i)
+      if (resumed[i] == Duration::max() && sleepers[i]->state() != 'T')
+        resumed[i] = Clock::now() - killed;
+    if (std::all_of(resumed.begin(), resumed.end(), [](Duration d) { return d != Duration::max(); }))
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  for (int i = 0; i < kAgents; ++i) {
+    INFO("agent ctl-" << i + 1 << " resumed after " << to_ms(resumed[i]) << " ms");
+    CHECK(resumed[i] <= 3s);  // lease 2 s + 1 s
+    // No agent reverted while the controller was alive and renewing.
+    CHECK(resumed[i] >= 1s);
+  }
+  for (auto& a : agents) {
+    AgentClient client(a->endpoint());
+    auto listed = client.list("", 2s);
+    REQUIRE(listed);
+    for (const FaultReport& r : *listed) {
+      CHECK_FALSE(r.active);
+      CHECK(r.ended_by == "lease");
+    }
+  }
+}
