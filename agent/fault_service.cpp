@@ -143,7 +143,7 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
         ServiceCode::Failed,
         fmt::format("not applied: its undo could not be saved: {}", r.error().message)});
   }
-  leases_[k] = {in.owner, in.fault_id, Clock::now() + lease_for(in.lease), ""};
+  leases_[k] = {in.owner, in.fault_id, Clock::now() + lease_for(in.lease), "", !in.duration};
   auto applied = agent_.apply(k, now);
   if (!applied) {
     // LocalAgent reverted what was done; once that worked the undo is no longer needed.
@@ -224,7 +224,7 @@ void FaultService::tick(TimePoint now) {
     if (now >= l.until)
       (void)revert_locked(k, "lease");
     else if (now >= *deadline)
-      (void)revert_locked(k, "deadline");
+      (void)revert_locked(k, l.one_shot ? "completed" : "deadline");
   }
 }
 

@@ -76,6 +76,7 @@ class FaultService {
     std::string fault_id;
     TimePoint until{};
     std::string ended_by;
+    bool one_shot = false;  // no duration (a kill): its end is not a cut-short fault
   };
   static std::string key(const std::string& owner, const std::string& fault_id) {
     return owner + "/" + fault_id;

@@ -207,7 +207,8 @@ void RemoteFaults::renew_once() {
       for (Placed& p : placed_)
         if (p.host == hosts[i] && p.fault_id == ended.fault_id && p.report.active) {
           p.report = ended;
-          log_(fmt::format("agent {}: fault {} ended by {}", hosts[i], ended.fault_id,
+          if (ended.ended_by != "completed")
+            log_(fmt::format("agent {}: fault {} ended by {}", hosts[i], ended.fault_id,
                            ended.ended_by.empty() ? "the agent" : ended.ended_by));
         }
     }
