@@ -90,7 +90,6 @@ bool AgentProcess::start() {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (getenv("FL_AGENT_GDB")) execl("/usr/bin/gdb", "gdb", "-batch", "-x", "/tmp/agtest/gdbcmds", "--args", FAULTLINE_AGENT_BINARY, "--config", config_file_.c_str(), nullptr);
     execl(FAULTLINE_AGENT_BINARY, "faultline-agent", "--config", config_file_.c_str(), nullptr);
     _exit(127);
   }
