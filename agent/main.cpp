@@ -72,7 +72,7 @@ int serve(const AgentConfig& config) {
 
   // No network fault of this agent may cut its own control connection (lifelines.h).
   const std::string port = config.listen.substr(config.listen.rfind(':') + 1);
-  add_lifeline_port(static_cast<uint16_t>(std::stoi(port)));
+  const LifelinePort control_port(static_cast<uint16_t>(std::stoi(port)));
 
   FaultService faults(config, state);
   AgentGrpcService service(config, faults);

@@ -20,9 +20,15 @@ std::vector<uint16_t> lifeline_ports() {
   return out;
 }
 
-void add_lifeline_port(uint16_t port) {
+LifelinePort::LifelinePort(uint16_t port) : port_(port) {
   std::lock_guard lock(mutex);
   registered().push_back(port);
+}
+
+LifelinePort::~LifelinePort() {
+  std::lock_guard lock(mutex);
+  auto& ports = registered();
+  if (auto it = std::find(ports.begin(), ports.end(), port_); it != ports.end()) ports.erase(it);
 }
 
 }  // namespace faultline

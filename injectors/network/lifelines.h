@@ -11,7 +11,18 @@ inline constexpr uint16_t kSshPort = 22;
 
 // SSH, then every port registered, in that order, without duplicates.
 std::vector<uint16_t> lifeline_ports();
-// faultline-agent registers the port it serves on before it serves.
-void add_lifeline_port(uint16_t port);
+
+// Keeps `port` a lifeline for as long as it lives: faultline-agent holds one for the port it
+// serves on.
+class LifelinePort {
+ public:
+  explicit LifelinePort(uint16_t port);
+  ~LifelinePort();
+  LifelinePort(const LifelinePort&) = delete;
+  LifelinePort& operator=(const LifelinePort&) = delete;
+
+ private:
+  uint16_t port_;
+};
 
 }  // namespace faultline

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "injectors/injector.h"
+#include "injectors/network/lifelines.h"
 #include "injectors/network_partition/partition_script.h"
 
 namespace faultline {
@@ -57,6 +58,20 @@ TEST_CASE("partition script: one TCP port to one host, both ways, dropped") {
         "add rule inet faultline_7_1 output tcp sport 22 accept\n"
         "add rule inet faultline_7_1 output ip daddr 10.200.0.2/32 tcp dport 8080 counter drop\n");
   CHECK(describe_partition(s) == "dropped tcp to 10.200.0.2/32 port 8080 both ways");
+}
+
+TEST_CASE("partition script: the agent's control port is accepted both ways, like SSH") {
+  const PartitionSpec s = spec({{"destination", "10.200.0.2/32"}, {"protocol", "all"}});
+  const LifelinePort agent_port(7443);
+  const std::string script = partition_script(s, "faultline_7_1");
+  CHECK(script.find("add rule inet faultline_7_1 input tcp dport 22 accept\n"
+                    "add rule inet faultline_7_1 input tcp sport 22 accept\n"
+                    "add rule inet faultline_7_1 input tcp dport 7443 accept\n"
+                    "add rule inet faultline_7_1 input tcp sport 7443 accept\n"
+                    "add rule inet faultline_7_1 input ip saddr 10.200.0.2/32 counter drop\n") !=
+        std::string::npos);
+  CHECK(script.find("add rule inet faultline_7_1 output tcp sport 7443 accept\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("partition script: IPv4 and IPv6 destinations get one rule per family") {
