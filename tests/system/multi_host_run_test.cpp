@@ -71,7 +71,7 @@ TEST_CASE("on_host_failure: abort reverts on every host and stops the run", "[ag
   const CommandResult r = hosts.run("abort");
   INFO(r.out << r.err);
   CHECK(r.exit_code == 4);
-  CHECK(r.err.find("stopping: fault 'pause' could not be applied") != std::string::npos);
+  CHECK(r.out.find("on_host_failure is abort: reverting everywhere\n") != std::string::npos);
   CHECK(r.err.find("applied pause (process_pause) on 1 of 2 hosts for 2s") != std::string::npos);
   CHECK(r.out.find("verdict: error (exit 4): fault 'pause' could not be applied on 1 of 2 hosts "
                    "(agent mh-refusing: apply pause: name='fl-test-mh' matches only protected "
