@@ -1,5 +1,6 @@
 #include "agent/fault_service.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -201,6 +202,11 @@ Result<void> FaultService::revert_locked(const std::string& k, const std::string
   if (!agent_.active_deadline(k)) return {};
   auto r = agent_.revert(k);
   if (l.ended_by.empty()) l.ended_by = ended_by;
+  if (r)
+    spdlog::info("event=reverted owner={} fault={} ended_by={}", l.owner, l.fault_id, l.ended_by);
+  else
+    spdlog::critical("event=revert_failed owner={} fault={} ended_by={} error=\"{}\"", l.owner,
+                     l.fault_id, l.ended_by, r.error().message);
   // A failed revert keeps its undo on disk: the next start of the agent tries again.
   if (r) (void)state_.forget(l.owner, l.fault_id);
   return r;

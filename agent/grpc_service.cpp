@@ -147,11 +147,7 @@ grpc::Status AgentGrpcService::Revert(grpc::ServerContext* ctx, const v1::Revert
     if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
     auto reverted = faults_.revert(request->owner(), request->fault_id());
     if (!reverted) return to_status(reverted.error());
-    for (const FaultReport& r : *reverted) {
-      spdlog::info("event=reverted client=\"{}\" owner={} fault={} ended_by={} error=\"{}\"",
-                   client, r.owner, r.fault_id, r.ended_by, r.revert_error);
-      *reply->add_faults() = wire::encode(r);
-    }
+    for (const FaultReport& r : *reverted) *reply->add_faults() = wire::encode(r);
     return grpc::Status::OK;
   });
 }

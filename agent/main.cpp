@@ -4,9 +4,12 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "agent/agent_config.h"
@@ -56,7 +59,22 @@ bool recover_leftovers(StateFile& state) {
   return true;
 }
 
+// Step: the state file's directory exists and takes a write, or no fault could ever be applied.
+bool state_directory_ready(const std::string& state_file) {
+  const std::filesystem::path dir = std::filesystem::path(state_file).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || access(dir.c_str(), W_OK) != 0) {
+    spdlog::critical("event=state_dir_unusable dir={} error=\"{}\" fix=\"create it, writable by "
+                     "the agent, or set state_file in the config\"",
+                     dir.string(), ec ? ec.message() : std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 int serve(const AgentConfig& config) {
+  if (!state_directory_ready(config.state_file)) return kExitFailed;
   StateFile state(config.state_file);
   if (!recover_leftovers(state)) return kExitFailed;
 
