@@ -67,6 +67,10 @@ class ProcessPause final : public Fault {
   Result<void> prepare() override {
     Resolution r = FL_TRY(resolve_processes(request_.selector, request_.protection));
     if (freezer_) {
+      // Every process of the cgroup is checked, since every one of them will be paused.
+      ProcessSelector whole;
+      whole.cgroup = request_.selector.cgroup;
+      r = FL_TRY(resolve_processes(whole, request_.protection));
       // The freezer pauses the whole cgroup, so the whole cgroup must fit the blast radius.
       Count all;
       all.mode = Count::Mode::All;
@@ -252,6 +256,11 @@ std::vector<std::string> cross_check(const Params& params, std::optional<Duratio
   if (params.text("method") != "freezer") return problems;
   if (!selector.empty() && !selector.cgroup)
     problems.push_back("method freezer pauses a whole cgroup: select the target with 'cgroup'");
+  else if (selector.cgroup && (selector.name || selector.cmdline || selector.pidfile ||
+                               selector.parent_pidfile))
+    // Other keys would narrow what is checked against the blast radius, not what is paused.
+    problems.push_back("method freezer pauses every process of the cgroup: select it with "
+                       "'cgroup' alone");
   if (!cgroup2_mount())
     problems.push_back("method freezer needs cgroup v2, which is not mounted on this host");
   return problems;

@@ -99,6 +99,16 @@ TEST_CASE("process_pause with the freezer freezes and thaws a whole cgroup") {
   CHECK(stat(dir.c_str(), &st) != 0);
 }
 
+TEST_CASE("the freezer is refused for a cgroup narrowed by other keys: it would pause them all") {
+  ProcessSelector s;
+  s.cgroup = "/system.slice";
+  s.name = "fl-test-nothing";
+  auto fault = create_fault(pause_request(s, "freezer"));
+  REQUIRE_FALSE(fault);
+  CHECK(fault.error().message ==
+        "method freezer pauses every process of the cgroup: select it with 'cgroup' alone");
+}
+
 TEST_CASE("the freezer is refused for a target selected without a cgroup") {
   ProcessSelector s;
   s.name = "fl-test-nothing";
