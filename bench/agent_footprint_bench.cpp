@@ -44,6 +44,7 @@ long pss_kib(pid_t pid) {
 struct Footprint {
   double rss_median_mib = 0, rss_max_mib = 0, cpu_percent = 0, pss_mib = 0;
   long threads = 0;
+  double anon_mib = 0, file_mib = 0;  // RSS split: private anonymous, file-backed (libraries)
 };
 
 Footprint sample(pid_t pid, int seconds) {
@@ -59,14 +60,22 @@ Footprint sample(pid_t pid, int seconds) {
   const long cpu1 = bench::cpu_ticks(pid);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto s = bench::stats(rss);
-  return {s.median, s.max, 100.0 * (static_cast<double>(cpu1 - cpu0) / tick) / wall,
-          static_cast<double>(pss_kib(pid)) / 1024.0, status_field(pid, "Threads")};
+  return {s.median,
+          s.max,
+          100.0 * (static_cast<double>(cpu1 - cpu0) / tick) / wall,
+          static_cast<double>(pss_kib(pid)) / 1024.0,
+          status_field(pid, "Threads"),
+          static_cast<double>(status_field(pid, "RssAnon")) / 1024.0,
+          static_cast<double>(status_field(pid, "RssFile")) / 1024.0};
 }
 
 void print(const char* label, const Footprint& f) {
   std::printf("  %-28s RSS median %5.1f MiB (max %5.1f, PSS %5.1f), %2ld threads, CPU %.3f%% of a "
               "core\n",
               label, f.rss_median_mib, f.rss_max_mib, f.pss_mib, f.threads, f.cpu_percent);
+  std::printf("  %-28s RSS = %.1f MiB anonymous (heap, stacks) + %.1f MiB file-backed (the binary "
+              "and its shared libraries)\n",
+              "", f.anon_mib, f.file_mib);
 }
 
 int run(int seconds) {
