@@ -70,12 +70,14 @@ Footprint sample(pid_t pid, int seconds) {
 }
 
 void print(const char* label, const Footprint& f) {
-  std::printf("  %-28s RSS median %5.1f MiB (max %5.1f, PSS %5.1f), %2ld threads, CPU %.3f%% of a "
-              "core\n",
-              label, f.rss_median_mib, f.rss_max_mib, f.pss_mib, f.threads, f.cpu_percent);
-  std::printf("  %-28s RSS = %.1f MiB anonymous (heap, stacks) + %.1f MiB file-backed (the binary "
-              "and its shared libraries)\n",
-              "", f.anon_mib, f.file_mib);
+  std::printf(
+      "  %-28s RSS median %5.1f MiB (max %5.1f, PSS %5.1f), %2ld threads, CPU %.3f%% of a "
+      "core\n",
+      label, f.rss_median_mib, f.rss_max_mib, f.pss_mib, f.threads, f.cpu_percent);
+  std::printf(
+      "  %-28s RSS = %.1f MiB anonymous (heap, stacks) + %.1f MiB file-backed (the binary "
+      "and its shared libraries)\n",
+      "", f.anon_mib, f.file_mib);
 }
 
 int run(int seconds) {
@@ -108,8 +110,7 @@ int run(int seconds) {
     fault.duration = std::chrono::seconds(seconds) + kSettle + std::chrono::seconds(30);
     fault.lease = kLease;
     const auto applied = remote.apply({agents.front()->inventory_entry()}, fault);
-    if (applied.front().error)
-      throw std::runtime_error("apply: " + applied.front().error->message);
+    if (applied.front().error) throw std::runtime_error("apply: " + applied.front().error->message);
     std::this_thread::sleep_for(kSettle);
     busy = sample(agent, seconds);
     state_at_end = bench::process_state(target.pid());
@@ -120,9 +121,10 @@ int run(int seconds) {
               seconds, sysconf(_SC_NPROCESSORS_ONLN), bench::load_note().c_str());
   print("idle:", idle);
   print("1 fault, renewed every 1s:", busy);
-  std::printf("  (the fault held for the whole phase: target state '%c' at its end, %zu renewal "
-              "problems)\n",
-              state_at_end, renew_failures);
+  std::printf(
+      "  (the fault held for the whole phase: target state '%c' at its end, %zu renewal "
+      "problems)\n",
+      state_at_end, renew_failures);
   if (guardian > 0)
     std::printf("  guardian process (forked at start): RSS %.1f MiB, PSS %.1f MiB\n",
                 static_cast<double>(bench::rss_kib(guardian)) / 1024.0,

@@ -94,7 +94,8 @@ double describe_all(RemoteFaults& remote, const std::vector<Agent>& hosts, size_
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (size_t i = 0; i < hosts.size(); ++i)
-    threads.emplace_back([&, i] { failed[i] = clients[i]->describe(std::chrono::seconds(10)) ? 0 : 1; });
+    threads.emplace_back(
+        [&, i] { failed[i] = clients[i]->describe(std::chrono::seconds(10)) ? 0 : 1; });
   for (std::thread& t : threads) t.join();
   const double ms = Ms(Clock::now() - t0).count();
   for (char f : failed) errors += static_cast<size_t>(f);
@@ -119,18 +120,19 @@ void print_series(const char* label, const std::vector<Round>& rounds, size_t ho
   const auto a = bench::stats(apply), v = bench::stats(revert);
   std::printf("  %-10s apply  median %7.2f ms, p99 %7.2f ms, max %7.2f ms\n", label, a.median,
               a.p99, a.max);
-  std::printf("  %-10s revert median %7.2f ms, p99 %7.2f ms, max %7.2f ms\n", "", v.median,
-              v.p99, v.max);
+  std::printf("  %-10s revert median %7.2f ms, p99 %7.2f ms, max %7.2f ms\n", "", v.median, v.p99,
+              v.max);
   std::printf("  %-10s effect: paused %zu/%zu, resumed %zu/%zu, RPC errors %zu\n", "", paused,
               rounds.size() * hosts, resumed, rounds.size() * hosts, errors);
   if (!first_error.empty()) std::printf("  %-10s first error: %s\n", "", first_error.c_str());
   // What the round's CPU work alone takes on this machine's cores, whatever the fan-out does.
   const double cores = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
   const double per_round = (agents_cpu + controller_cpu) / static_cast<double>(rounds.size());
-  std::printf("  %-10s apply CPU: agents %.1f ms per agent, controller %.1f ms per round; floor "
-              "on %.0f cores %.1f ms\n",
-              "", agents_cpu / static_cast<double>(rounds.size() * hosts),
-              controller_cpu / static_cast<double>(rounds.size()), cores, per_round / cores);
+  std::printf(
+      "  %-10s apply CPU: agents %.1f ms per agent, controller %.1f ms per round; floor "
+      "on %.0f cores %.1f ms\n",
+      "", agents_cpu / static_cast<double>(rounds.size() * hosts),
+      controller_cpu / static_cast<double>(rounds.size()), cores, per_round / cores);
 }
 
 double median_of(const std::vector<Round>& rounds, double Round::*field) {
@@ -170,13 +172,15 @@ int run(size_t n, int rounds) {
   for (int i = 0; i < rounds; ++i) {
     bench::throw_if_interrupted();
     all.push_back(one_round(remote, hosts, pids, targets, fmt::format("all-{}", i)));
-    single.push_back(one_round(remote, {hosts.front()}, {pids.front()}, targets, fmt::format("one-{}", i)));
+    single.push_back(
+        one_round(remote, {hosts.front()}, {pids.front()}, targets, fmt::format("one-{}", i)));
     describe.push_back(describe_all(remote, hosts, describe_errors));
   }
 
-  std::printf("fan-out, process_pause on %zu agents (mutual TLS, 127.0.0.1), %d rounds, %ld "
-              "cores, %s; agents started in %.1f s:\n",
-              n, rounds, sysconf(_SC_NPROCESSORS_ONLN), bench::load_note().c_str(), start_s);
+  std::printf(
+      "fan-out, process_pause on %zu agents (mutual TLS, 127.0.0.1), %d rounds, %ld "
+      "cores, %s; agents started in %.1f s:\n",
+      n, rounds, sysconf(_SC_NPROCESSORS_ONLN), bench::load_note().c_str(), start_s);
   std::printf("  first round (connections made): apply %.2f ms, revert %.2f ms, paused %zu/%zu\n",
               cold_all.apply_ms, cold_all.revert_ms, cold_all.paused, n);
   if (!cold_all.first_error.empty())
@@ -184,8 +188,9 @@ int run(size_t n, int rounds) {
   print_series(fmt::format("{} agents", n).c_str(), all, n);
   print_series("1 agent", single, 1);
   const auto d = bench::stats(describe);
-  std::printf("  %-10s describe median %7.2f ms, p99 %7.2f ms, max %7.2f ms (RPC only), errors %zu\n",
-              fmt::format("{} agents", n).c_str(), d.median, d.p99, d.max, describe_errors);
+  std::printf(
+      "  %-10s describe median %7.2f ms, p99 %7.2f ms, max %7.2f ms (RPC only), errors %zu\n",
+      fmt::format("{} agents", n).c_str(), d.median, d.p99, d.max, describe_errors);
   std::printf("  ratio of medians, %zu agents / 1 agent: apply %.1fx, revert %.1fx\n", n,
               median_of(all, &Round::apply_ms) / median_of(single, &Round::apply_ms),
               median_of(all, &Round::revert_ms) / median_of(single, &Round::revert_ms));

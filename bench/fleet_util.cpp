@@ -26,7 +26,9 @@ namespace {
 
 std::atomic<int> g_interrupt{0};
 
-void on_interrupt(int sig) { g_interrupt.store(sig); }
+void on_interrupt(int sig) {
+  g_interrupt.store(sig);
+}
 
 // In a forked child before exec: die with the benchmark, with this signal.
 void die_with_parent(int sig, pid_t parent) {
@@ -102,7 +104,7 @@ std::vector<std::string> stat_fields(pid_t pid) {
 }  // namespace
 
 void install_interrupt_flag() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
@@ -126,8 +128,8 @@ std::string agent_binary() {
 
 ScratchDir::ScratchDir() {
   const char* root = std::getenv("TMPDIR");
-  std::string tmpl = std::string(root != nullptr && *root != '\0' ? root : "/tmp") +
-                     "/fl-bench-XXXXXX";
+  std::string tmpl =
+      std::string(root != nullptr && *root != '\0' ? root : "/tmp") + "/fl-bench-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed in " + tmpl);
   path_ = tmpl;
 }
@@ -224,7 +226,9 @@ BenchAgent::BenchAgent(const std::string& dir, const std::string& certs, const s
       name, port_, certs, dir, extra_config);
 }
 
-BenchAgent::~BenchAgent() { stop(); }
+BenchAgent::~BenchAgent() {
+  stop();
+}
 
 void BenchAgent::start() {
   const std::string binary = agent_binary();

@@ -138,9 +138,10 @@ int run(size_t n, Duration lease) {
   child.pid = 0;
 
   const double lease_ms = Ms(lease).count();
-  std::printf("lease revert, %zu agents, lease %s, controller SIGKILLed; SIGKILL -> target "
-              "running again (polled every 5 ms), %s:\n",
-              n, format_duration(lease).c_str(), bench::load_note().c_str());
+  std::printf(
+      "lease revert, %zu agents, lease %s, controller SIGKILLed; SIGKILL -> target "
+      "running again (polled every 5 ms), %s:\n",
+      n, format_duration(lease).c_str(), bench::load_note().c_str());
   std::printf("  paused: %zu/%zu after apply, %zu/%zu after two leases of renewals\n",
               paused_after_apply, n, paused_before_kill, n);
   std::vector<double> values;
@@ -153,10 +154,11 @@ int run(size_t n, Duration lease) {
     }
   }
   const auto s = bench::stats(values);
-  std::printf("  median %.1f ms, max %.1f ms; max - lease = %+.1f ms (goal: <= +1000 ms on every "
-              "host)%s\n",
-              s.median, s.max, s.max - lease_ms,
-              values.size() == n && s.max <= lease_ms + 1000 ? "" : "  GOAL MISSED");
+  std::printf(
+      "  median %.1f ms, max %.1f ms; max - lease = %+.1f ms (goal: <= +1000 ms on every "
+      "host)%s\n",
+      s.median, s.max, s.max - lease_ms,
+      values.size() == n && s.max <= lease_ms + 1000 ? "" : "  GOAL MISSED");
   return values.size() == n ? 0 : 1;
 }
 
