@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints its figures. Run on a quiet machine; the CPU accuracy and
-# idle overhead benchmarks take about 70 s each. `bench/run.sh quick` shortens them.
+# idle overhead benchmarks take about 70 s each, the agent footprint one about 130 s.
+# `bench/run.sh quick` shortens them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/bench"
 tool="$root/build/controller/faultline"
-seconds=10; idle=60
-[[ ${1:-} == quick ]] && seconds=3 && idle=10
+seconds=10; idle=60; rounds=30
+[[ ${1:-} == quick ]] && seconds=3 && idle=10 && rounds=10
 "$bin/validate_bench" "$tool"
 echo
 "$bin/kill_latency_bench" 200
@@ -16,3 +17,9 @@ echo
 "$bin/idle_overhead_bench" "$tool" "$idle"
 echo
 "$bin/netlink_vs_tc_bench" 50
+echo
+"$bin/fanout_bench" 50 "$rounds"
+echo
+"$bin/agent_footprint_bench" "$idle"
+echo
+"$bin/lease_revert_bench" 10 2s

@@ -61,8 +61,12 @@ AgentClient::AgentClient(const AgentEndpoint& endpoint)
   args.SetSslTargetNameOverride(endpoint.name);
   // Come back quickly after a network cut: the renewals of a lease depend on it.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // gRPC takes this as the time one connection attempt (TCP, TLS handshake, HTTP/2 settings)
+  // may last, not as a pause between attempts. At 100 ms, a busy controller making 50 TLS
+  // connections at once lost most of them ("connection attempt timed out before receiving
+  // SETTINGS frame") and the calls failed as unreachable; a distant agent would never connect.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
   args.SetMaxReceiveMessageSize(4 * wire::kMaxMessageBytes);
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (endpoint.tls) {
