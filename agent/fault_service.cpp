@@ -153,9 +153,12 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
       (void)state_.forget(in.owner, in.fault_id);
     return std::unexpected(ServiceError{ServiceCode::Failed, applied.error().message});
   }
-  // The plan may name what apply created (an IFB device, a cgroup); keep the precise one.
-  entry.undo = agent_.undo_plan(k);
-  (void)state_.record(entry);
+  // The plan may name what apply created (an IFB device, a cgroup); keep the precise one. A
+  // plan that did not change is on disk already: no second durable write.
+  if (nlohmann::json after = agent_.undo_plan(k); after != entry.undo) {
+    entry.undo = std::move(after);
+    (void)state_.record(entry);
+  }
   return report(k);
 }
 

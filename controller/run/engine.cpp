@@ -69,8 +69,12 @@ class Engine {
                        s_.steady_state.size(), s_.faults.size(), format_duration(timeline_.total)));
     for (size_t i = 0; i < s_.steady_state.size(); ++i)
       probe_threads_.emplace_back([this, i] { probe_loop(i); });
+    // TLS handshakes with every host during the before phase, not at the first fault.
+    std::thread connector;
+    if (remote_) connector = std::thread([this] { remote_->connect(agents_of_run()); });
 
     run_phases();
+    if (connector.joinable()) connector.join();
 
     // Teardown always runs: every fault is reverted first (a probe stuck on the paused service
     // must not delay that), then the probes stop, then the verdict is written.
@@ -117,6 +121,20 @@ class Engine {
     record_.during_end = Clock::now() - start_;
     set_phase(Phase::After);
     wait_until(start_ + *record_.during_end + s_.after);
+  }
+
+  // Every inventory host a fault or a probe of this run acts on, once each.
+  std::vector<Agent> agents_of_run() const {
+    std::vector<Agent> out;
+    auto add = [&](const Agent& a) {
+      if (std::none_of(out.begin(), out.end(), [&](const Agent& b) { return b.name == a.name; }))
+        out.push_back(a);
+    };
+    for (const FaultHosts& f : o_.hosts->faults)
+      for (const Agent& a : f.agents) add(a);
+    for (const ProbeHost& p : o_.hosts->probes)
+      if (p.agent) add(*p.agent);
+    return out;
   }
 
   // "local", or the inventory hosts a fault acts on.

@@ -56,6 +56,12 @@ std::shared_ptr<AgentClient> RemoteFaults::client(const Agent& agent) {
   return c;
 }
 
+void RemoteFaults::connect(const std::vector<Agent>& hosts) {
+  std::vector<std::shared_ptr<AgentClient>> clients;
+  for (const Agent& a : hosts) clients.push_back(client(a));
+  in_parallel(clients.size(), [&](size_t i) { (void)clients[i]->describe(kApplyTimeout); });
+}
+
 std::vector<RemoteFaults::HostResult> RemoteFaults::apply(const std::vector<Agent>& hosts,
                                                           const RemoteFault& fault) {
   std::vector<std::shared_ptr<AgentClient>> clients;
