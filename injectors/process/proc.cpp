@@ -49,7 +49,7 @@ std::optional<ProcessInfo> read_process_stat(pid_t pid) {
   return parse_stat(pid, stat);
 }
 
-std::optional<ProcessInfo> read_process(pid_t pid) {
+std::optional<ProcessInfo> read_process(pid_t pid, bool with_cgroup) {
   auto p = read_process_stat(pid);
   if (!p) return std::nullopt;
   std::string cmdline;
@@ -60,7 +60,7 @@ std::optional<ProcessInfo> read_process(pid_t pid) {
     p->cmdline = std::move(cmdline);
   }
   std::string cgroups;
-  if (read_file(fmt::format("/proc/{}/cgroup", pid), cgroups)) {
+  if (with_cgroup && read_file(fmt::format("/proc/{}/cgroup", pid), cgroups)) {
     std::istringstream lines(cgroups);
     std::string line;
     while (std::getline(lines, line))
@@ -69,7 +69,7 @@ std::optional<ProcessInfo> read_process(pid_t pid) {
   return p;
 }
 
-std::vector<ProcessInfo> scan_processes() {
+std::vector<ProcessInfo> scan_processes(bool with_cgroup) {
   std::vector<ProcessInfo> out;
   DIR* dir = opendir("/proc");
   if (dir == nullptr) return out;
@@ -77,7 +77,7 @@ std::vector<ProcessInfo> scan_processes() {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    if (auto p = read_process(static_cast<pid_t>(pid))) out.push_back(std::move(*p));
+    if (auto p = read_process(static_cast<pid_t>(pid), with_cgroup)) out.push_back(std::move(*p));
   }
   closedir(dir);
   return out;

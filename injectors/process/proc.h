@@ -23,11 +23,13 @@ struct ProcessInfo {
   bool kernel_thread = false;
 };
 
-// Every process visible now; processes that exit while being read are skipped.
-std::vector<ProcessInfo> scan_processes();
+// Every process visible now; processes that exit while being read are skipped. Without
+// `with_cgroup`, ProcessInfo::cgroup stays empty: a third fewer reads, for callers that do not
+// select by cgroup.
+std::vector<ProcessInfo> scan_processes(bool with_cgroup = true);
 
 // One process; nullopt when it is gone.
-std::optional<ProcessInfo> read_process(pid_t pid);
+std::optional<ProcessInfo> read_process(pid_t pid, bool with_cgroup = true);
 
 // Only the fields of /proc/PID/stat (no cmdline or cgroup): cheap enough for tight polling.
 std::optional<ProcessInfo> read_process_stat(pid_t pid);

@@ -48,7 +48,10 @@ Result<Resolution> resolve_processes(const ProcessSelector& selector,
     protected_matchers.push_back(FL_TRY(ProcessMatcher::compile(s)));
   const std::vector<pid_t> ancestors = self_and_ancestors();
   Resolution out;
-  for (ProcessInfo& p : scan_processes()) {
+  bool by_cgroup = selector.cgroup.has_value();
+  for (const auto* list : {&protection.selectors, &protection.agent_policy})
+    for (const ProcessSelector& s : *list) by_cgroup |= s.cgroup.has_value();
+  for (ProcessInfo& p : scan_processes(by_cgroup)) {
     // A zombie has exited already: nothing to kill, pause or count.
     if (p.state == 'Z' || p.state == 'X' || !matcher.matches(p)) continue;
     std::string reason = protection_reason(p, protection, protected_matchers, ancestors);
