@@ -60,9 +60,11 @@ class ConfigParser {
       c.host = name;
     }
     if (root["labels"]) parse_labels(root["labels"], c);
+    bool listen_ok = false;
     if (r_.require(root, "listen", "the agent config")) {
       c.listen = r_.text(root, "listen", "listen").value_or("");
-      if (!c.listen.empty() && !valid_listen(c.listen))
+      listen_ok = valid_listen(c.listen);
+      if (!c.listen.empty() && !listen_ok)
         r_.error(root["listen"], fmt::format("listen '{}' must be ADDRESS:PORT, e.g. "
                                              "0.0.0.0:7443 or [::]:7443",
                                              c.listen));
@@ -71,7 +73,8 @@ class ConfigParser {
     if (root["tls"]) parse_tls(root["tls"], c);
     if (c.plaintext && root["tls"])
       r_.error(root["plaintext"], "plaintext and tls exclude each other; remove one");
-    if (c.plaintext && !c.listen.empty() && !is_loopback_address(listen_host(c.listen)))
+    // A listen that is not ADDRESS:PORT was reported above; its host is not worth a second error.
+    if (c.plaintext && listen_ok && !is_loopback_address(listen_host(c.listen)))
       r_.error(root["plaintext"],
                fmt::format("plaintext is allowed only on a loopback address, and listen is '{}'; "
                            "give a tls section (faultline certs makes the files) or listen on "

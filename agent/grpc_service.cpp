@@ -12,20 +12,34 @@ namespace {
 
 namespace v1 = agent::v1;
 
+// An error message travels in a gRPC trailer, and a client drops trailers over its metadata
+// limit (8 KiB by default) for RESOURCE_EXHAUSTED, losing the reason. Messages quote what they
+// refuse, which can be a 60 KiB parameter value: cut them well below the limit.
+constexpr size_t kMaxErrorMessage = 2048;
+
+std::string bounded(const std::string& message) {
+  if (message.size() <= kMaxErrorMessage) return message;
+  size_t cut = kMaxErrorMessage;
+  // Not inside a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return fmt::format("{} [... {} more bytes]", message.substr(0, cut), message.size() - cut);
+}
+
 grpc::Status to_status(const ServiceError& e) {
+  const std::string message = bounded(e.message);
   switch (e.code) {
     case ServiceCode::Invalid:
-      return {grpc::StatusCode::INVALID_ARGUMENT, e.message};
+      return {grpc::StatusCode::INVALID_ARGUMENT, message};
     case ServiceCode::Refused:
-      return {grpc::StatusCode::PERMISSION_DENIED, e.message};
+      return {grpc::StatusCode::PERMISSION_DENIED, message};
     case ServiceCode::Unavailable:
-      return {grpc::StatusCode::FAILED_PRECONDITION, e.message};
+      return {grpc::StatusCode::FAILED_PRECONDITION, message};
     case ServiceCode::NotFound:
-      return {grpc::StatusCode::NOT_FOUND, e.message};
+      return {grpc::StatusCode::NOT_FOUND, message};
     case ServiceCode::Failed:
       break;
   }
-  return {grpc::StatusCode::ABORTED, e.message};
+  return {grpc::StatusCode::ABORTED, message};
 }
 
 // Runs one handler; whatever it throws becomes INTERNAL, never a crash of the agent.
@@ -35,7 +49,8 @@ grpc::Status guarded(const char* rpc, F&& handler) {
     return handler();
   } catch (const std::exception& e) {
     spdlog::error("event=rpc_exception rpc={} error=\"{}\"", rpc, e.what());
-    return {grpc::StatusCode::INTERNAL, fmt::format("{} failed inside the agent: {}", rpc, e.what())};
+    return {grpc::StatusCode::INTERNAL,
+            bounded(fmt::format("{} failed inside the agent: {}", rpc, e.what()))};
   }
 }
 
@@ -170,7 +185,8 @@ grpc::Status AgentGrpcService::RunProbe(grpc::ServerContext* ctx,
     std::string client;
     if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
     auto spec = wire::decode(*request);
-    if (!spec) return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, spec.error().message};
+    if (!spec)
+      return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, bounded(spec.error().message)};
     // A command probe is a shell command run as root: only where the host's owner said so.
     if (spec->type == ProbeType::Command && !config_.policy.allow_command_probes)
       return grpc::Status{grpc::StatusCode::PERMISSION_DENIED,

@@ -1,10 +1,13 @@
 #include "injectors/process/proc.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace faultline {
@@ -90,11 +93,21 @@ std::optional<Duration> read_cpu_time(pid_t pid) {
 }
 
 std::optional<pid_t> read_pid_file(const std::string& path) {
-  std::string text;
-  if (!read_file(path, text)) return std::nullopt;
+  // A pid file is a few bytes in a regular file. The path may come from a controller: anything
+  // else holds no pid, and reading it whole could never end (/dev/zero) or never return (a FIFO
+  // without a writer blocks in open()).
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return std::nullopt;
+  char text[32] = {};
+  ssize_t got = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) got = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (got <= 0) return std::nullopt;
   char* end = nullptr;
-  const long pid = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || pid <= 0) return std::nullopt;
+  const long pid = std::strtol(text, &end, 10);
+  if (end == text || pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return std::nullopt;
   return static_cast<pid_t>(pid);
 }
 

@@ -54,7 +54,12 @@ Result<ProcessMatcher> ProcessMatcher::compile(const ProcessSelector& selector) 
   m.selector_ = selector;
   if (selector.cmdline) {
     try {
-      m.cmdline_ = std::make_shared<const std::regex>(*selector.cmdline, std::regex::ECMAScript);
+      // __polynomial (libstdc++): a breadth-first matcher, polynomial in the input, instead of
+      // backtracking, which a pattern like "(.*)*!" turns exponential on a long command line
+      // (a hang of the agent, found by tests/system/agent_fuzz_test.cpp). It refuses
+      // back-references, which a process selector has no need of.
+      m.cmdline_ = std::make_shared<const std::regex>(
+          *selector.cmdline, std::regex::ECMAScript | std::regex_constants::__polynomial);
     } catch (const std::regex_error& e) {
       return fail("cmdline regex '{}' is not valid: {}", *selector.cmdline, e.what());
     }

@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tls/certs.h"
+
 namespace faultline::test {
 
 int free_port() {
@@ -51,6 +53,28 @@ std::string read_text(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+ClusterCerts::ClusterCerts(const std::string& dir, const std::vector<std::string>& agents)
+    : dir_(dir) {
+  tls::IssueOptions options;
+  options.dir = dir;
+  for (const std::string& a : agents) options.agents.push_back({a, "127.0.0.1"});
+  options.days = 2;
+  if (auto issued = tls::issue_cluster_certs(options); !issued)
+    throw std::runtime_error("cannot make certificates in " + dir + ": " + issued.error().message);
+}
+
+std::string ClusterCerts::agent_config(const std::string& agent,
+                                       const std::vector<std::string>& allowed_clients) const {
+  std::string out =
+      "tls:\n  ca: " + ca() + "\n  cert: " + cert(agent) + "\n  key: " + key(agent) + "\n";
+  if (!allowed_clients.empty()) {
+    out += "  allowed_clients: [";
+    for (size_t i = 0; i < allowed_clients.size(); ++i) out += (i ? ", " : "") + allowed_clients[i];
+    out += "]\n";
+  }
+  return out;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "controller/fleet/agent_client.h"
 #include "tests/support/child_process.h"
@@ -32,6 +33,26 @@ class TempDir {
 void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
 
+// One cluster's mutual-TLS material, made with the tls library as `faultline certs` makes it: a
+// CA, a server certificate per agent (SAN DNS:NAME and IP:127.0.0.1) and the client certificate
+// of the controller (CN and SAN `controller`).
+class ClusterCerts {
+ public:
+  ClusterCerts(const std::string& dir, const std::vector<std::string>& agents);
+  const std::string& dir() const { return dir_; }
+  std::string ca() const { return dir_ + "/ca.pem"; }
+  std::string cert(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
+  std::string key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
+  // What a controller of this cluster presents.
+  ClientTls controller() const { return {ca(), cert("controller"), key("controller")}; }
+  // An agent config's tls section (and its allowed_clients, when given).
+  std::string agent_config(const std::string& agent,
+                           const std::vector<std::string>& allowed_clients = {}) const;
+
+ private:
+  std::string dir_;
+};
+
 class AgentProcess {
  public:
   // `config_body` is the config without `listen` and `state_file`, which the fixture adds.
@@ -52,6 +73,11 @@ class AgentProcess {
   pid_t pid() const { return pid_; }
   // A plaintext client (the config must say plaintext: true).
   AgentEndpoint endpoint() const { return {name_, address_, std::nullopt}; }
+  // A mutual-TLS client that expects the agent's certificate to name `name` (the agent's own
+  // name when empty), as an inventory entry does.
+  AgentEndpoint endpoint(const ClientTls& tls, const std::string& name = "") const {
+    return {name.empty() ? name_ : name, address_, tls};
+  }
 
  private:
   std::string name_;

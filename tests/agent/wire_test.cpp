@@ -1,0 +1,243 @@
+// The agent's reading of a ProbeRequest (wire::decode): every field checked as a scenario's probe
+// would be, each mistake an exact message, and random requests answered with a value or an
+// error, never a crash.
+#include "agent/wire.h"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <random>
+
+using namespace faultline;
+namespace v1 = faultline::agent::v1;
+
+namespace {
+
+std::string error_of(const v1::ProbeRequest& r) {
+  auto spec = wire::decode(r);
+  REQUIRE_FALSE(spec);
+  return spec.error().message;
+}
+
+v1::ProbeRequest http(const std::string& url) {
+  v1::ProbeRequest r;
+  r.set_name("web");
+  r.mutable_http()->set_url(url);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a probe request reads back as the spec it was encoded from", "[agent-wire]") {
+  ProbeSpec spec;
+  spec.name = "api";
+  spec.type = ProbeType::Http;
+  spec.http.url = "http://127.0.0.1:8080/health";
+  spec.http.method = "HEAD";
+  spec.http.timeout = std::chrono::milliseconds(750);
+  spec.expect.status = {200, 204};
+  spec.expect.body_matches = "ok|ready";
+  spec.expect.max_latency = std::chrono::milliseconds(300);
+  auto back = wire::decode(wire::encode(spec));
+  REQUIRE(back);
+  CHECK(back->name == "api");
+  CHECK(back->type == ProbeType::Http);
+  CHECK(back->http.url == spec.http.url);
+  CHECK(back->http.method == "HEAD");
+  CHECK(back->http.timeout == std::chrono::milliseconds(750));
+  CHECK(back->expect.status == std::vector<int>{200, 204});
+  CHECK(back->expect.body_matches == "ok|ready");
+  CHECK(back->expect.max_latency == std::chrono::milliseconds(300));
+
+  // An HTTP probe without expected statuses expects 200; a long name is cut, not refused.
+  v1::ProbeRequest plain = http("https://example.test/");
+  plain.set_name(std::string(300, 'n'));
+  auto p = wire::decode(plain);
+  REQUIRE(p);
+  CHECK(p->expect.status == std::vector<int>{200});
+  CHECK(p->name == std::string(128, 'n'));
+}
+
+TEST_CASE("each wrong field of a probe request is named", "[agent-wire]") {
+  CHECK(error_of(v1::ProbeRequest{}) ==
+        "the probe has no check: give one of http, tcp, command, process");
+  CHECK(error_of(http("ftp://example.test/")) ==
+        "http.url 'ftp://example.test/' must start with http:// or https://");
+  CHECK(error_of(http("http://x/" + std::string(2100, 'a'))) ==
+        "http.url is longer than 2048 characters");
+  v1::ProbeRequest method = http("http://x/");
+  method.mutable_http()->set_method("FETCH");
+  CHECK(error_of(method) ==
+        "http.method 'FETCH' must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+  v1::ProbeRequest slow = http("http://x/");
+  slow.mutable_http()->set_timeout_ms(60'001);
+  CHECK(error_of(slow) == "timeout_ms 60001 is longer than the most a probe may take, 60000");
+  v1::ProbeRequest huge = http("http://x/");
+  huge.mutable_http()->set_timeout_ms(UINT64_MAX);
+  CHECK(error_of(huge) ==
+        "timeout_ms 18446744073709551615 is longer than the most a probe may take, 60000");
+
+  v1::ProbeRequest tcp;
+  tcp.mutable_tcp()->set_host("db");
+  tcp.mutable_tcp()->set_port(0);
+  CHECK(error_of(tcp) == "tcp.port 0 is not 1 to 65535");
+  tcp.mutable_tcp()->set_port(65536);
+  CHECK(error_of(tcp) == "tcp.port 65536 is not 1 to 65535");
+  tcp.mutable_tcp()->set_port(5432);
+  tcp.mutable_tcp()->set_host("");
+  CHECK(error_of(tcp) == "tcp.host must be 1 to 255 characters");
+  tcp.mutable_tcp()->set_host(std::string(256, 'h'));
+  CHECK(error_of(tcp) == "tcp.host must be 1 to 255 characters");
+
+  v1::ProbeRequest command;
+  command.mutable_command();
+  CHECK(error_of(command) == "command.run must be 1 to 4096 characters");
+
+  v1::ProbeRequest process;
+  process.mutable_process();
+  CHECK(error_of(process) == "process.selector selects nothing");
+  process.mutable_process()->mutable_selector()->set_cmdline("worker(");
+  CHECK(error_of(process) ==
+        "process.selector.cmdline is not a valid regular expression: Mismatched '(' and ')' in "
+        "regular expression");
+  process.mutable_process()->mutable_selector()->set_cmdline(std::string(1025, 'a'));
+  CHECK(error_of(process) == "process.selector.cmdline is longer than 1024 characters");
+
+  v1::ProbeRequest status = http("http://x/");
+  status.mutable_expect()->add_status(200);
+  status.mutable_expect()->add_status(99);
+  CHECK(error_of(status) == "expect.status 99 is not an HTTP status (100 to 599)");
+  v1::ProbeRequest negative = http("http://x/");
+  negative.mutable_expect()->add_status(-200);
+  CHECK(error_of(negative) == "expect.status -200 is not an HTTP status (100 to 599)");
+  v1::ProbeRequest body = http("http://x/");
+  body.mutable_expect()->set_body_matches("[a-");
+  CHECK(error_of(body).starts_with("expect.body_matches is not a valid regular expression: "));
+  v1::ProbeRequest out = http("http://x/");
+  out.mutable_expect()->set_stdout_matches("*");
+  CHECK(error_of(out).starts_with("expect.stdout_matches is not a valid regular expression: "));
+  v1::ProbeRequest latency = http("http://x/");
+  latency.mutable_expect()->set_max_latency_ms(60'001);
+  CHECK(error_of(latency) == "expect.max_latency_ms is too long");
+}
+
+TEST_CASE("random probe requests decode to a value or an error, never a crash",
+          "[agent-wire][fuzz]") {
+  const uint64_t seed = 0x5eed'0001;
+  std::printf("wire::decode fuzz seed: %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto pick = [&](std::initializer_list<std::string> options) {
+    std::uniform_int_distribution<size_t> d(0, options.size() - 1);
+    return *(options.begin() + static_cast<std::ptrdiff_t>(d(rng)));
+  };
+  auto bytes = [&](size_t max) {
+    std::uniform_int_distribution<size_t> len(0, max);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::string s(len(rng), '\0');
+    for (char& c : s) c = static_cast<char>(byte(rng));
+    return s;
+  };
+  auto text = [&] {
+    switch (rng() % 8) {
+      case 0:
+        return std::string();
+      case 1:
+        return bytes(64);
+      case 2:
+        return std::string(rng() % 5000, 'a');
+      case 3:
+        return pick({"(a+)+$", "(", "[", "*", "a{99999999}", "\\", "(?=x)", "[z-a]",
+                     "((((((((((x))))))))))", "(a|aa)*b", "x{2,1}", ".*"});
+      case 4:
+        return pick({"http://127.0.0.1:1/", "https://", "http://", "HTTP://x", "gopher://x",
+                     "http://[::1]:99999/", "http://%zz/", "http://\xc3\x28"});
+      case 5:
+        return pick({"GET", "get", "HEAD", "", "DELETE ", "\xff"});
+      case 6:
+        return std::string(1, static_cast<char>(rng() % 256));
+      default:
+        return std::to_string(static_cast<int64_t>(rng()));
+    }
+  };
+  auto number = [&]() -> uint64_t {
+    switch (rng() % 4) {
+      case 0:
+        return 0;
+      case 1:
+        return rng() % 70'000;
+      case 2:
+        return UINT64_MAX - rng() % 3;
+      default:
+        return rng();
+    }
+  };
+  size_t accepted = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    v1::ProbeRequest r;
+    if (rng() % 2) r.set_name(text());
+    switch (rng() % 5) {
+      case 0: {
+        auto* h = r.mutable_http();
+        h->set_url(text());
+        if (rng() % 2) h->set_url("http://127.0.0.1/" + text());
+        h->set_method(text());
+        h->set_timeout_ms(number());
+        break;
+      }
+      case 1: {
+        auto* t = r.mutable_tcp();
+        t->set_host(text());
+        t->set_port(static_cast<uint32_t>(number()));
+        t->set_timeout_ms(number());
+        break;
+      }
+      case 2: {
+        auto* c = r.mutable_command();
+        c->set_run(text());
+        c->set_timeout_ms(number());
+        break;
+      }
+      case 3: {
+        auto* s = r.mutable_process()->mutable_selector();
+        if (rng() % 2) s->set_name(text());
+        if (rng() % 2) s->set_cmdline(text());
+        if (rng() % 3 == 0) s->set_pidfile(text());
+        if (rng() % 3 == 0) s->set_cgroup(text());
+        break;
+      }
+      default:
+        break;  // no check at all
+    }
+    if (rng() % 2) {
+      auto* x = r.mutable_expect();
+      for (uint64_t n = rng() % 4; n > 0; --n) x->add_status(static_cast<int32_t>(number()));
+      if (rng() % 3 == 0) x->set_body_matches(text());
+      if (rng() % 3 == 0) x->set_stdout_matches(text());
+      if (rng() % 3 == 0) x->set_max_latency_ms(number());
+      if (rng() % 3 == 0) x->set_exit_code(static_cast<int32_t>(number()));
+      if (rng() % 3 == 0) x->set_min_count(static_cast<int64_t>(number()));
+      if (rng() % 3 == 0) x->set_max_count(static_cast<int64_t>(number()));
+    }
+    auto spec = wire::decode(r);
+    if (spec) {
+      ++accepted;
+      // What is accepted is within the limits the agent promises.
+      CHECK(spec->name.size() <= 128);
+      if (spec->type == ProbeType::Http) {
+        CHECK(spec->http.timeout <= std::chrono::seconds(60));
+        CHECK(spec->http.url.size() <= 2048);
+      }
+      if (spec->type == ProbeType::Tcp) {
+        CHECK(spec->tcp.port >= 1);
+        CHECK(spec->tcp.port <= 65535);
+      }
+      for (int s : spec->expect.status) {
+        CHECK(s >= 100);
+        CHECK(s <= 599);
+      }
+    } else {
+      CHECK_FALSE(spec.error().message.empty());
+    }
+  }
+  std::printf("wire::decode fuzz: %zu of 20000 accepted\n", accepted);
+  CHECK(accepted > 0);
+}
