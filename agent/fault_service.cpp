@@ -136,7 +136,7 @@ ServiceResult<void> FaultService::check_policy(const ApplyInput& in,
   if (config_.scope_own_netns && request.params.has("netns"))
     return std::unexpected(refused(
         "refused by this agent's scope: netns is not allowed when scope.netns is 'own'"));
-  if (active_count() >= static_cast<size_t>(p.max_faults))
+  if (active_count() + preparing_.size() >= static_cast<size_t>(p.max_faults))
     return std::unexpected(refused(fmt::format(
         "refused by this agent's policy: {} faults are active, the policy.max_faults", p.max_faults)));
   return {};
@@ -151,15 +151,29 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
   auto built = build_request(in);
   if (!built) return std::unexpected(built.error());
   FaultRequest request = std::move(*built);
-  std::lock_guard lock(mutex_);
   const std::string k = key(in.owner, in.fault_id);
-  if (leases_.contains(k)) return report(k);  // idempotent: the same fault again
-  if (auto ok = check_policy(in, request); !ok) return std::unexpected(ok.error());
-  const TimePoint now = Clock::now();
-  const TimePoint deadline = (in.duration ? now + *in.duration : now) + kDeadlineGrace;
-  if (auto p = agent_.prepare(std::move(request), in.owner, deadline); !p)
+  {
+    std::lock_guard lock(mutex_);
+    if (leases_.contains(k)) return report(k);  // idempotent: the same fault again
+    if (preparing_.contains(k))
+      return std::unexpected(ServiceError{
+          ServiceCode::Unavailable,
+          fmt::format("fault '{}' is being applied by another call; ask again", in.fault_id)});
+    if (auto ok = check_policy(in, request); !ok) return std::unexpected(ok.error());
+    preparing_.insert(k);
+  }
+  // Targets are found without the service's lock: leases keep expiring meanwhile.
+  const TimePoint deadline_base = Clock::now();
+  auto prepared = agent_.prepare(std::move(request), in.owner,
+                                 (in.duration ? deadline_base + *in.duration : deadline_base) +
+                                     kDeadlineGrace);
+  std::lock_guard lock(mutex_);
+  preparing_.erase(k);
+  if (!prepared)
     return std::unexpected(ServiceError{
-        p.error().refused ? ServiceCode::Refused : ServiceCode::Failed, p.error().message});
+        prepared.error().refused ? ServiceCode::Refused : ServiceCode::Failed,
+        prepared.error().message});
+  const TimePoint now = Clock::now();
   // The undo goes to disk before the host is touched; without it, nothing is applied.
   StateEntry entry{in.owner, in.fault_id, in.kind, agent_.undo_plan(k)};
   if (auto r = state_.record(entry); !r) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,7 @@ class FaultService {
   LocalAgent agent_;
   mutable std::mutex mutex_;
   std::map<std::string, Lease> leases_;  // by key(); every fault ever applied this run
+  std::set<std::string> preparing_;      // keys whose targets are being found
 };
 
 // Owner and fault ids travel in logs, file names and replies: [A-Za-z0-9._:-]{1,128}.

@@ -4,12 +4,13 @@ namespace faultline {
 
 Result<void> LocalAgent::prepare(FaultRequest request, const std::string& owner,
                                  TimePoint deadline) {
-  std::lock_guard lock(mutex_);
-  if (faults_.contains(request.id)) return fail("fault '{}' is already known", request.id);
   const std::string id = request.id;
   const std::string kind = request.kind;
+  // Finding targets reads all of /proc: not under the lock that deadlines and reverts need.
   std::unique_ptr<Fault> fault = FL_TRY(create_fault(std::move(request)));
   FL_TRY_VOID(fault->prepare());
+  std::lock_guard lock(mutex_);
+  if (faults_.contains(id)) return fail("fault '{}' is already known", id);
   Entry entry;
   entry.state.id = id;
   entry.state.kind = kind;
