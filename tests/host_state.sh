@@ -17,7 +17,9 @@ state() {
   echo "# faultline cgroups"
   find /sys/fs/cgroup -maxdepth 4 -type d -name 'faultline-*' 2>/dev/null | sort
   echo "# faultline processes"
-  ps -eo pid=,args= 2>/dev/null | grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh|grep|ctest|make|cmake' | awk '{$1=""; print}' | sort
+  # Zombies are left out: an agent or guard that exited after its parent did waits for init to
+  # reap it, and holds nothing but its pid until then.
+  ps -eo stat=,args= 2>/dev/null | awk '$1 !~ /^Z/' | grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh|grep|ctest|make|cmake' | awk '{$1=""; print}' | sort
   echo "# stopped processes of the suite"
   ps -eo stat=,args= 2>/dev/null | awk '$1 ~ /^T/' | grep -E 'fl-test' | sort
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/poll.h"
 #include "injectors/linux/cgroup.h"
 #include "injectors/linux/nftables.h"
 #include "injectors/network/ingress_redirect.h"
@@ -22,14 +23,7 @@ using nlohmann::json;
 // How long a step waits for the kernel to show its effect (a resumed process, a thawed cgroup).
 constexpr Duration kSettle = std::chrono::milliseconds(500);
 
-bool wait_until(const auto& condition) {
-  const TimePoint until = Clock::now() + kSettle;
-  while (Clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return condition();
-}
+bool wait_until(const auto& condition) { return poll_until(condition, kSettle); }
 
 json netns_json(const NetnsLocation& where) {
   json out = {{"inode", where.inode}};

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/poll.h"
 #include "injectors/linux/cgroup.h"
 #include "injectors/linux/undo_guard.h"
 #include "injectors/linux/undo_steps.h"
@@ -30,14 +31,7 @@ constexpr ParamSpec kParams[] = {
 // How long to wait for the kernel to report a process stopped or a cgroup frozen.
 constexpr Duration kSettle = std::chrono::milliseconds(500);
 
-bool wait_until(const auto& condition) {
-  const TimePoint until = Clock::now() + kSettle;
-  while (Clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return condition();
-}
+bool wait_until(const auto& condition) { return poll_until(condition, kSettle); }
 
 bool cgroup_frozen(const std::string& dir) {
   std::ifstream events(dir + "/cgroup.events");

@@ -10,25 +10,12 @@
 
 #include "controller/fleet/agent_client.h"
 #include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace faultline::test {
 
 // A loopback TCP port that was free a moment ago.
 int free_port();
-
-// A fresh directory under /tmp, removed with its contents when the handle goes away.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
