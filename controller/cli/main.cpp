@@ -1,4 +1,5 @@
-// faultline: run chaos scenarios on this host. See README.md for the exit codes.
+// faultline: run chaos scenarios on this host, or on many through their agents. See README.md for
+// the exit codes.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -8,7 +9,8 @@
 
 int main(int argc, char** argv) {
   using namespace faultline;
-  CLI::App app{"faultline: fault injection with a steady-state hypothesis, on this host",
+  CLI::App app{"faultline: fault injection with a steady-state hypothesis, on this host or on "
+               "many through their agents",
                "faultline"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
