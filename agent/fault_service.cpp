@@ -110,7 +110,14 @@ ServiceResult<FaultRequest> FaultService::build_request(const ApplyInput& in) co
     if (auto m = ProcessMatcher::compile(in.selector); !m)
       return std::unexpected(invalid(m.error().message));
   request.protection.agent_policy = config_.policy.protected_processes;
-  if (config_.scope_own_netns) request.protection.only_netns = netns_inode(getpid());
+  if (config_.scope_own_netns) {
+    // Without its own namespace to compare against, the scope cannot be kept: refuse.
+    request.protection.only_netns = netns_inode(getpid());
+    if (!request.protection.only_netns)
+      return std::unexpected(ServiceError{
+          ServiceCode::Unavailable,
+          "scope.netns is 'own' but the agent cannot read its own network namespace"});
+  }
   return request;
 }
 
@@ -154,7 +161,20 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
   const std::string k = key(in.owner, in.fault_id);
   {
     std::lock_guard lock(mutex_);
-    if (leases_.contains(k)) return report(k);  // idempotent: the same fault again
+    if (auto it = leases_.find(k); it != leases_.end()) {
+      // Idempotent: the same fault again gets its state. One that has ended is not applied
+      // again under the same id: an owner that reuses ids must not be told "applied".
+      const Lease& l = it->second;
+      if (agent_.active_deadline(k) || l.ended_by == "completed") return report(k);
+      return std::unexpected(ServiceError{
+          ServiceCode::Unavailable,
+          fmt::format("fault '{}' of owner '{}' has ended already (by {}); apply it under a new "
+                      "fault id or owner",
+                      in.fault_id, in.owner, l.ended_by.empty() ? "error" : l.ended_by)});
+    }
+    if (stopping_)
+      return std::unexpected(ServiceError{ServiceCode::Unavailable,
+                                          "the agent is shutting down and reverting its faults"});
     if (preparing_.contains(k))
       return std::unexpected(ServiceError{
           ServiceCode::Unavailable,
@@ -169,6 +189,15 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
                                      kDeadlineGrace);
   std::lock_guard lock(mutex_);
   preparing_.erase(k);
+  // Reverted (or the agent stopped) while its targets were being found: never applied.
+  if (prepared && (cancelled_.erase(k) > 0 || stopping_)) {
+    agent_.forget(k);
+    return std::unexpected(ServiceError{
+        ServiceCode::Failed,
+        fmt::format("fault '{}' was reverted while it was being applied; not applied",
+                    in.fault_id)});
+  }
+  cancelled_.erase(k);
   if (!prepared)
     return std::unexpected(ServiceError{
         prepared.error().refused ? ServiceCode::Refused : ServiceCode::Failed,
@@ -183,7 +212,7 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
         fmt::format("not applied: its undo could not be saved: {}", r.error().message)});
   }
   leases_[k] = {in.owner, in.fault_id, Clock::now() + lease_for(in.lease), "", !in.duration};
-  auto applied = agent_.apply(k, now);
+  auto applied = actuator_.run([&] { return agent_.apply(k, now); });
   if (!applied) {
     // LocalAgent reverted what was done; once that worked the undo is no longer needed.
     leases_[k].ended_by = "error";
@@ -226,6 +255,11 @@ ServiceResult<std::vector<FaultReport>> FaultService::revert(const std::string& 
   std::lock_guard lock(mutex_);
   std::vector<FaultReport> out;
   bool found = false;
+  for (const std::string& k : preparing_)
+    if (k.starts_with(owner + "/") && (fault_id.empty() || k == key(owner, fault_id))) {
+      cancelled_.insert(k);
+      found = true;
+    }
   for (auto& [k, l] : leases_) {
     if (l.owner != owner || (!fault_id.empty() && l.fault_id != fault_id)) continue;
     found = true;
@@ -245,9 +279,10 @@ Result<void> FaultService::revert_locked(const std::string& k, const std::string
   if (l.ended_by.empty()) l.ended_by = ended_by;
   if (r)
     spdlog::info("event=reverted owner={} fault={} ended_by={}", l.owner, l.fault_id, l.ended_by);
-  else
-    spdlog::critical("event=revert_failed owner={} fault={} ended_by={} error=\"{}\"", l.owner,
-                     l.fault_id, l.ended_by, r.error().message);
+  else if (l.failed_reverts++ % 50 == 0)
+    spdlog::critical("event=revert_failed owner={} fault={} ended_by={} attempts={} "
+                     "error=\"{}\" (tried again every tick)",
+                     l.owner, l.fault_id, l.ended_by, l.failed_reverts, r.error().message);
   // A failed revert keeps its undo on disk: the next start of the agent tries again.
   if (r) (void)state_.forget(l.owner, l.fault_id);
   return r;
@@ -268,7 +303,9 @@ void FaultService::tick(TimePoint now) {
   for (auto& [k, l] : leases_) {
     const std::optional<TimePoint> deadline = agent_.active_deadline(k);
     if (!deadline) continue;
-    if (now >= l.until)
+    if (l.failed_reverts > 0)
+      (void)revert_locked(k, l.ended_by);  // a revert that failed: again, until it works
+    else if (now >= l.until)
       (void)revert_locked(k, "lease");
     else if (now >= *deadline)
       (void)revert_locked(k, l.one_shot ? "completed" : "deadline");
@@ -277,6 +314,7 @@ void FaultService::tick(TimePoint now) {
 
 std::vector<std::string> FaultService::revert_everything(const std::string& why) {
   std::lock_guard lock(mutex_);
+  stopping_ = true;
   std::vector<std::string> errors;
   for (auto& [k, l] : leases_)
     if (auto r = revert_locked(k, why); !r) errors.push_back(fmt::format("{}: {}", k, r.error().message));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/actuator.h"
 #include "agent/agent_config.h"
 #include "agent/fault_report.h"
 #include "agent/local_agent.h"
@@ -78,6 +79,7 @@ class FaultService {
     TimePoint until{};
     std::string ended_by;
     bool one_shot = false;  // no duration (a kill): its end is not a cut-short fault
+    int failed_reverts = 0;  // tried again every tick; logged on the first and every 50th
   };
   static std::string key(const std::string& owner, const std::string& fault_id) {
     return owner + "/" + fault_id;
@@ -92,9 +94,12 @@ class FaultService {
   const AgentConfig& config_;
   StateFile& state_;
   LocalAgent agent_;
+  Actuator actuator_;  // applies faults on a thread that outlives every RPC
   mutable std::mutex mutex_;
   std::map<std::string, Lease> leases_;  // by key(); every fault ever applied this run
   std::set<std::string> preparing_;      // keys whose targets are being found
+  std::set<std::string> cancelled_;      // reverted while still being prepared: not applied
+  bool stopping_ = false;                // revert_everything ran: no new fault
 };
 
 // Owner and fault ids travel in logs, file names and replies: [A-Za-z0-9._:-]{1,128}.

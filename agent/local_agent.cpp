@@ -48,8 +48,13 @@ Result<void> LocalAgent::revert(const std::string& id) {
 Result<void> LocalAgent::revert_locked(Entry& entry) {
   if (!entry.active()) return {};
   auto reverted = entry.fault->revert();
-  entry.state.reverted_at = Clock::now();
-  if (!reverted) entry.state.revert_error = reverted.error().message;
+  // A failed revert leaves the fault active: the next revert, expire or revert_all tries again.
+  if (reverted) {
+    entry.state.reverted_at = Clock::now();
+    entry.state.revert_error.clear();
+  } else {
+    entry.state.revert_error = reverted.error().message;
+  }
   snapshot(entry);
   return reverted;
 }

@@ -38,7 +38,7 @@ class LocalAgent {
   Result<void> prepare(FaultRequest request, const std::string& owner, TimePoint deadline);
   // Applies a prepared fault. If applying fails half-way, what was done is reverted at once.
   Result<void> apply(const std::string& id, TimePoint scheduled);
-  // Reverts one fault; idempotent.
+  // Reverts one fault; idempotent. One whose revert failed stays active, to be tried again.
   Result<void> revert(const std::string& id);
   // Reverts every fault of `owner` still active ("" for every owner); returns what failed.
   std::vector<Error> revert_all(const std::string& owner = "");

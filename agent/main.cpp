@@ -119,8 +119,12 @@ int serve(const AgentConfig& config) {
   sd_notify(0, "STOPPING=1");
   spdlog::info("event=stopping signal={}", signal_name(stop_signal().load()));
   // Faults first: a slow RPC must not keep the host faulted.
-  const std::vector<std::string> errors = faults.revert_everything("shutdown");
+  std::vector<std::string> errors = faults.revert_everything("shutdown");
   for (const std::string& e : errors) spdlog::critical("event=revert_failed {}", e);
+  // What is still in the state file was not put back: the next start tries again.
+  if (auto left = state.load(); !left || !left->empty())
+    errors.push_back(left ? fmt::format("{} fault(s) still in {}", left->size(), state.path())
+                          : left.error().message);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (errors.empty()) UndoGuard::stop();
   spdlog::info("event=stopped reverted_all={}", errors.empty());

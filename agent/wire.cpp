@@ -35,7 +35,7 @@ Result<void> check_regex(const std::optional<std::string>& re, std::string_view 
   if (!re) return {};
   if (re->size() > 1024) return fail("{} is longer than 1024 characters", what);
   try {
-    std::regex compiled(*re);
+    std::regex compiled(*re, kRegexFlags);
   } catch (const std::regex_error& e) {
     return fail("{} is not a valid regular expression: {}", what, e.what());
   }

@@ -40,7 +40,7 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
   }
   if (hosts->remote()) {
     // Every agent the run needs answers and can do its part, or nothing starts anywhere.
-    const std::vector<std::string> preflight = preflight_problems(s, *hosts, *inventory);
+    const std::vector<std::string> preflight = preflight_problems(s, *hosts, *inventory, lease);
     for (const std::string& p : preflight)
       std::fprintf(stderr, "%s: error: %s\n", file.c_str(), p.c_str());
     if (!preflight.empty()) {

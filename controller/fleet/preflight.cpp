@@ -28,7 +28,7 @@ std::vector<AgentHealth> describe_agents(const std::vector<Agent>& agents, Durat
 }
 
 std::vector<std::string> preflight_problems(const Scenario& s, const HostPlan& plan,
-                                            const Inventory& inventory) {
+                                            const Inventory& inventory, Duration lease) {
   std::set<std::string> needed(plan.touched.begin(), plan.touched.end());
   for (const ProbeHost& p : plan.probes)
     if (p.agent) needed.insert(p.agent->name);
@@ -42,6 +42,12 @@ std::vector<std::string> preflight_problems(const Scenario& s, const HostPlan& p
       problems.push_back(h.description.error().message);
       continue;
     }
+    if (lease > h.description->max_lease)
+      problems.push_back(fmt::format("--lease {} is longer than agent {}'s lease.max {}; give "
+                                     "--lease {} or less",
+                                     format_duration(lease), h.name,
+                                     format_duration(h.description->max_lease),
+                                     format_duration(h.description->max_lease)));
     if (h.description->host != h.name)
       problems.push_back(fmt::format("agent {} at {} says it is '{}'; fix the inventory or the "
                                      "agent's host:",

@@ -22,7 +22,9 @@ struct AgentHealth {
 std::vector<AgentHealth> describe_agents(const std::vector<Agent>& agents, Duration timeout);
 
 // Every reason the run cannot start on its hosts, one line each; empty when it can.
+// `lease` is the run's: an agent caps leases at its lease.max, so a longer one would end every
+// fault early.
 std::vector<std::string> preflight_problems(const Scenario& scenario, const HostPlan& plan,
-                                            const Inventory& inventory);
+                                            const Inventory& inventory, Duration lease);
 
 }  // namespace faultline

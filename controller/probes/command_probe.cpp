@@ -24,7 +24,9 @@ constexpr size_t kMaxOutput = 64 * 1024;
 class CommandProbeImpl final : public Probe {
  public:
   explicit CommandProbeImpl(const ProbeSpec& spec) : spec_(spec) {
-    if (spec.expect.stdout_matches) stdout_re_.emplace(*spec.expect.stdout_matches);
+    if (spec.expect.stdout_matches)
+      stdout_re_.emplace(*spec.expect.stdout_matches,
+                     kRegexFlags);
   }
 
   CheckResult check() override {

@@ -26,7 +26,9 @@ class HttpProbeImpl final : public Probe {
     } else {
       load_error_ = library.error().message;
     }
-    if (spec.expect.body_matches) body_re_.emplace(*spec.expect.body_matches);
+    if (spec.expect.body_matches)
+      body_re_.emplace(*spec.expect.body_matches,
+                     kRegexFlags);
   }
   ~HttpProbeImpl() override {
     if (curl_ != nullptr) c_->easy_cleanup(curl_);

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "agent/local_agent.h"
@@ -36,7 +37,10 @@ class Engine {
         o_(o),
         timeline_(plan_timeline(s)),
         stops_(s.stop_when),
-        owner_(fmt::format("run-{}-{}", getpid(), o.seed)) {}
+        // Unique per run, even for a replay with the same seed or a faultline that is pid 1 in
+        // its container: agents key faults by owner.
+        owner_(fmt::format("run-{}-{}-{:08x}", getpid(), o.seed,
+                           static_cast<uint32_t>(std::random_device{}()))) {}
 
   RunResult run() {
     start_ = Clock::now();
@@ -74,7 +78,6 @@ class Engine {
     if (remote_) connector = std::thread([this] { remote_->connect(agents_of_run()); });
 
     run_phases();
-    if (connector.joinable()) connector.join();
 
     // Teardown always runs: every fault is reverted first (a probe stuck on the paused service
     // must not delay that), then the probes stop, then the verdict is written.
@@ -83,6 +86,8 @@ class Engine {
     if (remote_)
       for (const std::string& e : remote_->revert_all())
         o_.log(fmt::format("REVERT NOT CONFIRMED: {}", e));
+    // After the reverts: a slow connection attempt must not delay them.
+    if (connector.joinable()) connector.join();
     {
       std::lock_guard lock(mutex_);
       probes_stop_ = true;

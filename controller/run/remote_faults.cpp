@@ -75,12 +75,12 @@ std::vector<RemoteFaults::HostResult> RemoteFaults::apply(const std::vector<Agen
       results[i].report = std::move(*r);
     else
       results[i].error = r.error();
+    // Placed as soon as this host answers, so its lease is renewed while slower hosts are still
+    // applying. A failed apply is placed too: the agent may have applied it after all (a
+    // timeout), and revert_all must ask it.
+    std::lock_guard lock(mutex_);
+    placed_.push_back({results[i].host, fault.fault_id, results[i].report.value_or(FaultReport{})});
   });
-  std::lock_guard lock(mutex_);
-  for (const HostResult& r : results)
-    // A failed apply is recorded too: the agent may have applied it after all (a timeout), and
-    // revert_all must ask it.
-    placed_.push_back({r.host, fault.fault_id, r.report.value_or(FaultReport{})});
   return results;
 }
 

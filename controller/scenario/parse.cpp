@@ -102,7 +102,7 @@ class ScenarioParser {
   void check_selector(const YAML::Node& node, const ProcessSelector& sel, std::string_view what) {
     if (sel.cmdline) {
       try {
-        std::regex re(*sel.cmdline);
+        std::regex re(*sel.cmdline, kRegexFlags);
       } catch (const std::regex_error& e) {
         r_.error(node["cmdline"],
                  fmt::format("{}.cmdline is not a valid regular expression: {}", what, e.what()));
@@ -431,7 +431,7 @@ class ScenarioParser {
     auto text = r_.text(map, key, what);
     if (!text) return std::nullopt;
     try {
-      std::regex re(*text);
+      std::regex re(*text, kRegexFlags);
     } catch (const std::regex_error& e) {
       r_.error(map[std::string(key)],
                fmt::format("{} is not a valid regular expression: {}", what, e.what()));

@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -62,11 +64,24 @@ std::optional<NetnsHandle> open_if_same(const std::string& path, uint64_t start_
 }  // namespace
 
 Result<NetnsHandle> NetnsHandle::open_path(const std::string& path_or_name) {
+  if (!path_or_name.starts_with('/') && path_or_name.find('/') != std::string::npos)
+    return fail("network namespace '{}': a name has no '/'; give a name from `ip netns list` or "
+                "an absolute path",
+                path_or_name);
   const std::string path =
       path_or_name.starts_with('/') ? path_or_name : "/run/netns/" + path_or_name;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking and no symlink at the end: the path comes from a request, and a FIFO or a
+  // device must not hang or wake anything. Only a network namespace is accepted.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0)
     return fail("cannot open network namespace '{}': {}", path_or_name, std::strerror(errno));
+  struct statfs fs {};
+  if (fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC) {
+    ::close(fd);
+    return fail("'{}' is not a network namespace (expected a file of nsfs, such as "
+                "/run/netns/NAME or /proc/PID/ns/net)",
+                path_or_name);
+  }
   NetnsHandle h;
   h.fd_ = own_fd(fd);
   h.path_ = path;

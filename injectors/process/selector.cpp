@@ -59,7 +59,7 @@ Result<ProcessMatcher> ProcessMatcher::compile(const ProcessSelector& selector) 
       // (a hang of the agent, found by tests/system/agent_fuzz_test.cpp). It refuses
       // back-references, which a process selector has no need of.
       m.cmdline_ = std::make_shared<const std::regex>(
-          *selector.cmdline, std::regex::ECMAScript | std::regex_constants::__polynomial);
+          *selector.cmdline, kRegexFlags);
     } catch (const std::regex_error& e) {
       return fail("cmdline regex '{}' is not valid: {}", *selector.cmdline, e.what());
     }

@@ -15,6 +15,11 @@ namespace faultline {
 // How much of a command line, response body or command output a regex searches.
 inline constexpr size_t kMaxRegexInput = 8192;
 
+// Every regex a user writes (selectors, probe expectations) is compiled with these: libstdc++'s
+// polynomial (breadth-first) matcher, so that no pattern can make a check take exponential
+// time; it refuses back-references. Validation uses the same flags, so what validates runs.
+inline constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
+
 struct ProcessSelector {
   std::optional<std::string> name;            // comm, or the base name of argv[0], exactly
   std::optional<std::string> cmdline;         // ECMAScript regex searched in the command line

@@ -141,6 +141,13 @@ TEST_CASE("a lease that is not renewed ends the fault by itself; a renewed one g
   CHECK(late->renewed == 0);
   REQUIRE(late->ended.size() == 1);
   CHECK(late->ended[0].ended_by == "lease");
+  // The same fault id again is not "applied": that owner must use a new id.
+  auto again = client.apply(pause_fault("run-d", "p", "fl-test-lease-d", 30s, 600ms), 5s);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().message ==
+        "agent lease-1: apply p: fault 'p' of owner 'run-d' has ended already (by lease); apply it "
+        "under a new fault id or owner");
+  CHECK(dropped.state() != 'T');
   CHECK(agent.stop() == 0);
   CHECK(renewed.state() != 'T');  // SIGTERM reverted it
 }
@@ -216,4 +223,32 @@ TEST_CASE("a bad agent config is refused with its place, exit 2, before anything
                      "you mean 'process_kill'?); known kinds: process_kill, process_pause, "
                      "cpu_stress, network, bandwidth, network_partition\n" +
                      config + ":5:15: error: policy.max_faults must be between 1 and 1000 (got 0)\n");
+}
+
+TEST_CASE("a network namespace named in a request must be one: no paths out, no FIFOs, no devices") {
+  skip_unless_root("the agent runs faults as root");
+  TempDir dir;
+  AgentProcess agent(dir, "netns-1", kPlaintext);
+  REQUIRE(agent.start());
+  AgentClient client(agent.endpoint());
+  const auto apply_in = [&](const std::string& netns) {
+    RemoteFault f;
+    f.owner = "run-1";
+    f.fault_id = "bw";
+    f.kind = "bandwidth";
+    f.params = {{"interface", "lo"}, {"netns", netns}, {"rate", "1mbit"}};
+    f.duration = 5s;
+    return client.apply(f, 5s);
+  };
+  auto escape = apply_in("../../tmp/x");
+  REQUIRE_FALSE(escape);
+  CHECK(escape.error().message ==
+        "agent netns-1: apply bw: network namespace '../../tmp/x': a name has no '/'; give a name "
+        "from `ip netns list` or an absolute path");
+  auto device = apply_in("/dev/zero");
+  REQUIRE_FALSE(device);
+  CHECK(device.error().message ==
+        "agent netns-1: apply bw: '/dev/zero' is not a network namespace (expected a file of "
+        "nsfs, such as /run/netns/NAME or /proc/PID/ns/net)");
+  CHECK(agent.stop() == 0);
 }
