@@ -42,22 +42,26 @@ grpc::Status to_status(const ServiceError& e) {
   return {grpc::StatusCode::ABORTED, message};
 }
 
-// Runs one handler; whatever it throws becomes INTERNAL, never a crash of the agent.
-template <typename F>
-grpc::Status guarded(const char* rpc, F&& handler) {
+}  // namespace
+
+AgentGrpcService::AgentGrpcService(const AgentConfig& config, FaultService& faults)
+    : config_(config), faults_(faults) {}
+
+// Every RPC: who is calling first, then the handler (given the client's name); whatever it
+// throws becomes INTERNAL, never a crash of the agent.
+template <typename Handler>
+grpc::Status AgentGrpcService::serve(grpc::ServerContext* ctx, const char* rpc,
+                                     Handler&& handler) const {
   try {
-    return handler();
+    std::string client;
+    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+    return handler(client);
   } catch (const std::exception& e) {
     spdlog::error("event=rpc_exception rpc={} error=\"{}\"", rpc, e.what());
     return {grpc::StatusCode::INTERNAL,
             bounded(fmt::format("{} failed inside the agent: {}", rpc, e.what()))};
   }
 }
-
-}  // namespace
-
-AgentGrpcService::AgentGrpcService(const AgentConfig& config, FaultService& faults)
-    : config_(config), faults_(faults) {}
 
 grpc::Status AgentGrpcService::authorize(grpc::ServerContext* ctx, std::string& client) const {
   client = ctx->peer();
@@ -83,9 +87,7 @@ grpc::Status AgentGrpcService::authorize(grpc::ServerContext* ctx, std::string& 
 
 grpc::Status AgentGrpcService::Describe(grpc::ServerContext* ctx, const v1::DescribeRequest*,
                                         v1::DescribeReply* reply) {
-  return guarded("Describe", [&] {
-    std::string client;
-    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+  return serve(ctx, "Describe", [&](const std::string&) {
     reply->set_host(config_.host);
     for (const auto& [k, v] : config_.labels) (*reply->mutable_labels())[k] = v;
     reply->set_version(FAULTLINE_VERSION);
@@ -105,9 +107,7 @@ grpc::Status AgentGrpcService::Describe(grpc::ServerContext* ctx, const v1::Desc
 
 grpc::Status AgentGrpcService::Apply(grpc::ServerContext* ctx, const v1::ApplyRequest* request,
                                      v1::FaultStatus* reply) {
-  return guarded("Apply", [&] {
-    std::string client;
-    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+  return serve(ctx, "Apply", [&](const std::string& client) {
     ApplyInput in;
     in.owner = request->owner();
     in.fault_id = request->fault_id();
@@ -141,9 +141,7 @@ grpc::Status AgentGrpcService::Apply(grpc::ServerContext* ctx, const v1::ApplyRe
 
 grpc::Status AgentGrpcService::Renew(grpc::ServerContext* ctx, const v1::RenewRequest* request,
                                      v1::RenewReply* reply) {
-  return guarded("Renew", [&] {
-    std::string client;
-    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+  return serve(ctx, "Renew", [&](const std::string&) {
     std::optional<Duration> lease;
     if (request->lease_ms() > 0 && request->lease_ms() < 24ULL * 3600 * 1000)
       lease = std::chrono::milliseconds(request->lease_ms());
@@ -157,9 +155,7 @@ grpc::Status AgentGrpcService::Renew(grpc::ServerContext* ctx, const v1::RenewRe
 
 grpc::Status AgentGrpcService::Revert(grpc::ServerContext* ctx, const v1::RevertRequest* request,
                                       v1::FaultList* reply) {
-  return guarded("Revert", [&] {
-    std::string client;
-    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+  return serve(ctx, "Revert", [&](const std::string&) {
     auto reverted = faults_.revert(request->owner(), request->fault_id());
     if (!reverted) return to_status(reverted.error());
     for (const FaultReport& r : *reverted) *reply->add_faults() = wire::encode(r);
@@ -169,9 +165,7 @@ grpc::Status AgentGrpcService::Revert(grpc::ServerContext* ctx, const v1::Revert
 
 grpc::Status AgentGrpcService::List(grpc::ServerContext* ctx, const v1::ListRequest* request,
                                     v1::FaultList* reply) {
-  return guarded("List", [&] {
-    std::string client;
-    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+  return serve(ctx, "List", [&](const std::string&) {
     if (!request->owner().empty() && !valid_id(request->owner()))
       return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "owner must be a valid id"};
     for (const FaultReport& r : faults_.list(request->owner())) *reply->add_faults() = wire::encode(r);
@@ -181,9 +175,7 @@ grpc::Status AgentGrpcService::List(grpc::ServerContext* ctx, const v1::ListRequ
 
 grpc::Status AgentGrpcService::RunProbe(grpc::ServerContext* ctx,
                                         const v1::ProbeRequest* request, v1::ProbeReply* reply) {
-  return guarded("RunProbe", [&] {
-    std::string client;
-    if (grpc::Status s = authorize(ctx, client); !s.ok()) return s;
+  return serve(ctx, "RunProbe", [&](const std::string&) {
     auto spec = wire::decode(*request);
     if (!spec)
       return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, bounded(spec.error().message)};

@@ -31,6 +31,8 @@ class AgentGrpcService final : public agent::v1::Agent::Service {
  private:
   // PERMISSION_DENIED unless the client's certificate names an allowed client.
   grpc::Status authorize(grpc::ServerContext* ctx, std::string& client) const;
+  template <typename Handler>
+  grpc::Status serve(grpc::ServerContext* ctx, const char* rpc, Handler&& handler) const;
 
   const AgentConfig& config_;
   FaultService& faults_;

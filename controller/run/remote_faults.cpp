@@ -59,7 +59,9 @@ std::shared_ptr<AgentClient> RemoteFaults::client(const Agent& agent) {
 void RemoteFaults::connect(const std::vector<Agent>& hosts) {
   std::vector<std::shared_ptr<AgentClient>> clients;
   for (const Agent& a : hosts) clients.push_back(client(a));
-  in_parallel(clients.size(), [&](size_t i) { (void)clients[i]->describe(kApplyTimeout); });
+  // List is the cheapest call: Describe would probe the host's qdisc kinds again, which the
+  // preflight has just done.
+  in_parallel(clients.size(), [&](size_t i) { (void)clients[i]->list(owner_, kApplyTimeout); });
 }
 
 std::vector<RemoteFaults::HostResult> RemoteFaults::apply(const std::vector<Agent>& hosts,

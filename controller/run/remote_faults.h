@@ -36,7 +36,7 @@ class RemoteFaults {
   // One client per host, made on first use and shared by faults and probes.
   std::shared_ptr<AgentClient> client(const Agent& agent);
 
-  // Connects to every host now (a Describe each, at once), so that the first fault does not
+  // Connects to every host now (a List each, at once), so that the first fault does not
   // pay for TLS handshakes; what fails here shows again, in context, when a fault needs it.
   void connect(const std::vector<Agent>& hosts);
 
