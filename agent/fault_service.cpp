@@ -253,7 +253,8 @@ ServiceResult<RenewOutcome> FaultService::renew(const std::string& owner,
   const TimePoint until = Clock::now() + lease_for(lease);
   for (auto& [k, l] : leases_) {
     if (l.owner != owner) continue;
-    if (agent_.active_deadline(k)) {
+    // One still being applied has not ended: it is renewed like an active one.
+    if (l.applying || agent_.active_deadline(k)) {
       l.until = until;
       ++out.renewed;
     } else {
