@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -15,7 +16,34 @@
 #include <thread>
 #include <vector>
 
+#include "injectors/process/pidfd.h"
+#include "injectors/process/proc.h"
+
 namespace faultline {
+namespace {
+
+std::vector<pid_t> listed_processes(const std::string& dir) {
+  std::vector<pid_t> pids;
+  std::ifstream procs(dir + "/cgroup.procs");
+  for (pid_t pid = 0; procs >> pid;) pids.push_back(pid);
+  return pids;
+}
+
+// SIGKILL to each process listed in the cgroup, where cgroup.kill cannot do it. A pid is only
+// signalled through a pidfd opened while it is still listed, so a pid that was reused by then
+// (and is elsewhere) is never signalled.
+void kill_listed_processes(const std::string& dir) {
+  for (const pid_t pid : listed_processes(dir)) {
+    const auto stat = read_process_stat(pid);
+    if (!stat) continue;
+    auto fd = PidFd::open(pid, stat->start_ticks);
+    if (!fd) continue;
+    const auto now = listed_processes(dir);
+    if (std::find(now.begin(), now.end(), pid) != now.end()) (void)fd->send_signal(SIGKILL);
+  }
+}
+
+}  // namespace
 
 std::optional<std::string> cgroup2_mount() {
   std::ifstream mounts("/proc/self/mounts");
@@ -23,6 +51,24 @@ std::optional<std::string> cgroup2_mount() {
   while (mounts >> device >> dir >> type && std::getline(mounts, rest))
     if (type == "cgroup2") return dir;
   return std::nullopt;
+}
+
+std::vector<std::string> cgroup_mounts() {
+  std::vector<std::string> v2, v1;
+  std::vector<dev_t> seen;
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, dir, type, rest;
+  while (mounts >> device >> dir >> type && std::getline(mounts, rest)) {
+    if (type != "cgroup2" && type != "cgroup") continue;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) continue;
+    // The same hierarchy mounted twice (a bind mount, a container's view) has one device.
+    if (std::find(seen.begin(), seen.end(), st.st_dev) != seen.end()) continue;
+    seen.push_back(st.st_dev);
+    (type == "cgroup2" ? v2 : v1).push_back(dir);
+  }
+  v2.insert(v2.end(), v1.begin(), v1.end());
+  return v2;
 }
 
 Result<std::string> cgroup2_directory(const std::string& cgroup_path) {
@@ -86,9 +132,15 @@ Result<void> OwnedCgroup::destroy() {
 }
 
 Result<void> kill_and_remove_cgroup(const std::string& dir) {
-  (void)write_cgroup_file(dir + "/cgroup.kill", "1");
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+  const bool kill_file = write_cgroup_file(dir + "/cgroup.kill", "1").has_value();
+  // A v1 freezer cgroup's frozen tasks take a SIGKILL only once thawed.
+  if (!kill_file && ::access((dir + "/freezer.state").c_str(), F_OK) == 0)
+    (void)write_cgroup_file(dir + "/freezer.state", "THAWED");
   // rmdir fails with EBUSY until the killed processes are reaped; give them a moment.
   for (int attempt = 0; attempt < 200; ++attempt) {
+    // Without cgroup.kill, a process that forked meanwhile is only caught by a new pass.
+    if (!kill_file && attempt % 20 == 0) kill_listed_processes(dir);
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/duration.h"
 #include "core/result.h"
@@ -13,6 +14,11 @@ namespace faultline {
 
 // The cgroup v2 mount point ("/sys/fs/cgroup" or, on hybrid systems, "/sys/fs/cgroup/unified").
 std::optional<std::string> cgroup2_mount();
+
+// Every cgroup hierarchy's mount point: the v2 mount first, then each v1 hierarchy (cpu,
+// cpuacct, freezer, name=systemd, ...) in mount order, each hierarchy once even when it is
+// mounted at several places.
+std::vector<std::string> cgroup_mounts();
 
 // The directory of a cgroup v2 path such as "/system.slice/x.service".
 Result<std::string> cgroup2_directory(const std::string& cgroup_path);
@@ -52,8 +58,10 @@ void remove_stale_cgroups();
 // ("faultline-PID-PURPOSE-N"); nullopt for any other name.
 std::optional<pid_t> faultline_cgroup_creator(std::string_view name);
 
-// Kills every process in the cgroup at `dir` (cgroup.kill) and removes it, waiting up to a
-// second for the killed processes to go. A cgroup that is already gone is success.
+// Kills every process in the cgroup at `dir` and removes it, waiting up to a second for the
+// killed processes to go. A cgroup that is already gone is success. Where there is no
+// cgroup.kill (a v1 hierarchy, or a kernel before 5.14), each process listed in cgroup.procs is
+// killed through a pidfd, and a v1 freezer cgroup is thawed first so that the kill lands.
 Result<void> kill_and_remove_cgroup(const std::string& dir);
 
 }  // namespace faultline

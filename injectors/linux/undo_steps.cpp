@@ -23,7 +23,9 @@ using nlohmann::json;
 // How long a step waits for the kernel to show its effect (a resumed process, a thawed cgroup).
 constexpr Duration kSettle = std::chrono::milliseconds(500);
 
-bool wait_until(const auto& condition) { return poll_until(condition, kSettle); }
+bool wait_until(const auto& condition) {
+  return poll_until(condition, kSettle);
+}
 
 json netns_json(const NetnsLocation& where) {
   json out = {{"inode", where.inode}};
@@ -77,6 +79,16 @@ Result<std::string> cgroup_field(const json& step) {
   if (!path.starts_with(*mount + "/") || path.size() <= mount->size() + 1)
     return bad_field(step, "path", what);
   return path;
+}
+
+// A cgroup directory below any cgroup mount, v2 or v1 (not a mount itself).
+Result<std::string> any_cgroup_field(const json& step) {
+  const std::string what = "a cgroup directory below a cgroup mount";
+  const std::string path = FL_TRY(text_field(step, "path", what));
+  if (!plain_path(path)) return bad_field(step, "path", what);
+  for (const std::string& mount : cgroup_mounts())
+    if (path.starts_with(mount + "/") && path.size() > mount.size() + 1) return path;
+  return bad_field(step, "path", what);
 }
 
 Result<NetnsLocation> netns_field(const json& step) {
@@ -165,7 +177,7 @@ Result<void> remove_cgroup(const json& step) {
       !faultline_cgroup_creator(path->get_ref<const std::string&>().substr(
           path->get_ref<const std::string&>().rfind('/') + 1)))
     return bad_field(step, "path", "a cgroup that faultline created (.../faultline-PID-...)");
-  return kill_and_remove_cgroup(FL_TRY(cgroup_field(step)));
+  return kill_and_remove_cgroup(FL_TRY(any_cgroup_field(step)));
 }
 
 Result<void> remove_tc_root(const json& step) {
@@ -182,13 +194,24 @@ Result<void> remove_tc_root(const json& step) {
   return in_netns(step, where, [&] { return undo_scoped_tree(interface, restore); });
 }
 
+Result<std::string> ifb_field(const json& step) {
+  const std::string ifb = FL_TRY(text_field(step, "ifb", "an IFB device named flifb..."));
+  if (!ifb.starts_with(kIfbPrefix) || ifb.size() > 15 || ifb.find('/') != std::string::npos)
+    return bad_field(step, "ifb", "an IFB device named flifb...");
+  return ifb;
+}
+
 Result<void> remove_ingress_redirect(const json& step) {
   const NetnsLocation where = FL_TRY(netns_field(step));
   const std::string interface = FL_TRY(interface_field(step));
-  const std::string ifb = FL_TRY(text_field(step, "ifb", "an IFB device named flifb..."));
-  if (!ifb.starts_with(kIfbPrefix) || ifb.size() > 15)
-    return bad_field(step, "ifb", "an IFB device named flifb...");
+  const std::string ifb = FL_TRY(ifb_field(step));
   return in_netns(step, where, [&] { return undo_ingress_redirect(interface, ifb); });
+}
+
+Result<void> remove_ifb(const json& step) {
+  const NetnsLocation where = FL_TRY(netns_field(step));
+  const std::string ifb = FL_TRY(ifb_field(step));
+  return in_netns(step, where, [&] { return remove_faultline_ifb(ifb); });
 }
 
 Result<void> delete_nft_table(const json& step) {
@@ -219,6 +242,7 @@ constexpr Op kOps[] = {
     {"remove_cgroup", remove_cgroup},
     {"remove_tc_root", remove_tc_root},
     {"remove_ingress_redirect", remove_ingress_redirect},
+    {"remove_ifb", remove_ifb},
     {"delete_nft_table", delete_nft_table},
 };
 
@@ -254,6 +278,10 @@ json remove_ingress_redirect_step(const NetnsLocation& netns, const std::string&
           {"netns", netns_json(netns)},
           {"interface", interface},
           {"ifb", ifb}};
+}
+
+json remove_ifb_step(const NetnsLocation& netns, const std::string& ifb) {
+  return {{"op", "remove_ifb"}, {"netns", netns_json(netns)}, {"ifb", ifb}};
 }
 
 json delete_nft_table_step(const NetnsLocation& netns, const std::string& table) {

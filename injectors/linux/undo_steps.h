@@ -9,7 +9,8 @@
 //   {"op": "thaw_cgroup", "path": "/sys/fs/cgroup/..."}
 //       cgroup.freeze = 0 on a cgroup that the fault froze.
 //   {"op": "remove_cgroup", "path": "/sys/fs/cgroup/.../faultline-PID-PURPOSE-N"}
-//       cgroup.kill, then rmdir; only cgroups named like faultline's own.
+//       cgroup.kill (in a v1 hierarchy: SIGKILL to each listed process), then rmdir; only
+//       cgroups named like faultline's own, below the v2 mount or a v1 hierarchy's.
 //   {"op": "remove_tc_root", "netns": NS, "interface": "eth0", "restore": null | SNAPSHOT}
 //       deletes the root qdisc if it is faultline's (fa01:), then puts SNAPSHOT
 //       ({"kind": "tbf", "handle": 327680, "options": "<TCA_OPTIONS in hex>"}) back if the
@@ -17,6 +18,10 @@
 //   {"op": "remove_ingress_redirect", "netns": NS, "interface": "eth0", "ifb": "flifb123a"}
 //       deletes the interface's ingress qdisc if its filters only redirect to that IFB, then the
 //       IFB (an ifb device named flifb...).
+//   {"op": "remove_ifb", "netns": NS, "ifb": "flifb123a"}
+//       deletes the IFB (an ifb device named flifb...), and the tree on it with it. For an IFB
+//       found with no interface redirecting to it (`faultline recover --scan`), whose fault's
+//       own step (remove_ingress_redirect) is not known.
 //   {"op": "delete_nft_table", "netns": NS, "table": "faultline_123_1"}
 //       deletes table inet faultline_...; no other table.
 //
@@ -46,6 +51,7 @@ nlohmann::json remove_tc_root_step(const NetnsLocation& netns, const std::string
                                    const std::optional<QdiscState>& restore);
 nlohmann::json remove_ingress_redirect_step(const NetnsLocation& netns,
                                             const std::string& interface, const std::string& ifb);
+nlohmann::json remove_ifb_step(const NetnsLocation& netns, const std::string& ifb);
 nlohmann::json delete_nft_table_step(const NetnsLocation& netns, const std::string& table);
 
 // Performs one step. A step that is not an object, names an unknown op or lacks a field is an

@@ -12,6 +12,7 @@
 #include <netlink/msg.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -51,20 +52,23 @@ bool has_ingress_qdisc(RouteSocket& sock, int ifindex) {
   return false;
 }
 
-// Whether every filter under the ingress qdisc of `ifindex` only redirects to `ifb_index`: a
-// u32 filter with one mirred egress redirect, or the u32 hash table entries that carry none.
-Result<bool> only_redirects_to(RouteSocket& sock, int ifindex, int ifb_index) {
+// The devices that the filters under the ingress qdisc of `ifindex` redirect to (mirred egress
+// redirects of u32 filters; the u32 hash table entries carry none), or nullopt when any filter
+// does something else.
+Result<std::optional<std::vector<uint32_t>>> redirect_targets(RouteSocket& sock, int ifindex) {
+  using Targets = std::optional<std::vector<uint32_t>>;
+  std::vector<uint32_t> targets;
   for (const RawMessage& raw : FL_TRY(sock.dump(RTM_GETTFILTER, ifindex, kIngressHandle))) {
     auto* header = reinterpret_cast<nlmsghdr*>(const_cast<uint8_t*>(raw.bytes.data()));
     nlattr* attrs[TCA_MAX + 1] = {};
     if (nlmsg_parse(header, sizeof(tcmsg), attrs, TCA_MAX, nullptr) < 0)
       return fail("cannot parse a filter of interface {}", ifindex);
     if (attrs[TCA_KIND] == nullptr || std::string_view(nla_get_string(attrs[TCA_KIND])) != "u32")
-      return false;
+      return Targets();
     if (attrs[TCA_OPTIONS] == nullptr) continue;
     nlattr* u32[TCA_U32_MAX + 1] = {};
-    if (nla_parse_nested(u32, TCA_U32_MAX, attrs[TCA_OPTIONS], nullptr) < 0) return false;
-    if (u32[TCA_U32_CLASSID] != nullptr) return false;
+    if (nla_parse_nested(u32, TCA_U32_MAX, attrs[TCA_OPTIONS], nullptr) < 0) return Targets();
+    if (u32[TCA_U32_CLASSID] != nullptr) return Targets();
     if (u32[TCA_U32_ACT] == nullptr) continue;
     nlattr* action = nullptr;
     int remaining = 0;
@@ -73,22 +77,44 @@ Result<bool> only_redirects_to(RouteSocket& sock, int ifindex, int ifb_index) {
       if (nla_parse_nested(act, TCA_ACT_MAX, action, nullptr) < 0 || act[TCA_ACT_KIND] == nullptr ||
           std::string_view(nla_get_string(act[TCA_ACT_KIND])) != "mirred" ||
           act[TCA_ACT_OPTIONS] == nullptr)
-        return false;
+        return Targets();
       nlattr* mirred[TCA_MIRRED_MAX + 1] = {};
       if (nla_parse_nested(mirred, TCA_MIRRED_MAX, act[TCA_ACT_OPTIONS], nullptr) < 0 ||
           mirred[TCA_MIRRED_PARMS] == nullptr ||
           nla_len(mirred[TCA_MIRRED_PARMS]) < static_cast<int>(sizeof(tc_mirred)))
-        return false;
+        return Targets();
       tc_mirred parms{};
       std::memcpy(&parms, nla_data(mirred[TCA_MIRRED_PARMS]), sizeof parms);
-      if (parms.eaction != TCA_EGRESS_REDIR || parms.ifindex != static_cast<uint32_t>(ifb_index))
-        return false;
+      if (parms.eaction != TCA_EGRESS_REDIR) return Targets();
+      targets.push_back(parms.ifindex);
     }
   }
-  return true;
+  return Targets(std::move(targets));
+}
+
+// Whether every filter under the ingress qdisc of `ifindex` only redirects to `ifb_index`.
+Result<bool> only_redirects_to(RouteSocket& sock, int ifindex, int ifb_index) {
+  const auto targets = FL_TRY(redirect_targets(sock, ifindex));
+  return targets && std::all_of(targets->begin(), targets->end(), [&](uint32_t target) {
+           return target == static_cast<uint32_t>(ifb_index);
+         });
 }
 
 }  // namespace
+
+Result<std::optional<int>> ingress_redirect_target(RouteSocket& sock, int ifindex) {
+  if (!has_ingress_qdisc(sock, ifindex)) return std::optional<int>();
+  const auto targets = FL_TRY(redirect_targets(sock, ifindex));
+  if (!targets || targets->empty() ||
+      std::any_of(targets->begin(), targets->end(),
+                  [&](uint32_t target) { return target != targets->front(); }))
+    return std::optional<int>();
+  return std::optional<int>(static_cast<int>(targets->front()));
+}
+
+Result<void> remove_faultline_ifb(const std::string& ifb) {
+  return undo_ingress_redirect("", ifb);
+}
 
 Result<void> undo_ingress_redirect(const std::string& interface, const std::string& ifb) {
   if (!ifb.starts_with(kIfbPrefix) || ifb.size() >= IFNAMSIZ)
@@ -101,6 +127,7 @@ Result<void> undo_ingress_redirect(const std::string& interface, const std::stri
   if (kind != "ifb")
     return fail("device {} is a {} device, not an IFB that faultline made; it is left alone", ifb,
                 kind.empty() ? "plain" : kind);
+  // No interface: the IFB alone (if_nametoindex("") is 0).
   if (const int ifindex = static_cast<int>(if_nametoindex(interface.c_str())); ifindex != 0) {
     if (has_ingress_qdisc(sock, ifindex) && FL_TRY(only_redirects_to(sock, ifindex, ifb_index))) {
       nl_msg* del = tc_message(RTM_DELQDISC, 0, ifindex, kIngressHandle, TC_H_INGRESS);

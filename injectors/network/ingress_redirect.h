@@ -7,6 +7,7 @@
 // could not be put back exactly.
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,16 @@ inline constexpr std::string_view kIfbPrefix = "flifb";
 // ingress qdisc when every filter on it redirects to that IFB (or it has none yet), then deletes
 // the IFB, and the tree on it with it. Anything else is left alone; nothing left is success.
 Result<void> undo_ingress_redirect(const std::string& interface, const std::string& ifb);
+
+// Deletes the IFB `ifb` (an ifb device named flifb...) and the tree on it, touching no ingress
+// qdisc: for an IFB that no interface redirects to. One that is gone already is success.
+Result<void> remove_faultline_ifb(const std::string& ifb);
+
+// The ifindex that the ingress of `ifindex` redirects to, when it has an ingress qdisc whose
+// filters redirect (at least one does) to that one device and do nothing else, as an ingress
+// fault's do; nullopt otherwise (no ingress qdisc, an empty one, or filters of another kind).
+// Reads only.
+Result<std::optional<int>> ingress_redirect_target(RouteSocket& sock, int ifindex);
 
 // The scope of incoming packets: addresses and ports of the remote end are their source.
 NetworkScope mirrored(const NetworkScope& scope);

@@ -29,6 +29,9 @@ TEST_CASE("undo steps: the shapes every injector writes", "[undo]") {
         R"({"ifb":"flifb99a","interface":"eth0",)"
         R"("netns":{"inode":4026532001,"path":"/proc/99/ns/net","start_ticks":555},)"
         R"("op":"remove_ingress_redirect"})");
+  CHECK(undo_text(remove_ifb_step({"/run/netns/lab", 0, 4026532000}, "flifb99b")) ==
+        R"({"ifb":"flifb99b","netns":{"inode":4026532000,"path":"/run/netns/lab"},)"
+        R"("op":"remove_ifb"})");
   CHECK(undo_text(delete_nft_table_step({"", 0, 4026531840}, "faultline_7_1")) ==
         R"({"netns":{"inode":4026531840},"op":"delete_nft_table","table":"faultline_7_1"})");
 }
@@ -112,6 +115,14 @@ TEST_CASE("undo steps: malformed or unknown steps are errors that quote them", "
        R"(undo step {"ifb":"eth1","interface":"eth0","netns":{"inode":5},"op":"remove_ingress_redirect"}: 'ifb' must be an IFB device named flifb...)"},
       {R"({"op":"remove_ingress_redirect",)" + inode5 + R"(,"interface":"eth0"})",
        R"(undo step {"interface":"eth0","netns":{"inode":5},"op":"remove_ingress_redirect"}: 'ifb' must be an IFB device named flifb...)"},
+      {R"({"op":"remove_ifb",)" + inode5 + R"(,"ifb":"ifb0"})",
+       R"(undo step {"ifb":"ifb0","netns":{"inode":5},"op":"remove_ifb"}: 'ifb' must be an IFB device named flifb...)"},
+      {R"({"op":"remove_ifb",)" + inode5 + R"(,"ifb":"flifb/../eth0"})",
+       R"(undo step {"ifb":"flifb/../eth0","netns":{"inode":5},"op":"remove_ifb"}: 'ifb' must be an IFB device named flifb...)"},
+      {R"({"op":"remove_ifb","ifb":"flifb1a"})",
+       R"(undo step {"ifb":"flifb1a","op":"remove_ifb"}: 'netns' must be an object with 'inode' (and optionally 'path', 'start_ticks'))"},
+      {R"({"op":"remove_cgroup","path":"/etc/faultline-7-cpu-0"})",
+       R"(undo step {"op":"remove_cgroup","path":"/etc/faultline-7-cpu-0"}: 'path' must be a cgroup directory below a cgroup mount)"},
       {R"({"op":"delete_nft_table",)" + inode5 + R"(,"table":"filter"})",
        R"(undo step {"netns":{"inode":5},"op":"delete_nft_table","table":"filter"}: 'table' must be an nftables table named faultline_...)"},
       {R"({"op":"delete_nft_table",)" + inode5 + R"(,"table":"faultline_1; flush ruleset"})",
