@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   RecoverOptions recover_options;
   auto* recover = app.add_subcommand(
       "recover", "undo what a faultline that died (with its guardian) left on this host");
+  recover->add_flag("--scan", recover_options.scan,
+                    "also find faultline's leftovers by name: fa01: qdiscs, flifb* devices, "
+                    "faultline_* nftables tables, faultline-* cgroups");
   recover->add_option("--state", recover_options.state_files,
                       "an agent's state file to perform (its agent is not running)");
 

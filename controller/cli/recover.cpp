@@ -2,13 +2,17 @@
 // (kill -9 of the process group, the OOM killer, a container restart). It performs the undo
 // left in every abandoned local state file (agent/local_undo.h), and in agent state files given
 // with --state; with --scan it also finds what faultline may have left by names and handles
-// alone (injectors/linux/orphans.h), leaving alone what a live run or agent still holds.
+// alone (injectors/linux/orphans.h), leaving alone what a live run or agent still holds: what the
+// undo plans of the state files whose lock a live process holds name.
 #include <cstdio>
+#include <filesystem>
+#include <set>
 
 #include "agent/local_undo.h"
 #include "agent/undo_keeper.h"
 #include "controller/cli/commands.h"
 #include "controller/run/record.h"
+#include "injectors/linux/orphans.h"
 #include "injectors/linux/undo_steps.h"
 
 namespace faultline {
@@ -47,6 +51,62 @@ void recover_file(const std::string& path, bool remove_when_empty, Tally& tally)
   (*keeper)->close();
 }
 
+// The state files that live processes hold: every open STATE.lock of a running faultline, agent
+// or guardian, wherever its config put it (read from /proc/PID/fd).
+std::set<std::string> live_state_files() {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code fd_ec;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      const std::string target = std::filesystem::read_symlink(fd.path(), link_ec).string();
+      if (!link_ec && target.ends_with(".lock"))
+        out.insert(target.substr(0, target.size() - std::string_view(".lock").size()));
+    }
+  }
+  return out;
+}
+
+// The objects that live runs and agents still hold: a scan must not take them away.
+std::set<std::string> held_objects() {
+  std::set<std::string> held;
+  for (const std::string& f : live_state_files()) {
+    if (abandoned(f)) continue;  // the lock is free after all: its holder just ended
+    auto entries = StateFile(f).load();
+    if (!entries) continue;
+    for (const StateEntry& e : *entries)
+      for (const nlohmann::json& step : e.undo)
+        if (std::string key = undo_object_key(step); !key.empty()) held.insert(key);
+  }
+  return held;
+}
+
+void scan(Tally& tally) {
+  auto orphans = find_orphans();
+  if (!orphans) {
+    std::printf("scan failed: %s\n", orphans.error().message.c_str());
+    ++tally.failed;
+    return;
+  }
+  const std::set<std::string> held = held_objects();
+  for (const Orphan& o : *orphans) {
+    if (held.contains(undo_object_key(o.step))) {
+      std::printf("left alone (held by a running faultline): %s\n", o.what.c_str());
+      continue;
+    }
+    if (auto done = perform_undo_step(o.step); !done) {
+      std::printf("COULD NOT REMOVE: %s: %s\n", o.what.c_str(), done.error().message.c_str());
+      ++tally.failed;
+    } else {
+      std::printf("removed: %s\n", o.what.c_str());
+      ++tally.undone;
+    }
+  }
+}
+
 }  // namespace
 
 int recover_command(const RecoverOptions& options) {
@@ -70,8 +130,11 @@ int recover_command(const RecoverOptions& options) {
     }
     recover_file(f, false, tally);
   }
+  if (options.scan) scan(tally);
   if (tally.undone == 0 && tally.failed == 0)
-    std::printf("nothing to recover\n");
+    std::printf("nothing to recover%s\n", options.scan ? ""
+                                                       : " (--scan also looks for what "
+                                                         "faultline left without a record)");
   else
     std::printf("%zu put back, %zu could not be\n", tally.undone, tally.failed);
   return tally.failed > 0 ? exit_code(RunStatus::RevertFailed) : 0;

@@ -251,3 +251,47 @@ faults:
   CHECK(poll_until([&] { return sleeper.state() != 'T'; }, 5s));
   CHECK(poll_until([&] { return files_in(run_dir.local()).empty(); }, 5s));
 }
+
+TEST_CASE(
+    "recover --scan: what nothing recorded is found by name and removed; a live run's "
+    "fault is left alone",
+    "[undo]") {
+  skip_unless_root("the faults program network namespaces' qdiscs and nftables");
+  NamespacePair net;
+  RunDir run_dir;
+  const std::string before_a = network_state(net, net.a());
+  const std::string before_b = network_state(net, net.b());
+  // A run killed with its guardian, whose file is lost too (a container's /run is gone).
+  ChildProcess dead(FAULTLINE_BINARY, "faultline",
+                    {"run", throttle_scenario(run_dir.dir, net.a())});
+  REQUIRE(poll_until([&] { return throttled(net); }, 10s));
+  REQUIRE(kill_guardian_of(dead.pid()));
+  ::kill(dead.pid(), SIGKILL);
+  REQUIRE(dead.wait_exit(2000));
+  std::filesystem::remove_all(run_dir.local());
+  // A live inject on the other side of the pair: its tree is held, and must stay.
+  ChildProcess live(FAULTLINE_BINARY, "faultline",
+                    {"inject", "bandwidth", "--duration", "30s", "interface=fl-b",
+                     "netns=" + net.b(), "rate=2mbit"});
+  REQUIRE(poll_until(
+      [&] {
+        return network_state(net, net.b()).find("qdisc htb fa01: dev fl-b root") !=
+               std::string::npos;
+      },
+      10s));
+
+  CHECK(run_command({FAULTLINE_BINARY, "recover"}).out.starts_with("nothing to recover"));
+  const CommandResult scanned = run_command({FAULTLINE_BINARY, "recover", "--scan"});
+  INFO(scanned.out << scanned.err);
+  CHECK(scanned.exit_code == 0);
+  CHECK(scanned.out.find("removed: tc root fa01: on fl-a") != std::string::npos);
+  CHECK(scanned.out.find("removed: IFB flifb") != std::string::npos);
+  CHECK(scanned.out.find("left alone (held by a running faultline): tc root fa01: on fl-b") !=
+        std::string::npos);
+  CHECK(network_state(net, net.a()) == before_a);
+  CHECK(network_state(net, net.b()) != before_b);
+
+  ::kill(live.pid(), SIGINT);
+  REQUIRE(live.wait_exit(5000));
+  CHECK(network_state(net, net.b()) == before_b);
+}
