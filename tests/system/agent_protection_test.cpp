@@ -98,6 +98,8 @@ faults:
   CHECK_FALSE(twins.kept.exited());
   CHECK(twins.kept.state() == 'S');
   CHECK(r.out.find("kill [process_kill] on prot-run-1, applied at") != std::string::npos);
+  CHECK(r.out.find(fmt::format("SIGKILL to all (name='{}'): 1/1 exited", kTwin)) !=
+        std::string::npos);
   CHECK(agent.stop() == 0);
 }
 
