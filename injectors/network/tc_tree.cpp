@@ -225,7 +225,10 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
   // when fa01: is there already instead of changing it, so two owners never share one tree.
   nl_msg* root = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_EXCL, ifindex_,
                             kRootHandle, TC_H_ROOT);
-  if (root == nullptr || put_htb_root(root) < 0) return fail("cannot build the htb qdisc message");
+  if (root == nullptr || put_htb_root(root) < 0) {
+    if (root != nullptr) nlmsg_free(root);
+    return fail("cannot build the htb qdisc message");
+  }
   if (auto r = sock.request(
           root, fmt::format("adding htb {} on {}", tc_handle_text(kRootHandle), interface_));
       !r) {

@@ -3,6 +3,7 @@
 // of the first's. Its revert, too, removes only what it created itself. Through the LocalAgent,
 // as the agent and the engine use it, in namespaces the test makes.
 #include <catch2/catch.hpp>
+#include <regex>
 
 #include "agent/local_agent.h"
 #include "tests/support/netns.h"
@@ -46,11 +47,19 @@ struct NetnsView {
   std::string qdiscs, links;
 };
 
+// htb's direct_packets_stat counts packets, not structure: a stray IPv6 neighbour or router
+// solicitation through the first fault's tree moves it. Everything else must be the same.
+std::string without_packet_counts(std::string text) {
+  return std::regex_replace(text, std::regex("direct_packets_stat [0-9]+"),
+                            "direct_packets_stat N");
+}
+
 NetnsView view(const NamespacePair& net) {
   NetnsView v;
   const int tc = net.exec(net.a(), "tc -d qdisc show", &v.qdiscs);
   INFO("tc -d qdisc show: " << v.qdiscs);
   REQUIRE(tc == 0);
+  v.qdiscs = without_packet_counts(v.qdiscs);
   const int ip = net.exec(net.a(), "ip -o link show", &v.links);
   INFO("ip -o link show: " << v.links);
   REQUIRE(ip == 0);
