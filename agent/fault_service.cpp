@@ -14,15 +14,23 @@ namespace {
 // reverts by itself (the controller normally reverts on time; this covers a slow one).
 constexpr Duration kDeadlineGrace = std::chrono::seconds(2);
 
+// How long, and how many, ended faults are remembered (FaultService::prune).
+constexpr Duration kEndedKeptFor = std::chrono::minutes(10);
+constexpr size_t kEndedKeptCount = 1000;
+
 std::optional<std::chrono::system_clock::time_point> wall(std::optional<TimePoint> t) {
   if (!t) return std::nullopt;
   return std::chrono::system_clock::now() +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(*t - Clock::now());
 }
 
-ServiceError invalid(std::string message) { return {ServiceCode::Invalid, std::move(message)}; }
+ServiceError invalid(std::string message) {
+  return {ServiceCode::Invalid, std::move(message)};
+}
 
-ServiceError refused(std::string message) { return {ServiceCode::Refused, std::move(message)}; }
+ServiceError refused(std::string message) {
+  return {ServiceCode::Refused, std::move(message)};
+}
 
 }  // namespace
 
@@ -34,8 +42,8 @@ bool valid_id(std::string_view id) {
   });
 }
 
-FaultService::FaultService(const AgentConfig& config, StateFile& state)
-    : config_(config), state_(state) {}
+FaultService::FaultService(const AgentConfig& config, UndoKeeper& keeper)
+    : config_(config), agent_(&keeper) {}
 
 std::vector<KindSupport> FaultService::kinds() const {
   std::vector<KindSupport> out;
@@ -44,8 +52,7 @@ std::vector<KindSupport> FaultService::kinds() const {
     const auto& allowed = config_.policy.allowed_kinds;
     if (!allowed.empty() && !allowed.contains(k.kind)) {
       k.supported = false;
-      k.reason = fmt::format("not allowed by this agent's policy.allowed_kinds ({})",
-                             config_.file);
+      k.reason = fmt::format("not allowed by this agent's policy.allowed_kinds ({})", config_.file);
     } else if (const Support s = d.supported(); !s.ok) {
       k.supported = false;
       k.reason = s.reason;
@@ -97,9 +104,9 @@ ServiceResult<FaultRequest> FaultService::build_request(const ApplyInput& in) co
     // Without its own namespace to compare against, the scope cannot be kept: refuse.
     request.protection.only_netns = netns_inode(getpid());
     if (!request.protection.only_netns)
-      return std::unexpected(ServiceError{
-          ServiceCode::Unavailable,
-          "scope.netns is 'own' but the agent cannot read its own network namespace"});
+      return std::unexpected(
+          ServiceError{ServiceCode::Unavailable,
+                       "scope.netns is 'own' but the agent cannot read its own network namespace"});
   }
   return request;
 }
@@ -124,11 +131,15 @@ ServiceResult<void> FaultService::check_policy(const ApplyInput& in,
   }
   // A lab agent acts in its own network namespace only; a named one would be another host's.
   if (config_.scope_own_netns && request.params.has("netns"))
+    return std::unexpected(
+        refused("refused by this agent's scope: netns is not allowed when scope.netns is 'own'"));
+  // Active, being applied, or having its targets found: each counts against the limit.
+  size_t busy = preparing_.size();
+  for (const auto& [k, l] : leases_) busy += (l.applying || agent_.active_deadline(k)) ? 1 : 0;
+  if (busy >= static_cast<size_t>(p.max_faults))
     return std::unexpected(refused(
-        "refused by this agent's scope: netns is not allowed when scope.netns is 'own'"));
-  if (active_count() + preparing_.size() >= static_cast<size_t>(p.max_faults))
-    return std::unexpected(refused(fmt::format(
-        "refused by this agent's policy: {} faults are active, the policy.max_faults", p.max_faults)));
+        fmt::format("refused by this agent's policy: {} faults are active, the policy.max_faults",
+                    p.max_faults)));
   return {};
 }
 
@@ -148,7 +159,7 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
       // Idempotent: the same fault again gets its state. One that has ended is not applied
       // again under the same id: an owner that reuses ids must not be told "applied".
       const Lease& l = it->second;
-      if (agent_.active_deadline(k) || l.ended_by == "completed") return report(k);
+      if (l.applying || agent_.active_deadline(k) || l.ended_by == "completed") return report(k);
       return std::unexpected(ServiceError{
           ServiceCode::Unavailable,
           fmt::format("fault '{}' of owner '{}' has ended already (by {}); apply it under a new "
@@ -167,48 +178,53 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
   }
   // Targets are found without the service's lock: leases keep expiring meanwhile.
   const TimePoint deadline_base = Clock::now();
-  auto prepared = agent_.prepare(std::move(request), in.owner,
-                                 (in.duration ? deadline_base + *in.duration : deadline_base) +
-                                     kDeadlineGrace);
-  std::lock_guard lock(mutex_);
-  preparing_.erase(k);
-  // Reverted (or the agent stopped) while its targets were being found: never applied.
-  if (prepared && (cancelled_.erase(k) > 0 || stopping_)) {
-    agent_.forget(k);
-    return std::unexpected(ServiceError{
-        ServiceCode::Failed,
-        fmt::format("fault '{}' was reverted while it was being applied; not applied",
-                    in.fault_id)});
+  auto prepared = agent_.prepare(
+      std::move(request), in.owner,
+      (in.duration ? deadline_base + *in.duration : deadline_base) + kDeadlineGrace, in.fault_id);
+  bool forget_later = false;
+  {
+    std::lock_guard lock(mutex_);
+    preparing_.erase(k);
+    // Reverted (or the agent stopped) while its targets were being found: never applied.
+    if (prepared && (cancelled_.erase(k) > 0 || stopping_)) {
+      forget_later = true;
+    } else if (!prepared) {
+      cancelled_.erase(k);
+      return std::unexpected(
+          ServiceError{prepared.error().refused ? ServiceCode::Refused : ServiceCode::Failed,
+                       prepared.error().message});
+    } else {
+      Lease& l = leases_[k];
+      l = {in.owner, in.fault_id, Clock::now() + lease_for(in.lease), "", !in.duration};
+      l.applying = true;
+    }
   }
-  cancelled_.erase(k);
-  if (!prepared)
-    return std::unexpected(ServiceError{
-        prepared.error().refused ? ServiceCode::Refused : ServiceCode::Failed,
-        prepared.error().message});
+  if (forget_later) {
+    agent_.forget(k);
+    return std::unexpected(
+        ServiceError{ServiceCode::Failed,
+                     fmt::format("fault '{}' was reverted while it was being applied; not applied",
+                                 in.fault_id)});
+  }
+  // Applied without the service's lock: the undo's durable writes (fsync) and the injector run
+  // inside LocalAgent, which keeps the undo on disk before it touches the host.
   const TimePoint now = Clock::now();
-  // The undo goes to disk before the host is touched; without it, nothing is applied.
-  StateEntry entry{in.owner, in.fault_id, in.kind, agent_.undo_plan(k)};
-  if (auto r = state_.record(entry); !r) {
-    agent_.forget(k);
-    return std::unexpected(ServiceError{
-        ServiceCode::Failed,
-        fmt::format("not applied: its undo could not be saved: {}", r.error().message)});
-  }
-  leases_[k] = {in.owner, in.fault_id, Clock::now() + lease_for(in.lease), "", !in.duration};
   auto applied = actuator_.run([&] { return agent_.apply(k, now); });
-  if (!applied) {
-    // LocalAgent reverted what was done; once that worked the undo is no longer needed.
-    leases_[k].ended_by = "error";
-    if (agent_.state(k) && agent_.state(k)->revert_error.empty())
-      (void)state_.forget(in.owner, in.fault_id);
-    return std::unexpected(ServiceError{ServiceCode::Failed, applied.error().message});
+  bool revert_now = false;
+  {
+    std::lock_guard lock(mutex_);
+    Lease& l = leases_.at(k);
+    l.applying = false;
+    if (!applied) {
+      l.ended_by = "error";
+      l.ended_at = Clock::now();
+      return std::unexpected(ServiceError{ServiceCode::Failed, applied.error().message});
+    }
+    // A revert (or shutdown) came while it was being applied: it ends now.
+    revert_now = l.revert_asked || stopping_;
   }
-  // The plan may name what apply created (an IFB device, a cgroup); keep the precise one. A
-  // plan that did not change is on disk already: no second durable write.
-  if (nlohmann::json after = agent_.undo_plan(k); after != entry.undo) {
-    entry.undo = std::move(after);
-    (void)state_.record(entry);
-  }
+  if (revert_now) (void)revert_one(k, "controller");
+  std::lock_guard lock(mutex_);
   return report(k);
 }
 
@@ -220,7 +236,8 @@ ServiceResult<RenewOutcome> FaultService::renew(const std::string& owner,
   const TimePoint until = Clock::now() + lease_for(lease);
   for (auto& [k, l] : leases_) {
     if (l.owner != owner) continue;
-    if (agent_.active_deadline(k)) {
+    // One still being applied has not ended: it is renewed like an active one.
+    if (l.applying || agent_.active_deadline(k)) {
       l.until = until;
       ++out.renewed;
     } else {
@@ -235,39 +252,59 @@ ServiceResult<std::vector<FaultReport>> FaultService::revert(const std::string& 
   if (!valid_id(owner)) return std::unexpected(invalid("owner must be a valid id"));
   if (!fault_id.empty() && !valid_id(fault_id))
     return std::unexpected(invalid("fault_id must be a valid id"));
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(mutex_);
+    bool found = false;
+    for (const std::string& k : preparing_)
+      if (k.starts_with(owner + "/") && (fault_id.empty() || k == key(owner, fault_id))) {
+        cancelled_.insert(k);
+        found = true;
+      }
+    for (auto& [k, l] : leases_) {
+      if (l.owner != owner || (!fault_id.empty() && l.fault_id != fault_id)) continue;
+      found = true;
+      if (l.applying) l.revert_asked = true;  // apply() reverts it as soon as it is done
+      keys.push_back(k);
+    }
+    if (!found && !fault_id.empty())
+      return std::unexpected(ServiceError{
+          ServiceCode::NotFound, fmt::format("no fault '{}' of owner '{}'", fault_id, owner)});
+  }
+  for (const std::string& k : keys) (void)revert_one(k, "controller");
   std::lock_guard lock(mutex_);
   std::vector<FaultReport> out;
-  bool found = false;
-  for (const std::string& k : preparing_)
-    if (k.starts_with(owner + "/") && (fault_id.empty() || k == key(owner, fault_id))) {
-      cancelled_.insert(k);
-      found = true;
-    }
-  for (auto& [k, l] : leases_) {
-    if (l.owner != owner || (!fault_id.empty() && l.fault_id != fault_id)) continue;
-    found = true;
-    (void)revert_locked(k, "controller");
-    out.push_back(report(k));
-  }
-  if (!found && !fault_id.empty())
-    return std::unexpected(ServiceError{
-        ServiceCode::NotFound, fmt::format("no fault '{}' of owner '{}'", fault_id, owner)});
+  for (const std::string& k : keys)
+    if (leases_.contains(k)) out.push_back(report(k));
   return out;
 }
 
-Result<void> FaultService::revert_locked(const std::string& k, const std::string& ended_by) {
-  Lease& l = leases_.at(k);
-  if (!agent_.active_deadline(k)) return {};
+Result<void> FaultService::revert_one(const std::string& k, const std::string& ended_by) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = leases_.find(k);
+    if (it == leases_.end() || it->second.applying || !agent_.active_deadline(k)) return {};
+  }
+  // The revert and its durable write happen outside the service's lock. LocalAgent serialises
+  // reverts: a second one of the same fault finds it ended and does nothing.
   auto r = agent_.revert(k);
+  std::lock_guard lock(mutex_);
+  auto it = leases_.find(k);
+  if (it == leases_.end()) return r;
+  Lease& l = it->second;
   if (l.ended_by.empty()) l.ended_by = ended_by;
-  if (r)
-    spdlog::info("event=reverted owner={} fault={} ended_by={}", l.owner, l.fault_id, l.ended_by);
-  else if (l.failed_reverts++ % 50 == 0)
-    spdlog::critical("event=revert_failed owner={} fault={} ended_by={} attempts={} "
-                     "error=\"{}\" (tried again every tick)",
-                     l.owner, l.fault_id, l.ended_by, l.failed_reverts, r.error().message);
-  // A failed revert keeps its undo on disk: the next start of the agent tries again.
-  if (r) (void)state_.forget(l.owner, l.fault_id);
+  if (r) {
+    if (l.ended_at == TimePoint{}) {
+      l.ended_at = Clock::now();
+      spdlog::info("event=reverted owner={} fault={} ended_by={}", l.owner, l.fault_id, l.ended_by);
+    }
+  } else if (l.failed_reverts++ % 50 == 0) {
+    // A failed revert keeps its undo on disk: the next start of the agent tries again.
+    spdlog::critical(
+        "event=revert_failed owner={} fault={} ended_by={} attempts={} "
+        "error=\"{}\" (tried again every tick)",
+        l.owner, l.fault_id, l.ended_by, l.failed_reverts, r.error().message);
+  }
   return r;
 }
 
@@ -279,28 +316,65 @@ std::vector<FaultReport> FaultService::list(const std::string& owner) const {
   return out;
 }
 
-size_t FaultService::active_count() const { return agent_.active_count(); }
+size_t FaultService::active_count() const {
+  return agent_.active_count();
+}
 
 void FaultService::tick(TimePoint now) {
-  std::lock_guard lock(mutex_);
-  for (auto& [k, l] : leases_) {
-    const std::optional<TimePoint> deadline = agent_.active_deadline(k);
-    if (!deadline) continue;
-    if (l.failed_reverts > 0)
-      (void)revert_locked(k, l.ended_by);  // a revert that failed: again, until it works
-    else if (now >= l.until)
-      (void)revert_locked(k, "lease");
-    else if (now >= *deadline)
-      (void)revert_locked(k, l.one_shot ? "completed" : "deadline");
+  std::vector<std::pair<std::string, std::string>> due;  // key, why it ends
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [k, l] : leases_) {
+      if (l.applying) continue;
+      const std::optional<TimePoint> deadline = agent_.active_deadline(k);
+      if (!deadline) continue;
+      if (l.failed_reverts > 0)
+        due.emplace_back(k, l.ended_by);  // a revert that failed: again, until it works
+      else if (now >= l.until)
+        due.emplace_back(k, "lease");
+      else if (now >= *deadline)
+        due.emplace_back(k, l.one_shot ? "completed" : "deadline");
+    }
   }
+  for (const auto& [k, why] : due) (void)revert_one(k, why);
+  prune(now);
+}
+
+void FaultService::prune(TimePoint now) {
+  // Ended faults are remembered for a while (an apply that repeats an ended id is refused, and
+  // List shows how they ended), not for ever: the table stays small and tick() fast.
+  std::vector<std::string> forgotten;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<TimePoint, std::string>> ended;
+    for (const auto& [k, l] : leases_)
+      if (!l.applying && l.ended_at != TimePoint{} && !agent_.active_deadline(k))
+        ended.emplace_back(l.ended_at, k);
+    std::sort(ended.begin(), ended.end());
+    const size_t over = ended.size() > kEndedKeptCount ? ended.size() - kEndedKeptCount : 0;
+    for (size_t i = 0; i < ended.size(); ++i) {
+      if (i >= over && now - ended[i].first < kEndedKeptFor) break;
+      leases_.erase(ended[i].second);
+      forgotten.push_back(ended[i].second);
+    }
+  }
+  for (const std::string& k : forgotten) agent_.forget(k);
 }
 
 std::vector<std::string> FaultService::revert_everything(const std::string& why) {
-  std::lock_guard lock(mutex_);
-  stopping_ = true;
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [k, l] : leases_) {
+      if (l.applying) l.revert_asked = true;
+      keys.push_back(k);
+    }
+  }
   std::vector<std::string> errors;
-  for (auto& [k, l] : leases_)
-    if (auto r = revert_locked(k, why); !r) errors.push_back(fmt::format("{}: {}", k, r.error().message));
+  for (const std::string& k : keys)
+    if (auto r = revert_one(k, why); !r)
+      errors.push_back(fmt::format("{}: {}", k, r.error().message));
   return errors;
 }
 

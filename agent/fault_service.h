@@ -16,7 +16,7 @@
 #include "agent/agent_config.h"
 #include "agent/fault_report.h"
 #include "agent/local_agent.h"
-#include "agent/state_file.h"
+#include "agent/undo_keeper.h"
 
 namespace faultline {
 
@@ -57,8 +57,8 @@ struct RenewOutcome {
 
 class FaultService {
  public:
-  // `state` is where undos are kept; the service does not apply a fault it could not record.
-  FaultService(const AgentConfig& config, StateFile& state);
+  // `keeper` is where undos are kept; the service does not apply a fault it could not record.
+  FaultService(const AgentConfig& config, UndoKeeper& keeper);
 
   std::vector<KindSupport> kinds() const;
   ServiceResult<FaultReport> apply(const ApplyInput& input);
@@ -80,8 +80,11 @@ class FaultService {
     std::string fault_id;
     TimePoint until{};
     std::string ended_by;
-    bool one_shot = false;  // no duration (a kill): its end is not a cut-short fault
-    int failed_reverts = 0;  // tried again every tick; logged on the first and every 50th
+    bool one_shot = false;      // no duration (a kill): its end is not a cut-short fault
+    int failed_reverts = 0;     // tried again every tick; logged on the first and every 50th
+    bool applying = false;      // apply() is at work on it, outside the lock
+    bool revert_asked = false;  // a revert came meanwhile: apply() reverts it when done
+    TimePoint ended_at{};       // when it ended (reverted, or its apply failed); for prune()
   };
   static std::string key(const std::string& owner, const std::string& fault_id) {
     return owner + "/" + fault_id;
@@ -90,11 +93,12 @@ class FaultService {
   ServiceResult<void> check_policy(const ApplyInput& input, const FaultRequest& request) const;
   Duration lease_for(std::optional<Duration> asked) const;
   FaultReport report(const std::string& k) const;
-  // Reverts one fault (mutex_ held) and forgets its undo once the host is back.
-  Result<void> revert_locked(const std::string& k, const std::string& ended_by);
+  // Reverts one fault; takes mutex_ only around the bookkeeping, never across the revert.
+  Result<void> revert_one(const std::string& k, const std::string& ended_by);
+  // Forgets ended faults older than kEndedKeptFor, and the oldest beyond kEndedKeptCount.
+  void prune(TimePoint now);
 
   const AgentConfig& config_;
-  StateFile& state_;
   LocalAgent agent_;
   Actuator actuator_;  // applies faults on a thread that outlives every RPC
   mutable std::mutex mutex_;

@@ -17,10 +17,10 @@
 #include "agent/grpc_service.h"
 #include "agent/state_file.h"
 #include "agent/tls_credentials.h"
+#include "agent/undo_keeper.h"
 #include "agent/wire.h"
 #include "controller/cli/signals.h"
 #include "injectors/linux/cgroup.h"
-#include "injectors/linux/undo_guard.h"
 #include "injectors/network/lifelines.h"
 
 namespace faultline {
@@ -30,6 +30,8 @@ constexpr int kExitInvalid = 2;
 constexpr int kExitFailed = 1;
 // How often leases and deadlines are looked at: a lease ends within this of its time.
 constexpr Duration kTick = std::chrono::milliseconds(100);
+// How long a starting agent waits for the guardian of a killed one to finish undoing.
+constexpr Duration kWaitForGuardian = std::chrono::seconds(30);
 
 void setup_logging() {
   // One event a line, key=value pairs after the level: easy for people and for log shippers.
@@ -51,9 +53,10 @@ bool recover_leftovers(StateFile& state) {
     spdlog::critical("event=recovery_failed owner={} fault={} kind={} errors=\"{}\"", e.owner,
                      e.fault_id, e.kind, fmt::join(e.undo_errors, "; "));
   if (!recovered->kept.empty()) {
-    spdlog::critical("event=refusing_to_serve reason=\"some faults left by a previous agent could "
-                     "not be reverted; see the lines above and {}\"",
-                     state.path());
+    spdlog::critical(
+        "event=refusing_to_serve reason=\"some faults left by a previous agent could "
+        "not be reverted; see the lines above and {}\"",
+        state.path());
     return false;
   }
   return true;
@@ -65,9 +68,10 @@ bool state_directory_ready(const std::string& state_file) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || access(dir.c_str(), W_OK) != 0) {
-    spdlog::critical("event=state_dir_unusable dir={} error=\"{}\" fix=\"create it, writable by "
-                     "the agent, or set state_file in the config\"",
-                     dir.string(), ec ? ec.message() : std::strerror(errno));
+    spdlog::critical(
+        "event=state_dir_unusable dir={} error=\"{}\" fix=\"create it, writable by "
+        "the agent, or set state_file in the config\"",
+        dir.string(), ec ? ec.message() : std::strerror(errno));
     return false;
   }
   return true;
@@ -75,8 +79,17 @@ bool state_directory_ready(const std::string& state_file) {
 
 int serve(const AgentConfig& config) {
   if (!state_directory_ready(config.state_file)) return kExitFailed;
-  StateFile state(config.state_file);
+  // The state file's lock: one agent per file, and a restarted agent waits here while the
+  // guardian of the one that was killed is still undoing its faults.
+  auto keeper = UndoKeeper::open(config.state_file, kWaitForGuardian, false);
+  if (!keeper) {
+    spdlog::critical("event=state_locked error=\"{}\"", keeper.error().message);
+    return kExitFailed;
+  }
+  StateFile& state = (*keeper)->file();
   if (!recover_leftovers(state)) return kExitFailed;
+  // A fork: before the actuator and gRPC start any thread.
+  (*keeper)->start_guardian();
 
   auto credentials = server_credentials(config);
   if (!credentials) {
@@ -84,15 +97,16 @@ int serve(const AgentConfig& config) {
     return kExitInvalid;
   }
   if (!config.tls)
-    spdlog::warn("event=plaintext listen={} warning=\"no TLS: anyone on this host can inject "
-                 "faults through this agent; use only for tests on loopback\"",
-                 config.listen);
+    spdlog::warn(
+        "event=plaintext listen={} warning=\"no TLS: anyone on this host can inject "
+        "faults through this agent; use only for tests on loopback\"",
+        config.listen);
 
   // No network fault of this agent may cut its own control connection (lifelines.h).
   const std::string port = config.listen.substr(config.listen.rfind(':') + 1);
   const LifelinePort control_port(static_cast<uint16_t>(std::stoi(port)));
 
-  FaultService faults(config, state);
+  FaultService faults(config, **keeper);
   AgentGrpcService service(config, faults);
   grpc::ServerBuilder builder;
   int bound_port = 0;
@@ -101,9 +115,10 @@ int serve(const AgentConfig& config) {
   builder.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {
-    spdlog::critical("event=listen_failed listen={} error=\"cannot listen there (in use, or not "
-                     "an address of this host)\"",
-                     config.listen);
+    spdlog::critical(
+        "event=listen_failed listen={} error=\"cannot listen there (in use, or not "
+        "an address of this host)\"",
+        config.listen);
     return kExitFailed;
   }
   spdlog::info("event=ready host={} listen={} tls={} scope={} state_file={}", config.host,
@@ -126,7 +141,8 @@ int serve(const AgentConfig& config) {
     errors.push_back(left ? fmt::format("{} fault(s) still in {}", left->size(), state.path())
                           : left.error().message);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  if (errors.empty()) UndoGuard::stop();
+  // With nothing left, the guardian leaves; otherwise it tries once more when we exit.
+  (*keeper)->close();
   spdlog::info("event=stopped reverted_all={}", errors.empty());
   return errors.empty() ? 0 : kExitFailed;
 }
@@ -149,7 +165,8 @@ int main(int argc, char** argv) {
   }
   const AgentConfigResult read = read_agent_config(config_path);
   if (!read.config) {
-    for (const Diagnostic& d : read.errors) std::fprintf(stderr, "%s\n", format_diagnostic(d).c_str());
+    for (const Diagnostic& d : read.errors)
+      std::fprintf(stderr, "%s\n", format_diagnostic(d).c_str());
     return kExitInvalid;
   }
   if (check_only) {
@@ -159,7 +176,6 @@ int main(int argc, char** argv) {
   }
   setup_logging();
   remove_stale_cgroups();
-  UndoGuard::start();  // a fork: before gRPC starts any thread
   install_stop_handlers();
   return serve(*read.config);
 }

@@ -24,6 +24,12 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
                    const std::vector<std::string>& assignments, int64_t max_processes,
                    std::optional<uint64_t> seed);
 
+struct RecoverOptions {
+  bool scan = false;                     // also find leftovers by name, without a state file
+  std::vector<std::string> state_files;  // agents' state files to perform (agent not running)
+};
+int recover_command(const RecoverOptions& options);
+
 struct CertsOptions {
   std::string out;
   std::string agents;  // NAME[=ADDRESS],...

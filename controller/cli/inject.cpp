@@ -4,12 +4,13 @@
 #include <thread>
 
 #include "agent/local_agent.h"
+#include "agent/local_undo.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/signals.h"
 #include "controller/run/record.h"
+#include "core/defer.h"
 #include "core/suggest.h"
 #include "injectors/linux/cgroup.h"
-#include "injectors/linux/undo_guard.h"
 
 namespace faultline {
 
@@ -72,10 +73,25 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
     return kExitInvalid;
   }
 
+  warn_about_leftovers(stderr);
   remove_stale_cgroups();
-  UndoGuard::start();  // before any thread: it is a fork
+  // The fault's undo is on disk, and with the guardian, before it touches the host.
+  auto keeper = open_local_keeper("inject");
+  if (!keeper) {
+    std::fprintf(stderr, "faultline inject: error: nothing was injected: %s\n",
+                 keeper.error().message.c_str());
+    return exit_code(RunStatus::Error);
+  }
+  (*keeper)->start_guardian();  // before any thread: it is a fork
   install_stop_handlers();
-  LocalAgent agent;
+  LocalAgent agent(keeper->get());
+  // However inject ends: with nothing left the file goes; what could not be reverted stays
+  // (the guardian tries again as we exit, then `faultline recover`).
+  const Defer close_keeper([&] {
+    if ((*keeper)->close() > 0)
+      std::fprintf(stderr, "faultline: undo kept in %s; `faultline recover` performs it\n",
+                   (*keeper)->path().c_str());
+  });
   const std::string id = request.id;
   const TimePoint start = Clock::now();
   const TimePoint end = request.duration ? start + *request.duration : start;
@@ -110,7 +126,6 @@ int inject_command(const std::string& kind, const std::optional<std::string>& du
               st.confirmed ? "" : "  [NOT CONFIRMED]");
   std::printf("observed: %s\n",
               st.observed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  if (reverted) UndoGuard::stop();
   if (!reverted) {
     std::fprintf(stderr, "faultline inject: error: REVERT FAILED: %s\n",
                  reverted.error().message.c_str());

@@ -9,9 +9,10 @@
 
 int main(int argc, char** argv) {
   using namespace faultline;
-  CLI::App app{"faultline: fault injection with a steady-state hypothesis, on this host or on "
-               "many through their agents",
-               "faultline"};
+  CLI::App app{
+      "faultline: fault injection with a steady-state hypothesis, on this host or on "
+      "many through their agents",
+      "faultline"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
   app.footer(
@@ -46,8 +47,9 @@ int main(int argc, char** argv) {
                   "lease of each fault on an agent: if faultline dies, agents revert within it");
 
   std::string agents_inventory;
-  auto* agents = app.add_subcommand("agents", "every agent of an inventory: health, version, "
-                                              "what it can do here");
+  auto* agents = app.add_subcommand("agents",
+                                    "every agent of an inventory: health, version, "
+                                    "what it can do here");
   agents->add_option("--inventory", agents_inventory, "the inventory file")->required();
 
   std::string kind;
@@ -66,6 +68,12 @@ int main(int argc, char** argv) {
                    "blast radius: most processes the fault may touch")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   inject->add_option("--seed", seed, "seed for choosing among matching processes");
+
+  RecoverOptions recover_options;
+  auto* recover = app.add_subcommand(
+      "recover", "undo what a faultline that died (with its guardian) left on this host");
+  recover->add_option("--state", recover_options.state_files,
+                      "an agent's state file to perform (its agent is not running)");
 
   CertsOptions certs_options;
   auto* certs = app.add_subcommand(
@@ -117,8 +125,10 @@ int main(int argc, char** argv) {
   if (*run) {
     auto lease = parse_duration(lease_text);
     if (!lease || *lease < std::chrono::milliseconds(500) || *lease > std::chrono::minutes(5)) {
-      std::fprintf(stderr, "faultline run: error: --lease '%s' must be a duration from 500ms to "
-                           "5m, e.g. --lease 5s\n", lease_text.c_str());
+      std::fprintf(stderr,
+                   "faultline run: error: --lease '%s' must be a duration from 500ms to "
+                   "5m, e.g. --lease 5s\n",
+                   lease_text.c_str());
       return kExitInvalid;
     }
     return run_command(run_file, run_inventory, journal, seed, *lease);
@@ -129,5 +139,6 @@ int main(int argc, char** argv) {
   if (*lab_down) return lab_down_command(lab_options);
   if (*lab_status) return lab_status_command(lab_options);
   if (*inject) return inject_command(kind, duration, assignments, max_processes, seed);
+  if (*recover) return recover_command(recover_options);
   return kExitInvalid;
 }

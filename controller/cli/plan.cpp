@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 
+#include "agent/local_undo.h"
 #include "controller/cli/commands.h"
 #include "controller/fleet/inventory.h"
 #include "controller/plan/blast_radius.h"
@@ -19,6 +20,7 @@ int plan_command(const std::string& file, const std::optional<std::string>& inve
                  std::optional<uint64_t> seed) {
   auto loaded = load_scenario_or_report(file);
   if (!loaded) return kExitInvalid;
+  warn_about_leftovers(stderr);
   const Scenario& s = *loaded;
   const std::optional<Inventory> inventory = load_inventory_or_report(inventory_file);
   if (!inventory) return kExitInvalid;

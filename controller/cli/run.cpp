@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <random>
 
+#include "agent/local_undo.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/console.h"
 #include "controller/cli/signals.h"
@@ -11,7 +12,6 @@
 #include "controller/report/summary.h"
 #include "controller/scenario/parse.h"
 #include "injectors/linux/cgroup.h"
-#include "injectors/linux/undo_guard.h"
 
 namespace faultline {
 
@@ -20,6 +20,7 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
                 Duration lease) {
   auto loaded = load_scenario_or_report(file);
   if (!loaded) return kExitInvalid;
+  warn_about_leftovers(stderr);
   const Scenario& s = *loaded;
   const std::optional<Inventory> inventory = load_inventory_or_report(inventory_file);
   if (!inventory) return kExitInvalid;
@@ -44,13 +45,22 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
     for (const std::string& p : preflight)
       std::fprintf(stderr, "%s: error: %s\n", file.c_str(), p.c_str());
     if (!preflight.empty()) {
-      std::fprintf(stderr, "nothing was injected; `faultline agents --inventory %s` shows every "
-                   "agent's state\n", inventory_file.value_or("").c_str());
+      std::fprintf(stderr,
+                   "nothing was injected; `faultline agents --inventory %s` shows every "
+                   "agent's state\n",
+                   inventory_file.value_or("").c_str());
       return kExitInvalid;
     }
   }
   remove_stale_cgroups();
-  UndoGuard::start();  // before any thread: it is a fork
+  // Every local fault's undo is on disk, and with the guardian, before it touches the host.
+  auto keeper = open_local_keeper("run");
+  if (!keeper) {
+    std::fprintf(stderr, "%s: error: nothing was injected: %s\n", file.c_str(),
+                 keeper.error().message.c_str());
+    return kExitError;
+  }
+  (*keeper)->start_guardian();  // before any thread: it is a fork
   install_stop_handlers();
   Console console;
   RunOptions options;
@@ -61,8 +71,13 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
   options.interrupt_signal = &stop_signal();
   options.hosts = &*hosts;
   options.lease = lease;
+  options.keeper = keeper->get();
   RunResult result = run_scenario(s, options);
-  if (result.verdict.status != RunStatus::RevertFailed) UndoGuard::stop();
+  // What could not be reverted stays in the file: the guardian tries again as we exit, and
+  // `faultline recover` after that.
+  if ((*keeper)->close() > 0)
+    std::fprintf(stderr, "faultline: undo kept in %s; `faultline recover` performs it\n",
+                 (*keeper)->path().c_str());
   console.finish();
   std::fputs(format_summary(s, result.record, result.verdict).c_str(), stdout);
   if (journal) std::printf("journal: %s\n", journal->c_str());

@@ -11,8 +11,8 @@
 #include "controller/plan/timeline.h"
 #include "controller/probes/agent_probe.h"
 #include "controller/probes/probe.h"
-#include "controller/run/remote_faults.h"
 #include "controller/report/journal.h"
+#include "controller/run/remote_faults.h"
 #include "controller/run/stop_conditions.h"
 #include "core/atomic_file.h"
 
@@ -40,7 +40,8 @@ class Engine {
         // Unique per run, even for a replay with the same seed or a faultline that is pid 1 in
         // its container: agents key faults by owner.
         owner_(fmt::format("run-{}-{}-{:08x}", getpid(), o.seed,
-                           static_cast<uint32_t>(std::random_device{}()))) {}
+                           static_cast<uint32_t>(std::random_device{}()))),
+        agent_(o.keeper) {}
 
   RunResult run() {
     start_ = Clock::now();
@@ -96,7 +97,8 @@ class Engine {
     for (std::thread& t : probe_threads_) t.join();
     collect_fault_states();
     if (remote_)
-      for (const HostEvent& e : remote_->events()) record_.host_events.push_back({e.host, e.at, e.what});
+      for (const HostEvent& e : remote_->events())
+        record_.host_events.push_back({e.host, e.at, e.what});
     record_.ended_at = Clock::now() - start_;
     Verdict verdict = judge_run(s_, record_);
     write_journal(&verdict);
@@ -192,9 +194,10 @@ class Engine {
     write_journal(nullptr);
     if (failed.empty() || s_.on_host_failure == HostFailurePolicy::Continue) return true;
     std::lock_guard lock(mutex_);
-    record_.error = fmt::format("fault '{}' could not be applied on {} of {} hosts ({}); "
-                                "on_host_failure is abort: reverting everywhere",
-                                f.name, failed.size(), results.size(), fmt::join(failed, "; "));
+    record_.error = fmt::format(
+        "fault '{}' could not be applied on {} of {} hosts ({}); "
+        "on_host_failure is abort: reverting everywhere",
+        f.name, failed.size(), results.size(), fmt::join(failed, "; "));
     return false;
   }
 
@@ -257,8 +260,9 @@ class Engine {
         if (r.report && !r.report->revert_error.empty())
           failed.push_back(fmt::format("agent {}: {}", r.host, r.report->revert_error));
       }
-      o_.log(fmt::format("reverted {} on {} hosts{}", name, results.size() - failed.size(),
-                         failed.empty() ? "" : ": NOT CONFIRMED: " + fmt::format("{}", fmt::join(failed, "; "))));
+      o_.log(fmt::format(
+          "reverted {} on {} hosts{}", name, results.size() - failed.size(),
+          failed.empty() ? "" : ": NOT CONFIRMED: " + fmt::format("{}", fmt::join(failed, "; "))));
       write_journal(nullptr);
       return;
     }
@@ -440,7 +444,7 @@ class Engine {
   StopConditions stops_;
   const std::string owner_;
   LocalAgent agent_;
-  std::unique_ptr<RemoteFaults> remote_;  // faults and probes on inventory hosts
+  std::unique_ptr<RemoteFaults> remote_;         // faults and probes on inventory hosts
   std::vector<std::vector<size_t>> records_of_;  // fault index -> its records (one per host)
   TimePoint start_{};
   TimePoint last_journal_{};

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/undo_keeper.h"
 #include "controller/plan/host_plan.h"
 #include "controller/run/record.h"
 #include "controller/run/verdict.h"
@@ -35,6 +36,9 @@ struct RunOptions {
   const HostPlan* hosts = nullptr;
   // The lease of every fault on an agent: if this process dies, agents revert within it.
   Duration lease = std::chrono::seconds(5);
+  // Where the undo of every local fault is kept before it is applied (a local run's state file
+  // and its guardian); nullptr: in memory only (tests that drive the engine directly).
+  UndoKeeper* keeper = nullptr;
 };
 
 struct RunResult {

@@ -5,7 +5,6 @@
 #include <atomic>
 
 #include "injectors/linux/nftables.h"
-#include "injectors/linux/undo_guard.h"
 #include "injectors/linux/undo_steps.h"
 #include "injectors/network/netns.h"
 #include "injectors/network_partition/partition_script.h"
@@ -88,7 +87,6 @@ class NetworkPartition final : public Fault {
     // Record the undo before acting: the transaction is atomic, and the name was free, so
     // whatever exists under it from here on is ours to delete.
     created_ = true;
-    guard_token_ = UndoGuard::perform_later(delete_nft_table_step(netns_, table_));
     if (auto applied = nft_run(script_); !applied)
       return fail("nftables refused the partition rules: {}", applied.error().message);
     applied_after_ = Clock::now() - scheduled;
@@ -115,7 +113,6 @@ class NetworkPartition final : public Fault {
       gone_before_revert_ = !ruleset_.empty();  // else the failed apply created nothing
     }
     deleted_ = true;
-    UndoGuard::withdraw(guard_token_);
     return {};
   }
 
@@ -187,7 +184,6 @@ class NetworkPartition final : public Fault {
   bool deleted_ = false;
   bool counters_final_ = false;
   bool gone_before_revert_ = false;
-  uint64_t guard_token_ = 0;
 };
 
 Support supported() {

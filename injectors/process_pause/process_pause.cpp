@@ -6,7 +6,6 @@
 
 #include "core/poll.h"
 #include "injectors/linux/cgroup.h"
-#include "injectors/linux/undo_guard.h"
 #include "injectors/linux/undo_steps.h"
 #include "injectors/process/pidfd.h"
 
@@ -31,7 +30,9 @@ constexpr ParamSpec kParams[] = {
 // How long to wait for the kernel to report a process stopped or a cgroup frozen.
 constexpr Duration kSettle = std::chrono::milliseconds(500);
 
-bool wait_until(const auto& condition) { return poll_until(condition, kSettle); }
+bool wait_until(const auto& condition) {
+  return poll_until(condition, kSettle);
+}
 
 bool cgroup_frozen(const std::string& dir) {
   std::ifstream events(dir + "/cgroup.events");
@@ -47,7 +48,6 @@ struct Paused {
   std::optional<Duration> stopped_after;  // from the scheduled time, state seen as 'T'
   bool resumed = false;
   bool gone = false;  // exited while paused
-  uint64_t guard_token = 0;
 };
 
 class ProcessPause final : public Fault {
@@ -93,9 +93,8 @@ class ProcessPause final : public Fault {
     scheduled_ = scheduled;
     applied_ = true;
     if (freezer_) {
-      // Record the undo before acting, so a failure half-way is still reverted.
+      // Marked before acting, so a failure half-way is still reverted.
       frozen_ = true;
-      thaw_token_ = UndoGuard::perform_later(thaw_cgroup_step(cgroup_dir_));
       FL_TRY_VOID(write_cgroup_file(cgroup_dir_ + "/cgroup.freeze", "1"));
       if (!wait_until([&] { return cgroup_frozen(cgroup_dir_); }))
         return fail("cgroup {} did not report frozen within {}", cgroup_dir_,
@@ -105,9 +104,7 @@ class ProcessPause final : public Fault {
     }
     for (ProcessInfo& p : targets_) {
       PidFd fd = FL_TRY(PidFd::open(p.pid, p.start_ticks));
-      // The guardian learns how to resume it before it is stopped.
-      const uint64_t token = UndoGuard::perform_later(resume_step(p.pid, p.start_ticks));
-      paused_.push_back({p, std::move(fd), std::nullopt, false, false, token});
+      paused_.push_back({p, std::move(fd), std::nullopt, false, false});
       FL_TRY_VOID(paused_.back().fd.send_signal(SIGSTOP));
     }
     for (Paused& p : paused_) {
@@ -130,14 +127,12 @@ class ProcessPause final : public Fault {
       else {
         frozen_ = false;
         thawed_after_ = Clock::now() - scheduled_;
-        UndoGuard::withdraw(thaw_token_);
       }
     }
     for (Paused& p : paused_) {
       if (p.resumed || p.gone) continue;
       if (p.fd.exited()) {
         p.gone = true;
-        UndoGuard::withdraw(p.guard_token);
         continue;
       }
       if (auto r = p.fd.send_signal(SIGCONT); !r) {
@@ -148,7 +143,6 @@ class ProcessPause final : public Fault {
         auto s = read_process_stat(p.process.pid);
         return !s || s->state != 'T';
       });
-      if (p.resumed) UndoGuard::withdraw(p.guard_token);
       if (!p.resumed)
         errors += fmt::format("{}pid {} is still stopped after SIGCONT", errors.empty() ? "" : "; ",
                               p.process.pid);
@@ -235,7 +229,6 @@ class ProcessPause final : public Fault {
   bool frozen_ = false;
   std::optional<Duration> frozen_after_;
   std::optional<Duration> thawed_after_;
-  uint64_t thaw_token_ = 0;
 };
 
 Support supported() {
@@ -250,11 +243,12 @@ std::vector<std::string> cross_check(const Params& params, std::optional<Duratio
   if (params.text("method") != "freezer") return problems;
   if (!selector.empty() && !selector.cgroup)
     problems.push_back("method freezer pauses a whole cgroup: select the target with 'cgroup'");
-  else if (selector.cgroup && (selector.name || selector.cmdline || selector.pidfile ||
-                               selector.parent_pidfile))
+  else if (selector.cgroup &&
+           (selector.name || selector.cmdline || selector.pidfile || selector.parent_pidfile))
     // Other keys would narrow what is checked against the blast radius, not what is paused.
-    problems.push_back("method freezer pauses every process of the cgroup: select it with "
-                       "'cgroup' alone");
+    problems.push_back(
+        "method freezer pauses every process of the cgroup: select it with "
+        "'cgroup' alone");
   if (!cgroup2_mount())
     problems.push_back("method freezer needs cgroup v2, which is not mounted on this host");
   return problems;

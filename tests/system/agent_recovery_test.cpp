@@ -1,49 +1,95 @@
 // The agent's dead-man's switches, tested rather than assumed: a controller killed mid-fault
-// leaves every agent to revert by lease; an agent killed mid-fault reverts what it left behind
-// when it starts again, before it serves.
+// leaves every agent to revert by lease; an agent killed mid-fault is undone by its guardian at
+// once; an agent killed with its guardian reverts what it left behind when it starts again,
+// before it serves.
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <thread>
 
 #include "controller/fleet/agent_client.h"
+#include "core/poll.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/guardian.h"
 #include "tests/support/netns.h"
 
 using namespace faultline;
 using namespace faultline::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again, before serving",
-          "[agent]") {
+namespace {
+
+// A bandwidth fault (a tc tree) through `agent` on fl-a of `net`; the qdiscs during it.
+std::string apply_throttle(AgentProcess& agent, NamespacePair& net) {
+  AgentClient client(agent.endpoint());
+  RemoteFault f;
+  f.owner = "run-crash";
+  f.fault_id = "throttle";
+  f.kind = "bandwidth";
+  f.params = {{"interface", "fl-a"}, {"netns", net.a()}, {"rate", "1mbit"}};
+  f.duration = 60s;
+  f.lease = 60s;
+  auto applied = client.apply(f, 5s);
+  REQUIRE(applied);
+  CHECK(applied->active);
+  std::string during;
+  net.exec(net.a(), "tc qdisc show dev fl-a", &during);
+  REQUIRE(during.find("qdisc htb fa01: root") != std::string::npos);
+  return during;
+}
+
+}  // namespace
+
+TEST_CASE("an agent SIGKILLed mid-fault: its guardian puts the host back at once", "[agent]") {
+  skip_unless_root("the agent programs a network namespace's qdiscs");
+  NamespacePair net;
+  TempDir dir;
+  AgentProcess agent(dir, "crash-0", "plaintext: true\n");
+  REQUIRE(agent.start());
+  std::string before, after;
+  net.exec(net.a(), "tc qdisc show dev fl-a", &before);
+  apply_throttle(agent, net);
+  REQUIRE(guardian_of(agent.pid()));
+
+  agent.kill_hard();
+  // Nothing else is left to act: no controller revert, no lease, no restart.
+  CHECK(poll_until(
+      [&] {
+        net.exec(net.a(), "tc qdisc show dev fl-a", &after);
+        return after == before;
+      },
+      5s));
+  CHECK(after == before);
+  CHECK(poll_until(
+      [&] { return read_text(agent.state_file()).find("throttle") == std::string::npos; }, 5s));
+  // The next agent finds nothing to recover.
+  REQUIRE(agent.start());
+  CHECK(agent.log().find("event=recovered") == std::string::npos);
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE(
+    "an agent killed mid-fault with its guardian reverts its leftovers when it starts "
+    "again, before serving",
+    "[agent]") {
   skip_unless_root("the agent programs a network namespace's qdiscs");
   NamespacePair net;
   TempDir dir;
   AgentProcess agent(dir, "crash-1", "plaintext: true\n");
   REQUIRE(agent.start());
-  std::string before, during, after;
+  std::string before, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
-  {
-    AgentClient client(agent.endpoint());
-    RemoteFault f;
-    f.owner = "run-crash";
-    f.fault_id = "throttle";
-    f.kind = "bandwidth";
-    // A tc tree has no guardian process: only the state file can put it back.
-    f.params = {{"interface", "fl-a"}, {"netns", net.a()}, {"rate", "1mbit"}};
-    f.duration = 60s;
-    f.lease = 60s;
-    auto applied = client.apply(f, 5s);
-    REQUIRE(applied);
-    CHECK(applied->active);
-  }
-  net.exec(net.a(), "tc qdisc show dev fl-a", &during);
-  REQUIRE(during.find("qdisc htb fa01: root") != std::string::npos);
+  const std::string during = apply_throttle(agent, net);
 
+  // The OOM killer or `kill -9 -PGID`: the guardian goes too, and only the state file is left.
+  REQUIRE(kill_guardian_of(agent.pid()));
   agent.kill_hard();
+  std::this_thread::sleep_for(300ms);
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   REQUIRE(after == during);  // nobody put it back: the agent died without a word
   CHECK(read_text(agent.state_file()).find("remove_tc_root") != std::string::npos);
@@ -64,8 +110,7 @@ TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again,
   CHECK(agent.stop() == 0);
 }
 
-TEST_CASE("a controller killed mid-run leaves every agent to revert within its lease",
-          "[agent]") {
+TEST_CASE("a controller killed mid-run leaves every agent to revert within its lease", "[agent]") {
   skip_unless_root("the agents pause processes");
   TempDir dir;
   constexpr int kAgents = 3;
@@ -82,9 +127,10 @@ TEST_CASE("a controller killed mid-run leaves every agent to revert within its l
                     "\"^fl-test-ctl-[^{}]\"}}]\n",
                     i)));
     REQUIRE(agents.back()->start());
-    inventory += fmt::format("  - {{name: {}, address: \"{}\", plaintext: true, labels: {{role: "
-                             "app}}}}\n",
-                             name, agents.back()->address());
+    inventory += fmt::format(
+        "  - {{name: {}, address: \"{}\", plaintext: true, labels: {{role: "
+        "app}}}}\n",
+        name, agents.back()->address());
     sleepers.push_back(std::make_unique<ChildProcess>(
         "/bin/sleep", fmt::format("fl-test-ctl-{}", i), std::vector<std::string>{"1000"}));
   }
@@ -132,7 +178,8 @@ faults:
     for (int i = 0; i < kAgents; ++i)
       if (resumed[i] == Duration::max() && sleepers[i]->state() != 'T')
         resumed[i] = Clock::now() - killed;
-    if (std::all_of(resumed.begin(), resumed.end(), [](Duration d) { return d != Duration::max(); }))
+    if (std::all_of(resumed.begin(), resumed.end(),
+                    [](Duration d) { return d != Duration::max(); }))
       break;
     std::this_thread::sleep_for(5ms);
   }
@@ -151,4 +198,97 @@ faults:
       CHECK(r.ended_by == "lease");
     }
   }
+}
+
+namespace {
+
+RemoteFault pause_of(const std::string& name) {
+  RemoteFault f;
+  f.owner = "run-fails";
+  f.fault_id = "pause";
+  f.kind = "process_pause";
+  f.params = {{"count", "1"}};
+  f.selector.name = name;
+  f.duration = 60s;
+  f.lease = 60s;
+  f.max_processes = 1;
+  return f;
+}
+
+// FAULTLINE_TEST_FAIL_REVERTS for the agents started while it lives.
+struct FailingReverts {
+  explicit FailingReverts(int n) {
+    ::setenv("FAULTLINE_TEST_FAIL_REVERTS", std::to_string(n).c_str(), 1);
+  }
+  ~FailingReverts() { ::unsetenv("FAULTLINE_TEST_FAIL_REVERTS"); }
+};
+
+}  // namespace
+
+TEST_CASE("a revert that fails: the agent keeps the undo in its state file and tries again",
+          "[agent]") {
+  skip_unless_root("the agent pauses a process");
+  TempDir dir;
+  ChildProcess sleeper("/bin/sleep", "fl-test-retry", {"1000"});
+  std::optional<FailingReverts> failing(3);
+  AgentProcess agent(dir, "retry-1", "plaintext: true\n");
+  REQUIRE(agent.start());
+  failing.reset();
+  AgentClient client(agent.endpoint());
+  REQUIRE(client.apply(pause_of("fl-test-retry"), 5s));
+  REQUIRE(sleeper.state() == 'T');
+  auto reverted = client.revert("run-fails", "pause", 5s);
+  REQUIRE(reverted);
+  REQUIRE(reverted->size() == 1);
+  CHECK((*reverted)[0].active);
+  CHECK((*reverted)[0].revert_error ==
+        "the revert failed on purpose (FAULTLINE_TEST_FAIL_REVERTS)");
+  CHECK(sleeper.state() == 'T');
+  // The undo stays on disk, with why it is still there.
+  const std::string state = read_text(agent.state_file());
+  CHECK(state.find("\"resume\"") != std::string::npos);
+  CHECK(state.find("the revert failed on purpose") != std::string::npos);
+  // Tried again every tick: the third failure is the last, and the next try works.
+  CHECK(poll_until([&] { return sleeper.state() != 'T'; }, 3s));
+  CHECK(poll_until(
+      [&] { return read_text(agent.state_file()).find("resume") == std::string::npos; }, 3s));
+  // The undo leaves the file a moment before the fault is marked ended: look until it is.
+  Result<std::vector<FaultReport>> listed;
+  CHECK(poll_until(
+      [&] {
+        listed = client.list("run-fails", 2s);
+        return listed && listed->size() == 1 && !(*listed)[0].active;
+      },
+      2s));
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK_FALSE((*listed)[0].active);
+  CHECK((*listed)[0].revert_error.empty());
+  const std::string log = agent.log();
+  CHECK(
+      log.find("event=revert_failed owner=run-fails fault=pause ended_by=controller attempts=1") !=
+      std::string::npos);
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE(
+    "SIGTERM while an undo cannot be done: the agent exits non-zero and its guardian "
+    "puts the host back",
+    "[agent]") {
+  skip_unless_root("the agent pauses a process");
+  TempDir dir;
+  ChildProcess sleeper("/bin/sleep", "fl-test-term-fail", {"1000"});
+  std::optional<FailingReverts> failing(1000000);
+  AgentProcess agent(dir, "termfail-1", "plaintext: true\n");
+  REQUIRE(agent.start());
+  failing.reset();
+  AgentClient client(agent.endpoint());
+  REQUIRE(client.apply(pause_of("fl-test-term-fail"), 5s));
+  REQUIRE(sleeper.state() == 'T');
+  CHECK(agent.stop() == 1);
+  CHECK(agent.log().find("event=stopped reverted_all=false") != std::string::npos);
+  // The agent is gone; its guardian performs the undo that the agent's own revert could not.
+  CHECK(poll_until([&] { return sleeper.state() != 'T'; }, 5s));
+  CHECK(poll_until(
+      [&] { return read_text(agent.state_file()).find("resume") == std::string::npos; }, 5s));
 }
