@@ -24,32 +24,10 @@ std::optional<std::chrono::system_clock::time_point> wall(std::optional<TimePoin
          std::chrono::duration_cast<std::chrono::system_clock::duration>(*t - Clock::now());
 }
 
-// Selector fields come from the network. std::regex compiles a pattern recursively, a level per
-// nesting: a long one ("((((...") overflows the stack of the thread and kills the agent. A
-// process name is at most a file name; the rest are paths.
-constexpr size_t kMaxSelectorRegex = 1024;
-constexpr size_t kMaxSelectorName = 255;
-constexpr size_t kMaxSelectorPath = 4096;
-
 ServiceError invalid(std::string message) {
   return {ServiceCode::Invalid, std::move(message)};
 }
 
-std::optional<std::string> oversized_field(const ProcessSelector& s) {
-  auto longer = [](const std::optional<std::string>& v, size_t max) {
-    return v && v->size() > max;
-  };
-  if (longer(s.cmdline, kMaxSelectorRegex))
-    return fmt::format("selector.cmdline is longer than {} characters", kMaxSelectorRegex);
-  if (longer(s.name, kMaxSelectorName))
-    return fmt::format("selector.name is longer than {} characters", kMaxSelectorName);
-  for (const auto& [key, value] : {std::pair{"pidfile", &s.pidfile},
-                                   {"parent_pidfile", &s.parent_pidfile},
-                                   {"cgroup", &s.cgroup}})
-    if (longer(*value, kMaxSelectorPath))
-      return fmt::format("selector.{} is longer than {} characters", key, kMaxSelectorPath);
-  return std::nullopt;
-}
 ServiceError refused(std::string message) {
   return {ServiceCode::Refused, std::move(message)};
 }
@@ -90,7 +68,9 @@ ServiceResult<FaultRequest> FaultService::build_request(const ApplyInput& in) co
   if (!valid_id(in.fault_id))
     return std::unexpected(
         invalid("fault_id must be 1 to 128 letters, digits, '.', '_', ':' or '-'"));
-  if (auto too_long = oversized_field(in.selector)) return std::unexpected(invalid(*too_long));
+  // Selector fields come from the network; the limits are the scenario parser's.
+  if (auto too_long = oversized_selector_field(in.selector, "selector"))
+    return std::unexpected(invalid(*too_long));
   const InjectorDescriptor* d = find_injector(in.kind);
   if (d == nullptr)
     return std::unexpected(invalid(fmt::format("unknown fault kind '{:.64}'; known kinds: {}",
@@ -116,6 +96,9 @@ ServiceResult<FaultRequest> FaultService::build_request(const ApplyInput& in) co
   if (in.selector.cmdline)
     if (auto m = ProcessMatcher::compile(in.selector); !m)
       return std::unexpected(invalid(m.error().message));
+  // Both hold: the scenario's blast_radius.protected (wire.cpp checked it) adds to what the
+  // agent's own policy protects, which stays as configured whatever the controller sends.
+  request.protection.selectors = in.protected_processes;
   request.protection.agent_policy = config_.policy.protected_processes;
   if (config_.scope_own_netns) {
     // Without its own namespace to compare against, the scope cannot be kept: refuse.

@@ -40,6 +40,8 @@ struct ApplyInput {
   std::optional<Duration> lease;  // nullopt: the agent's default
   uint64_t seed = 0;
   int64_t max_processes = 0;
+  // The scenario's blast_radius.protected, in addition to the agent's policy.protected_processes.
+  std::vector<ProcessSelector> protected_processes;
 };
 
 struct KindSupport {

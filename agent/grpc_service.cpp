@@ -116,6 +116,11 @@ grpc::Status AgentGrpcService::Apply(grpc::ServerContext* ctx, const v1::ApplyRe
       return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "more than 64 parameters"};
     for (const auto& [k, v] : request->params()) in.params[k] = v;
     in.selector = wire::decode(request->selector());
+    auto protected_processes = wire::decode_protected(*request);
+    if (!protected_processes)
+      return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                          bounded(protected_processes.error().message)};
+    in.protected_processes = std::move(*protected_processes);
     if (request->duration_ms() > 0) {
       if (request->duration_ms() > 365ULL * 24 * 3600 * 1000)
         return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "duration_ms is over a year"};

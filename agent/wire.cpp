@@ -72,6 +72,28 @@ ProcessSelector decode(const v1::ProcessSelector& s) {
   return out;
 }
 
+void encode_protected(const std::vector<ProcessSelector>& selectors, v1::ApplyRequest& request) {
+  for (const ProcessSelector& s : selectors) *request.add_protected_processes() = encode(s);
+}
+
+Result<std::vector<ProcessSelector>> decode_protected(const v1::ApplyRequest& request) {
+  const auto& given = request.protected_processes();
+  if (static_cast<size_t>(given.size()) > kMaxProtectedSelectors)
+    return fail("protected_processes has {} selectors; at most {} are taken", given.size(),
+                kMaxProtectedSelectors);
+  std::vector<ProcessSelector> out;
+  out.reserve(static_cast<size_t>(given.size()));
+  for (int i = 0; i < given.size(); ++i) {
+    const std::string what = fmt::format("protected_processes[{}]", i);
+    ProcessSelector s = decode(given[i]);
+    if (s.empty()) return fail("{} selects nothing", what);
+    if (auto too_long = oversized_selector_field(s, what)) return fail("{}", *too_long);
+    if (auto m = ProcessMatcher::compile(s); !m) return fail("{}: {}", what, m.error().message);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 v1::FaultStatus encode(const FaultReport& r) {
   v1::FaultStatus out;
   out.set_owner(r.owner);

@@ -20,6 +20,12 @@ std::string valid_utf8(std::string_view text);
 v1::ProcessSelector encode(const ProcessSelector& s);
 ProcessSelector decode(const v1::ProcessSelector& s);
 
+// The scenario's blast_radius.protected, into a request and back out of it. Decoding checks what
+// the agent takes (at most kMaxProtectedSelectors, none empty, every field within its limit, a
+// cmdline that compiles); the error names the selector.
+void encode_protected(const std::vector<ProcessSelector>& selectors, v1::ApplyRequest& request);
+Result<std::vector<ProcessSelector>> decode_protected(const v1::ApplyRequest& request);
+
 v1::FaultStatus encode(const FaultReport& r);
 FaultReport decode(const v1::FaultStatus& s);
 

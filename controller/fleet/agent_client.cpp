@@ -114,6 +114,7 @@ Result<FaultReport> AgentClient::apply(const RemoteFault& f, Duration timeout) {
   request.set_lease_ms(static_cast<uint64_t>(to_ms(f.lease)));
   request.set_seed(f.seed);
   request.set_max_processes(f.max_processes);
+  wire::encode_protected(f.protected_processes, request);
   v1::FaultStatus reply;
   FL_TRY_VOID(impl_->call(name_, fmt::format("apply {}", f.fault_id), timeout,
                           [&](grpc::ClientContext& ctx) {

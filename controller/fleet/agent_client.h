@@ -47,6 +47,8 @@ struct RemoteFault {
   Duration lease{};
   uint64_t seed = 0;
   int64_t max_processes = 0;
+  // The scenario's blast_radius.protected: the agent protects these as well as its own policy's.
+  std::vector<ProcessSelector> protected_processes;
 };
 
 struct RenewResult {

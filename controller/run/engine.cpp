@@ -171,6 +171,7 @@ class Engine {
     rf.lease = o_.lease;
     rf.seed = o_.seed + e.fault * 0x9E3779B97F4A7C15ULL;
     rf.max_processes = s_.blast_radius.max_processes;
+    rf.protected_processes = s_.blast_radius.protection.selectors;
     if (!wait_until(scheduled)) return false;
     const auto results = remote_->apply(o_.hosts->faults[e.fault].agents, rf);
     std::vector<std::string> failed;

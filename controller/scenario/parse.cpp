@@ -100,6 +100,11 @@ class ScenarioParser {
   }
 
   void check_selector(const YAML::Node& node, const ProcessSelector& sel, std::string_view what) {
+    // The agent refuses a longer field at run time; say so now, where it is written.
+    if (auto too_long = oversized_selector_field(sel, what)) {
+      r_.error(node, *too_long);
+      return;
+    }
     if (sel.cmdline) {
       try {
         std::regex re(*sel.cmdline, kRegexFlags);
@@ -242,6 +247,11 @@ class ScenarioParser {
     // Hosts are bounded by default, as processes are; a share alone is bound enough.
     if (!node["max_hosts"] && !node["max_host_percent"]) s.blast_radius.max_hosts = 1;
     if (node["protected"] && r_.sequence(node["protected"], "blast_radius.protected")) {
+      // Each goes to every agent the run uses, which takes no more than this.
+      if (node["protected"].size() > kMaxProtectedSelectors)
+        r_.error(node["protected"],
+                 fmt::format("blast_radius.protected has {} selectors; at most {} are allowed",
+                             node["protected"].size(), kMaxProtectedSelectors));
       size_t i = 0;
       for (const YAML::Node& p : node["protected"])
         s.blast_radius.protection.selectors.push_back(

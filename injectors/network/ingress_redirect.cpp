@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
+#include <set>
 
 namespace faultline {
 namespace {
@@ -52,23 +54,22 @@ bool has_ingress_qdisc(RouteSocket& sock, int ifindex) {
   return false;
 }
 
-// The devices that the filters under the ingress qdisc of `ifindex` redirect to (mirred egress
-// redirects of u32 filters; the u32 hash table entries carry none), or nullopt when any filter
-// does something else.
-Result<std::optional<std::vector<uint32_t>>> redirect_targets(RouteSocket& sock, int ifindex) {
-  using Targets = std::optional<std::vector<uint32_t>>;
-  std::vector<uint32_t> targets;
+// The devices that the filters under the ingress qdisc of `ifindex` redirect to, when each is
+// a u32 filter with mirred egress redirects only (or a u32 hash table entry that carries none);
+// nullopt when any filter does something else.
+Result<std::optional<std::set<int>>> redirect_targets(RouteSocket& sock, int ifindex) {
+  std::set<int> targets;
   for (const RawMessage& raw : FL_TRY(sock.dump(RTM_GETTFILTER, ifindex, kIngressHandle))) {
     auto* header = reinterpret_cast<nlmsghdr*>(const_cast<uint8_t*>(raw.bytes.data()));
     nlattr* attrs[TCA_MAX + 1] = {};
     if (nlmsg_parse(header, sizeof(tcmsg), attrs, TCA_MAX, nullptr) < 0)
       return fail("cannot parse a filter of interface {}", ifindex);
     if (attrs[TCA_KIND] == nullptr || std::string_view(nla_get_string(attrs[TCA_KIND])) != "u32")
-      return Targets();
+      return std::nullopt;
     if (attrs[TCA_OPTIONS] == nullptr) continue;
     nlattr* u32[TCA_U32_MAX + 1] = {};
-    if (nla_parse_nested(u32, TCA_U32_MAX, attrs[TCA_OPTIONS], nullptr) < 0) return Targets();
-    if (u32[TCA_U32_CLASSID] != nullptr) return Targets();
+    if (nla_parse_nested(u32, TCA_U32_MAX, attrs[TCA_OPTIONS], nullptr) < 0) return std::nullopt;
+    if (u32[TCA_U32_CLASSID] != nullptr) return std::nullopt;
     if (u32[TCA_U32_ACT] == nullptr) continue;
     nlattr* action = nullptr;
     int remaining = 0;
@@ -77,39 +78,55 @@ Result<std::optional<std::vector<uint32_t>>> redirect_targets(RouteSocket& sock,
       if (nla_parse_nested(act, TCA_ACT_MAX, action, nullptr) < 0 || act[TCA_ACT_KIND] == nullptr ||
           std::string_view(nla_get_string(act[TCA_ACT_KIND])) != "mirred" ||
           act[TCA_ACT_OPTIONS] == nullptr)
-        return Targets();
+        return std::nullopt;
       nlattr* mirred[TCA_MIRRED_MAX + 1] = {};
       if (nla_parse_nested(mirred, TCA_MIRRED_MAX, act[TCA_ACT_OPTIONS], nullptr) < 0 ||
           mirred[TCA_MIRRED_PARMS] == nullptr ||
           nla_len(mirred[TCA_MIRRED_PARMS]) < static_cast<int>(sizeof(tc_mirred)))
-        return Targets();
+        return std::nullopt;
       tc_mirred parms{};
       std::memcpy(&parms, nla_data(mirred[TCA_MIRRED_PARMS]), sizeof parms);
-      if (parms.eaction != TCA_EGRESS_REDIR) return Targets();
-      targets.push_back(parms.ifindex);
+      if (parms.eaction != TCA_EGRESS_REDIR) return std::nullopt;
+      targets.insert(static_cast<int>(parms.ifindex));
     }
   }
-  return Targets(std::move(targets));
+  return targets;
 }
 
 // Whether every filter under the ingress qdisc of `ifindex` only redirects to `ifb_index`.
 Result<bool> only_redirects_to(RouteSocket& sock, int ifindex, int ifb_index) {
-  const auto targets = FL_TRY(redirect_targets(sock, ifindex));
-  return targets && std::all_of(targets->begin(), targets->end(), [&](uint32_t target) {
-           return target == static_cast<uint32_t>(ifb_index);
-         });
+  const std::optional<std::set<int>> targets = FL_TRY(redirect_targets(sock, ifindex));
+  return targets && (targets->empty() || *targets == std::set<int>{ifb_index});
+}
+
+// Refuses an ingress fault on `ifindex` when it has an ingress (or clsact) qdisc: another
+// faultline fault's (its filters redirect to one of our IFBs) or the user's.
+Result<void> check_no_ingress_qdisc(RouteSocket& sock, int ifindex, const std::string& interface) {
+  for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex))) {
+    if (q.parent != TC_H_INGRESS && q.handle != kIngressHandle) continue;
+    if (auto targets = redirect_targets(sock, ifindex);
+        targets && *targets && (*targets)->size() == 1) {
+      char name[IF_NAMESIZE] = {};
+      if (if_indextoname(static_cast<unsigned>(*(*targets)->begin()), name) != nullptr &&
+          std::string_view(name).starts_with(kIfbPrefix))
+        return interface_taken(interface);
+    }
+    return fail(
+        "interface '{}' already has an {} qdisc; faultline could not put its filters back "
+        "exactly, so it refuses an ingress fault there",
+        interface, q.kind);
+  }
+  return {};
 }
 
 }  // namespace
 
 Result<std::optional<int>> ingress_redirect_target(RouteSocket& sock, int ifindex) {
   if (!has_ingress_qdisc(sock, ifindex)) return std::optional<int>();
-  const auto targets = FL_TRY(redirect_targets(sock, ifindex));
-  if (!targets || targets->empty() ||
-      std::any_of(targets->begin(), targets->end(),
-                  [&](uint32_t target) { return target != targets->front(); }))
-    return std::optional<int>();
-  return std::optional<int>(static_cast<int>(targets->front()));
+  const std::optional<std::set<int>> targets = FL_TRY(redirect_targets(sock, ifindex));
+  // One device only: an ingress that redirects to two is none of faultline's making.
+  if (!targets || targets->size() != 1) return std::optional<int>();
+  return std::optional<int>(*targets->begin());
 }
 
 Result<void> remove_faultline_ifb(const std::string& ifb) {
@@ -163,17 +180,15 @@ Result<void> IngressRedirect::prepare() {
   ifindex_ = static_cast<int>(if_nametoindex(interface_.c_str()));
   if (ifindex_ == 0) return fail("interface '{}' does not exist here", interface_);
   RouteSocket sock = FL_TRY(RouteSocket::open());
-  for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_)))
-    if (q.parent == TC_H_INGRESS || q.handle == kIngressHandle)
-      return fail(
-          "interface '{}' already has an {} qdisc; faultline could not put its filters "
-          "back exactly, so it refuses an ingress fault there",
-          interface_, q.kind);
-  return {};
+  return check_no_ingress_qdisc(sock, ifindex_, interface_);
 }
 
 Result<void> IngressRedirect::apply(const NetworkScope& scope, const FaultQdisc& qdisc) {
-  if (ifindex_ == 0) FL_TRY_VOID(prepare());
+  if (created_anything()) return {};
+  // Prepare's check again, before anything is created: another fault may have redirected this
+  // interface since this one was prepared. Exact among the faults of one process (the LocalAgent
+  // applies under its lock); NLM_F_EXCL on the ingress qdisc settles a race with another.
+  FL_TRY_VOID(prepare());
   RouteSocket sock = FL_TRY(RouteSocket::open());
   auto undo_on_error = [&](Error e) -> Result<void> {
     if (auto r = revert(); !r) e.message += "; and then: " + r.error().message;
@@ -200,12 +215,14 @@ Result<void> IngressRedirect::apply(const NetworkScope& scope, const FaultQdisc&
       tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kIngressHandle, TC_H_INGRESS);
   if (ingress == nullptr || nla_put_string(ingress, TCA_KIND, "ingress") < 0)
     return undo_on_error({"cannot build the ingress qdisc message"});
-  ingress_added_ = true;
   if (auto r = sock.request(ingress, fmt::format("adding an ingress qdisc on {}", interface_));
       !r) {
-    ingress_added_ = false;
+    // Not created: the ingress qdisc there, if any, is someone else's and stays.
+    if (auto taken = check_no_ingress_qdisc(sock, ifindex_, interface_); !taken)
+      return undo_on_error(taken.error());
     return undo_on_error(r.error());
   }
+  ingress_added_ = true;  // only now is it ours to remove
   nl_msg* filter = tc_message(RTM_NEWTFILTER, NLM_F_CREATE, ifindex_, 0, kIngressHandle,
                               TC_H_MAKE(1u << 16, htons(ETH_P_ALL)));
   std::vector<uint8_t> sel(sizeof(tc_u32_sel) + sizeof(tc_u32_key));

@@ -23,12 +23,19 @@ class IngressRedirect {
   IngressRedirect(const IngressRedirect&) = delete;
   IngressRedirect& operator=(const IngressRedirect&) = delete;
 
-  // Checks the interface has no ingress/clsact qdisc of its own; changes nothing.
+  // Checks the interface has no ingress/clsact qdisc (the user's, or another fault's redirect);
+  // changes nothing.
   Result<void> prepare();
-  // Creates the IFB, redirects the interface's ingress to it and builds `scope` (already
-  // mirrored: for incoming packets the remote end is the source) with `qdisc` on the IFB.
+  // Checks again, then creates the IFB, redirects the interface's ingress to it and builds
+  // `scope` (already mirrored: for incoming packets the remote end is the source) with `qdisc` on
+  // the IFB. Refused, with nothing left behind, when the interface has an ingress qdisc by then.
   Result<void> apply(const NetworkScope& scope, const FaultQdisc& qdisc);
-  Result<void> revert();  // idempotent
+  // Removes what this object created (its IFB, the ingress qdisc it added), nothing else;
+  // idempotent.
+  Result<void> revert();
+  // Whether this object created its IFB or the interface's ingress qdisc (and has not removed
+  // them yet): what an undo plan must name, and only that.
+  bool created_anything() const { return ifb_index_ != 0 || ingress_added_; }
   nlohmann::json read_back();
   std::optional<QdiscState> fault_qdisc_stats() {
     return tree_ ? tree_->fault_qdisc_stats() : last_;
@@ -39,8 +46,8 @@ class IngressRedirect {
   std::string interface_;
   std::string ifb_;
   int ifindex_ = 0;
-  int ifb_index_ = 0;
-  bool ingress_added_ = false;
+  int ifb_index_ = 0;           // set once the kernel created our IFB; 0 again once removed
+  bool ingress_added_ = false;  // set once the kernel created the ingress qdisc for us
   std::unique_ptr<ScopedQdiscTree> tree_;
   std::optional<QdiscState> last_;
 };

@@ -114,10 +114,13 @@ nlohmann::json ScopedNetworkFault::undo_plan() const {
   nlohmann::json plan = nlohmann::json::array();
   if (!prepared_ || reverted_) return plan;
   const std::string& interface = request_.params.text("interface");
+  // Before apply, the plan (on disk first) names what apply is about to create. Once apply has
+  // run, it names only what this fault did create and has not removed: a refused or half-done
+  // apply must never name another fault's tree, or performing the plan would remove it.
   // In revert's order: the redirect (and the IFB with its tree), then the interface's own tree.
-  if (ingress_)
+  if (ingress_ && (!applied_ || ingress_->created_anything()))
     plan.push_back(remove_ingress_redirect_step(netns_location_, interface, ingress_->ifb()));
-  if (egress_)
+  if (egress_ && (!applied_ || egress_->installed()))
     plan.push_back(remove_tc_root_step(netns_location_, interface, egress_->previous_root()));
   return plan;
 }

@@ -100,6 +100,13 @@ Result<QdiscState> parse_qdisc(const RawMessage& raw) {
 
 }  // namespace
 
+std::unexpected<Error> interface_taken(const std::string& interface) {
+  return fail(
+      "interface '{}' already carries a faultline network fault; two faults on one interface are "
+      "refused (scope one fault to cover both, or use another interface)",
+      interface);
+}
+
 nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
                    uint32_t info) {
   nl_msg* msg = nlmsg_alloc_simple(type, flags);
@@ -167,17 +174,13 @@ ScopedQdiscTree::~ScopedQdiscTree() {
 }
 
 Result<void> ScopedQdiscTree::prepare() {
+  if (installed_) return {};  // the tree is ours already: nothing to check
   ifindex_ = static_cast<int>(if_nametoindex(interface_.c_str()));
   if (ifindex_ == 0) return fail("interface '{}' does not exist here", interface_);
   RouteSocket sock = FL_TRY(RouteSocket::open());
   previous_root_.reset();
   for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_))) {
-    if ((q.handle & 0xffff0000) == kRootHandle)
-      return fail(
-          "interface '{}' already carries a faultline network fault; two faults on one "
-          "interface are refused (scope one fault to cover both, or use another "
-          "interface)",
-          interface_);
+    if ((q.handle & 0xffff0000) == kRootHandle) return interface_taken(interface_);
     if (q.parent == TC_H_ROOT && q.handle != 0) previous_root_ = q;
   }
   if (previous_root_) {
@@ -207,23 +210,36 @@ Result<void> ScopedQdiscTree::prepare() {
 }
 
 Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc& fault_qdisc) {
-  if (ifindex_ == 0) FL_TRY_VOID(prepare());
+  if (installed_) return {};
+  // Prepare's checks again, now: another fault may have been applied on the interface since
+  // this one was prepared (both passed prepare). The LocalAgent applies under its lock, so among
+  // one process's faults this check is exact; NLM_F_EXCL below settles a race with another.
+  FL_TRY_VOID(prepare());
   RouteSocket sock = FL_TRY(RouteSocket::open());
-  // From here on the tree is ours to remove, whatever fails next.
-  installed_ = true;
   auto undo_on_error = [&](Error e) -> Result<void> {
     if (auto r = revert(); !r) e.message += "; and then: " + r.error().message;
     return std::unexpected(std::move(e));
   };
 
-  nl_msg* root =
-      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, kRootHandle, TC_H_ROOT);
-  if (root == nullptr || put_htb_root(root) < 0)
-    return undo_on_error({"cannot build the htb qdisc message"});
+  // REPLACE grafts our root over the user's (or the default) one; EXCL makes the kernel refuse
+  // when fa01: is there already instead of changing it, so two owners never share one tree.
+  nl_msg* root = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_EXCL, ifindex_,
+                            kRootHandle, TC_H_ROOT);
+  if (root == nullptr || put_htb_root(root) < 0) {
+    if (root != nullptr) nlmsg_free(root);
+    return fail("cannot build the htb qdisc message");
+  }
   if (auto r = sock.request(
           root, fmt::format("adding htb {} on {}", tc_handle_text(kRootHandle), interface_));
-      !r)
-    return undo_on_error(r.error());
+      !r) {
+    // Not created, so nothing here is ours to remove; a root that is fa01: is another owner's.
+    if (auto qs = list_qdiscs(sock, ifindex_); qs)
+      for (const QdiscState& q : *qs)
+        if ((q.handle & 0xffff0000) == kRootHandle) return interface_taken(interface_);
+    return r;
+  }
+  // From here on the tree is ours to remove, whatever fails next.
+  installed_ = true;
   nl_msg* cls =
       tc_message(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultClass, kRootHandle);
   if (cls == nullptr || put_htb_class(cls) < 0)

@@ -46,6 +46,9 @@ struct QdiscState {
 nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
                    uint32_t info = 0);
 
+// The refusal of a second faultline fault on an interface that carries one already.
+std::unexpected<Error> interface_taken(const std::string& interface);
+
 // "fa01:", "fa01:4", "root".
 std::string tc_handle_text(uint32_t handle);
 
@@ -67,10 +70,15 @@ class ScopedQdiscTree {
 
   // Checks the interface and what it already carries; changes nothing.
   Result<void> prepare();
-  // Installs the tree; on any failure removes what it installed and restores the snapshot.
+  // Checks again, then installs the tree; refused (nothing touched) when the interface carries
+  // another fault's tree by then. On a later failure removes what it installed and restores the
+  // snapshot.
   Result<void> apply(const NetworkScope& scope, const FaultQdisc& qdisc);
-  // Removes the tree and restores what was there; idempotent.
+  // Removes the tree this object installed and restores what was there; idempotent. A tree it
+  // did not install (another fault's) is never touched.
   Result<void> revert();
+  // Whether this object created the fa01: root that is (or was, until revert) on the interface.
+  bool installed() const { return installed_; }
   // The tree as read back from the kernel (kinds, handles, packets, drops).
   nlohmann::json read_back();
   const std::string& interface() const { return interface_; }
@@ -84,7 +92,7 @@ class ScopedQdiscTree {
   std::string interface_;
   int ifindex_ = 0;
   std::optional<QdiscState> previous_root_;  // a user's classless root, to put back
-  bool installed_ = false;
+  bool installed_ = false;  // the fa01: root is ours: set only once the kernel created it
   size_t filters_ = 0;
   std::optional<QdiscState> last_stats_;
 };

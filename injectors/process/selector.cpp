@@ -34,6 +34,23 @@ bool ProcessSelector::set(std::string_view key, std::string value) {
   return true;
 }
 
+std::optional<std::string> oversized_selector_field(const ProcessSelector& s,
+                                                    std::string_view what) {
+  auto longer = [](const std::optional<std::string>& v, size_t max) {
+    return v && v->size() > max;
+  };
+  if (longer(s.cmdline, kMaxSelectorRegex))
+    return fmt::format("{}.cmdline is longer than {} characters", what, kMaxSelectorRegex);
+  if (longer(s.name, kMaxSelectorName))
+    return fmt::format("{}.name is longer than {} characters", what, kMaxSelectorName);
+  for (const auto& [key, value] : {std::pair{"pidfile", &s.pidfile},
+                                   {"parent_pidfile", &s.parent_pidfile},
+                                   {"cgroup", &s.cgroup}})
+    if (longer(*value, kMaxSelectorPath))
+      return fmt::format("{}.{} is longer than {} characters", what, key, kMaxSelectorPath);
+  return std::nullopt;
+}
+
 std::string ProcessSelector::describe() const {
   std::string out;
   auto add = [&](std::string_view key, const std::optional<std::string>& v) {

@@ -34,6 +34,21 @@ struct ProcessSelector {
   bool set(std::string_view key, std::string value);
 };
 
+// How long a selector's fields may be, wherever one comes from (a scenario, the agent's wire).
+// std::regex compiles a pattern recursively, a level per nesting: a long one ("((((...")
+// overflows the stack of the thread that compiles it. A process name is at most a file name; the
+// rest are paths.
+inline constexpr size_t kMaxSelectorRegex = 1024;
+inline constexpr size_t kMaxSelectorName = 255;
+inline constexpr size_t kMaxSelectorPath = 4096;
+// The most selectors a scenario's blast_radius.protected may list; the agent takes no more.
+inline constexpr size_t kMaxProtectedSelectors = 64;
+
+// The first field of `s` over its limit, as "WHAT.cmdline is longer than 1024 characters"
+// (`what` names the selector, e.g. "selector"); nullopt when every field fits.
+std::optional<std::string> oversized_selector_field(const ProcessSelector& s,
+                                                    std::string_view what);
+
 // The selector keys, as written in scenario files and on the command line.
 std::span<const std::string_view> selector_keys();
 
