@@ -114,6 +114,7 @@ class Engine {
       const BeforeGate gate = judge_before(s_, record_);
       if (gate.outcome == BeforeGate::Outcome::NoEvidence) {
         if (record_.error.empty()) record_.error = gate.reason;
+        o_.log(fmt::format("no fault will be injected: {}", gate.reason));
         return;
       }
       if (gate.outcome == BeforeGate::Outcome::Deviated) {
