@@ -97,23 +97,26 @@ Result<void> LocalAgent::revert_acting(Entry& entry) {
   auto reverted = revert_fails_on_purpose()
                       ? fail("the revert failed on purpose (FAULTLINE_TEST_FAIL_REVERTS)")
                       : entry.fault->revert();
+  {
+    // The state first: who asks (List, a renewal) sees the fault ended as soon as it is.
+    std::lock_guard lock(mutex_);
+    if (reverted) {
+      entry.state.reverted_at = Clock::now();
+      entry.state.revert_error.clear();
+    } else {
+      entry.state.revert_error = reverted.error().message;
+    }
+    snapshot(entry);
+  }
   if (reverted) {
-    // Once the host is back the undo is no longer needed; a file that keeps it anyway only
-    // means a later recovery repeats steps that find nothing to do.
+    // Once the host is back the undo is no longer needed. Dying before this line only means a
+    // later recovery repeats steps that find nothing to do.
     if (keeper_ != nullptr) (void)keeper_->release(entry.state.owner, entry.label);
   } else {
     // A failed revert leaves the fault active and its undo (what is left of it) on disk: the
     // next revert, expire or revert_all tries again, and so does the guardian if we die.
     (void)keep_undo(entry, reverted.error().message);
   }
-  std::lock_guard lock(mutex_);
-  if (reverted) {
-    entry.state.reverted_at = Clock::now();
-    entry.state.revert_error.clear();
-  } else {
-    entry.state.revert_error = reverted.error().message;
-  }
-  snapshot(entry);
   return reverted;
 }
 

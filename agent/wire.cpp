@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include "controller/scenario/probe_limits.h"
+
 namespace faultline::wire {
 namespace {
 
@@ -19,21 +21,21 @@ std::optional<SystemTime> from_unix_ms(int64_t ms) {
 
 uint64_t ms(Duration d) { return static_cast<uint64_t>(to_ms(d)); }
 
-// Timeouts a probe may ask for: long enough for any real check, short enough that a probe
-// cannot tie up one of the agent's threads.
-constexpr uint64_t kMaxProbeTimeoutMs = 60'000;
-
-Result<Duration> timeout(uint64_t value, Duration fallback) {
+// The limits are the scenario's (controller/scenario/probe_limits.h): what validates is taken.
+Result<Duration> timeout(std::string_view what, uint64_t value, Duration fallback) {
   if (value == 0) return fallback;
-  if (value > kMaxProbeTimeoutMs)
-    return fail("timeout_ms {} is longer than the most a probe may take, {}", value,
-                kMaxProbeTimeoutMs);
+  if (auto problem = probe_limits::timeout_ms_problem(what, value)) return fail(*problem);
   return std::chrono::milliseconds(value);
+}
+
+Result<void> within(std::string_view what, std::string_view text, size_t max) {
+  if (auto problem = probe_limits::length_problem(what, text, max)) return fail(*problem);
+  return {};
 }
 
 Result<void> check_regex(const std::optional<std::string>& re, std::string_view what) {
   if (!re) return {};
-  if (re->size() > 1024) return fail("{} is longer than 1024 characters", what);
+  FL_TRY_VOID(within(what, *re, probe_limits::kMaxRegex));
   try {
     std::regex compiled(*re, kRegexFlags);
   } catch (const std::regex_error& e) {
@@ -182,7 +184,7 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
       const auto& h = r.http();
       if (!h.url().starts_with("http://") && !h.url().starts_with("https://"))
         return fail("http.url '{:.200}' must start with http:// or https://", h.url());
-      if (h.url().size() > 2048) return fail("http.url is longer than 2048 characters");
+      FL_TRY_VOID(within("http.url", h.url(), probe_limits::kMaxUrl));
       spec.http.url = h.url();
       constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT",
                                                "DELETE", "OPTIONS", "PATCH"};
@@ -192,32 +194,43 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
                       fmt::join(kMethods, ", "));
         spec.http.method = h.method();
       }
-      spec.http.timeout = FL_TRY(timeout(h.timeout_ms(), spec.http.timeout));
+      spec.http.timeout = FL_TRY(timeout("http.timeout_ms", h.timeout_ms(), spec.http.timeout));
       break;
     }
     case v1::ProbeRequest::kTcp: {
       spec.type = ProbeType::Tcp;
       const auto& t = r.tcp();
-      if (t.host().empty() || t.host().size() > 255) return fail("tcp.host must be 1 to 255 characters");
+      if (t.host().empty()) return fail("tcp.host is empty");
+      FL_TRY_VOID(within("tcp.host", t.host(), probe_limits::kMaxHost));
       if (t.port() < 1 || t.port() > 65535) return fail("tcp.port {} is not 1 to 65535", t.port());
       spec.tcp.host = t.host();
       spec.tcp.port = static_cast<int>(t.port());
-      spec.tcp.timeout = FL_TRY(timeout(t.timeout_ms(), spec.tcp.timeout));
+      spec.tcp.timeout = FL_TRY(timeout("tcp.timeout_ms", t.timeout_ms(), spec.tcp.timeout));
       break;
     }
     case v1::ProbeRequest::kCommand: {
       spec.type = ProbeType::Command;
       const auto& c = r.command();
-      if (c.run().empty() || c.run().size() > 4096) return fail("command.run must be 1 to 4096 characters");
+      if (c.run().empty()) return fail("command.run is empty");
+      FL_TRY_VOID(within("command.run", c.run(), probe_limits::kMaxCommand));
       spec.command.run = c.run();
-      spec.command.timeout = FL_TRY(timeout(c.timeout_ms(), spec.command.timeout));
+      spec.command.timeout =
+          FL_TRY(timeout("command.timeout_ms", c.timeout_ms(), spec.command.timeout));
       break;
     }
     case v1::ProbeRequest::kProcess: {
       spec.type = ProbeType::Process;
       spec.process.selector = decode(r.process().selector());
       if (spec.process.selector.empty()) return fail("process.selector selects nothing");
-      FL_TRY_VOID(check_regex(spec.process.selector.cmdline, "process.selector.cmdline"));
+      const ProcessSelector& sel = spec.process.selector;
+      FL_TRY_VOID(check_regex(sel.cmdline, "process.selector.cmdline"));
+      FL_TRY_VOID(
+          within("process.selector.name", sel.name.value_or(""), probe_limits::kMaxSelectorName));
+      for (const auto& [key, value] : {std::pair{"pidfile", &sel.pidfile},
+                                       {"parent_pidfile", &sel.parent_pidfile},
+                                       {"cgroup", &sel.cgroup}})
+        FL_TRY_VOID(within(fmt::format("process.selector.{}", key), value->value_or(""),
+                           probe_limits::kMaxSelectorPath));
       break;
     }
     case v1::ProbeRequest::CHECK_NOT_SET:
@@ -233,7 +246,9 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
   if (x.has_body_matches()) e.body_matches = x.body_matches();
   FL_TRY_VOID(check_regex(e.body_matches, "expect.body_matches"));
   if (x.has_max_latency_ms()) {
-    if (x.max_latency_ms() > kMaxProbeTimeoutMs) return fail("expect.max_latency_ms is too long");
+    if (auto problem =
+            probe_limits::timeout_ms_problem("expect.max_latency_ms", x.max_latency_ms()))
+      return fail(*problem);
     e.max_latency = std::chrono::milliseconds(x.max_latency_ms());
   }
   e.connects = x.connects();

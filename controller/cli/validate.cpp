@@ -7,8 +7,8 @@ namespace faultline {
 
 std::optional<Scenario> load_scenario_or_report(const std::string& file) {
   ParsedScenario parsed = parse_scenario_file(file);
-  for (const Diagnostic& d : parsed.errors)
-    std::fprintf(stderr, "%s\n", format_diagnostic(d).c_str());
+  for (const std::string& line : diagnostic_lines(parsed.errors))
+    std::fprintf(stderr, "%s\n", line.c_str());
   return std::move(parsed.scenario);
 }
 

@@ -3,6 +3,8 @@
 #include <set>
 #include <thread>
 
+#include "agent/wire.h"
+
 namespace faultline {
 namespace {
 constexpr Duration kDescribeTimeout = std::chrono::seconds(3);
@@ -37,6 +39,15 @@ std::vector<std::string> preflight_problems(const Scenario& s, const HostPlan& p
     if (const Agent* a = inventory.agent(name)) agents.push_back(*a);
   const std::vector<AgentHealth> health = describe_agents(agents, kDescribeTimeout);
   std::vector<std::string> problems;
+  // The agent's own check of a RunProbe request, made here: a probe it would refuse must stop
+  // the run before it starts, not make every one of its checks fail to run.
+  for (const ProbeHost& p : plan.probes) {
+    if (!p.agent) continue;
+    const ProbeSpec& spec = s.steady_state[p.probe];
+    if (auto decoded = wire::decode(wire::encode(spec)); !decoded)
+      problems.push_back(fmt::format("probe '{}': agent {} would refuse it: {}", spec.name,
+                                     p.agent->name, decoded.error().message));
+  }
   for (const AgentHealth& h : health) {
     if (!h.description) {
       problems.push_back(h.description.error().message);

@@ -28,10 +28,11 @@ class AgentProbe final : public Probe {
   CheckResult check() override {
     auto r = agent_->run_probe(spec_, check_timeout(spec_) + kRoundTrip);
     if (r) return *r;
+    // No check was made: the agent refused the probe (its policy), found it invalid, or was not
+    // reached. That says nothing about the service, so it is never a failed check: the check
+    // could not run, and the run ends as an error.
     CheckResult failed;
-    // The agent refusing the probe (policy) is a broken scenario, not a failing system; an
-    // agent that cannot be reached is a failed check: from there, the service is not seen.
-    failed.could_not_run = r.error().refused;
+    failed.could_not_run = true;
     failed.observed = r.error().message;
     return failed;
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,12 +22,59 @@ namespace {
 
 constexpr size_t kMaxOutput = 64 * 1024;
 
+// False at the end of the output (or a read error); EAGAIN and EINTR are not an end.
+bool append_output(int fd, std::string& output) {
+  char buffer[4096];
+  const ssize_t n = read(fd, buffer, sizeof buffer);
+  if (n > 0 && output.size() < kMaxOutput) output.append(buffer, static_cast<size_t>(n));
+  return n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN));
+}
+
+// Whether the shell has exited, without reaping it: while it is a zombie its pid stays the
+// process group's id, so the group can be killed by that id and no other.
+bool has_exited(pid_t shell) {
+  siginfo_t info{};
+  return waitid(P_PID, static_cast<id_t>(shell), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == shell;
+}
+
+// Reads the command's stdout until its shell exits or `deadline` passes. The shell itself is
+// watched, not only the pipe: a command that closes stdout and keeps running must not outlive
+// its timeout. Either way the whole process group is killed then: a check leaves nothing
+// running, or every interval would add another leftover. False when the deadline passed first.
+bool wait_for(pid_t shell, int out, TimePoint deadline, std::string& output) {
+  // Wakes the poll when the shell exits; without pidfds (Linux < 5.3) the poll wakes every
+  // 10 ms to look.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, shell, 0));
+  bool out_open = true;
+  bool in_time = true;
+  while (!has_exited(shell)) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      in_time = false;
+      break;
+    }
+    pollfd fds[2] = {{pidfd, POLLIN, 0}, {out_open ? out : -1, POLLIN, 0}};
+    const int64_t wait_ms = pidfd >= 0 ? left : std::min<int64_t>(left, 10);
+    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(wait_ms, INT32_MAX))) <= 0) continue;
+    if (fds[1].revents != 0) out_open = append_output(out, output);
+  }
+  kill(-shell, SIGKILL);
+  if (pidfd >= 0) close(pidfd);
+  if (in_time && out_open) {
+    // What the shell wrote before it exited is still in the pipe: take what is there now.
+    fcntl(out, F_SETFL, O_NONBLOCK);
+    char buffer[4096];
+    for (ssize_t n; output.size() < kMaxOutput && (n = read(out, buffer, sizeof buffer)) > 0;)
+      output.append(buffer, static_cast<size_t>(n));
+  }
+  return in_time;
+}
+
 class CommandProbeImpl final : public Probe {
  public:
   explicit CommandProbeImpl(const ProbeSpec& spec) : spec_(spec) {
-    if (spec.expect.stdout_matches)
-      stdout_re_.emplace(*spec.expect.stdout_matches,
-                     kRegexFlags);
+    if (spec.expect.stdout_matches) stdout_re_.emplace(*spec.expect.stdout_matches, kRegexFlags);
   }
 
   CheckResult check() override {
@@ -61,23 +109,8 @@ class CommandProbeImpl final : public Probe {
     }
     std::string output;
     const TimePoint deadline = start + spec_.command.timeout;
-    bool timed_out = false;
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) {
-        timed_out = true;
-        break;
-      }
-      pollfd p{out[0], POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX))) <= 0) continue;
-      char buffer[4096];
-      const ssize_t n = read(out[0], buffer, sizeof buffer);
-      if (n <= 0) break;
-      if (output.size() < kMaxOutput) output.append(buffer, static_cast<size_t>(n));
-    }
+    const bool timed_out = !wait_for(pid, out[0], deadline, output);
     close(out[0]);
-    if (timed_out) kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -67,6 +67,7 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
                            {"ok", c.ok},
                            {"observed", c.observed}};
       if (c.latency) cj["latency_ms"] = to_ms(*c.latency);
+      if (c.could_not_run) cj["could_not_run"] = true;
       checks.push_back(std::move(cj));
     }
     nlohmann::json pj = {{"name", p.name}, {"expected", p.expected}, {"checks", checks}};

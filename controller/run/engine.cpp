@@ -109,11 +109,21 @@ class Engine {
   void run_phases() {
     set_phase(Phase::Before);
     if (!wait_until(start_ + s_.before)) return;
-    if (!before_held()) {
+    {
+      // Only what was seen counts: a probe without a completed check here is no evidence that
+      // the steady state held, so nothing is injected and the run is an error that says why.
       std::lock_guard lock(mutex_);
-      record_.faults_skipped = true;
-      o_.log("the steady state did not hold before the faults: no fault will be injected");
-      return;
+      const BeforeGate gate = judge_before(s_, record_);
+      if (gate.outcome == BeforeGate::Outcome::NoEvidence) {
+        if (record_.error.empty()) record_.error = gate.reason;
+        o_.log(fmt::format("no fault will be injected: {}", gate.reason));
+        return;
+      }
+      if (gate.outcome == BeforeGate::Outcome::Deviated) {
+        record_.faults_skipped = true;
+        o_.log("the steady state did not hold before the faults: no fault will be injected");
+        return;
+      }
     }
     record_.during_start = Clock::now() - start_;
     set_phase(Phase::During);
@@ -273,22 +283,6 @@ class Engine {
     write_journal(nullptr);
   }
 
-  bool before_held() {
-    std::lock_guard lock(mutex_);
-    for (size_t i = 0; i < s_.steady_state.size(); ++i) {
-      const ProbeSpec& spec = s_.steady_state[i];
-      if (!spec.phases.contains(Phase::Before)) continue;
-      size_t checks = 0, passed = 0;
-      for (const CheckRecord& c : record_.probes[i].checks) {
-        if (c.phase != Phase::Before) continue;
-        ++checks;
-        passed += c.ok ? 1 : 0;
-      }
-      if (!within_tolerance(checks, passed, spec.tolerance_before)) return false;
-    }
-    return true;
-  }
-
   // Sleeps until `until`, doing the periodic work; false when the run must stop.
   bool wait_until(TimePoint until) {
     for (;;) {
@@ -345,15 +339,21 @@ class Engine {
       const Phase phase = phase_.load();
       if (!spec.phases.contains(phase)) continue;
       std::lock_guard lock(mutex_);
-      record_.probes[index].checks.push_back({t, phase, r.ok, r.observed, r.latency});
+      record_.probes[index].checks.push_back(
+          {t, phase, r.ok && !r.could_not_run, r.observed, r.latency, r.could_not_run});
+      if (r.could_not_run) {
+        o_.log(fmt::format("probe {} COULD NOT RUN ({}): {}", spec.name, phase_name(phase),
+                           r.observed));
+        if (record_.error.empty()) {
+          record_.error = fmt::format("probe '{}' could not run: {}", spec.name, r.observed);
+          wake_.notify_all();
+        }
+        continue;  // neither passed nor failed: stop conditions count what was observed
+      }
       if (last_ok != r.ok)
         o_.log(fmt::format("probe {} {} ({}): {}", spec.name, r.ok ? "passes" : "FAILS",
                            phase_name(phase), r.observed));
       last_ok = r.ok;
-      if (r.could_not_run && record_.error.empty()) {
-        record_.error = fmt::format("probe '{}' could not run: {}", spec.name, r.observed);
-        wake_.notify_all();
-      }
       if (auto reason = stops_.observe(spec.name, r.ok); reason && !record_.stop_reason) {
         record_.stop_reason = *reason;
         wake_.notify_all();

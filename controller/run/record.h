@@ -23,6 +23,9 @@ struct CheckRecord {
   bool ok = false;
   std::string observed;
   std::optional<Duration> latency;
+  // No check was made (the probe is broken, the agent refused it or was not reached): neither
+  // passed nor failed, and the run ends as an error.
+  bool could_not_run = false;
 };
 
 struct ProbeRecord {

@@ -17,8 +17,67 @@ std::optional<double> p95(std::vector<double> values) {
   return values[std::max<size_t>(rank, 1) - 1];
 }
 
-ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& record,
+namespace {
+
+// The field that bounds one check of the probe, and its value; nullopt for process probes.
+std::optional<std::pair<std::string_view, Duration>> check_timeout(const ProbeSpec& s) {
+  switch (s.type) {
+    case ProbeType::Http:
+      return std::pair{"http.timeout", s.http.timeout};
+    case ProbeType::Tcp:
+      return std::pair{"tcp.timeout", s.tcp.timeout};
+    case ProbeType::Command:
+      return std::pair{"command.timeout", s.command.timeout};
+    case ProbeType::Process:
+      break;
+  }
+  return std::nullopt;
+}
+
+// The checks that were made, without those that could not run.
+ProbeRecord completed(const ProbeRecord& record) {
+  ProbeRecord out{record.name, record.expected, {}};
+  for (const CheckRecord& c : record.checks)
+    if (!c.could_not_run) out.checks.push_back(c);
+  return out;
+}
+
+}  // namespace
+
+BeforeGate judge_before(const Scenario& s, const RunRecord& record) {
+  BeforeGate gate;
+  for (size_t i = 0; i < s.steady_state.size() && i < record.probes.size(); ++i) {
+    const ProbeSpec& spec = s.steady_state[i];
+    if (!spec.phases.contains(Phase::Before)) continue;
+    size_t checks = 0, passed = 0;
+    for (const CheckRecord& c : record.probes[i].checks) {
+      if (c.phase != Phase::Before || c.could_not_run) continue;
+      ++checks;
+      passed += c.ok ? 1 : 0;
+    }
+    if (checks == 0) {
+      const auto timeout = check_timeout(spec);
+      gate.outcome = BeforeGate::Outcome::NoEvidence;
+      gate.reason = fmt::format(
+          "probe '{}' completed no check in the before phase, so the steady state was never seen "
+          "and no fault was injected; {}",
+          spec.name,
+          timeout ? fmt::format("make phases.before ({}) longer than its {} ({}), or shorten the "
+                                "timeout",
+                                format_duration(s.before), timeout->first,
+                                format_duration(timeout->second))
+                  : fmt::format("make phases.before ({}) longer", format_duration(s.before)));
+      return gate;
+    }
+    if (!within_tolerance(checks, passed, spec.tolerance_before))
+      gate.outcome = BeforeGate::Outcome::Deviated;
+  }
+  return gate;
+}
+
+ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& all_checks,
                          std::optional<Duration> during_end, Duration recovery_within) {
+  const ProbeRecord record = completed(all_checks);
   ProbeVerdict v;
   v.name = spec.name;
   // Recovery: the first passing check after the faults ended. Failures before it are judged by
@@ -80,7 +139,7 @@ std::optional<Outage> longest_outage(const ProbeRecord& record) {
     in_outage = false;
   };
   for (const CheckRecord& c : record.checks) {
-    if (c.phase == Phase::Before) continue;
+    if (c.phase == Phase::Before || c.could_not_run) continue;
     if (!c.ok) {
       if (!in_outage) current = Outage{c.t, Duration::zero(), 0, false, c.observed};
       in_outage = true;
@@ -124,6 +183,18 @@ Verdict judge_run(const Scenario& s, const RunRecord& record) {
           std::max(v.time_to_recover.value_or(Duration::zero()), *pv.time_to_recover);
     v.probes.push_back(std::move(pv));
   }
+  // A check that could not run observed nothing: the run cannot say whether the steady state
+  // held, so it is an error, never a deviation.
+  std::string could_not_run;
+  for (const ProbeRecord& p : record.probes) {
+    const auto first = std::find_if(p.checks.begin(), p.checks.end(),
+                                    [](const CheckRecord& c) { return c.could_not_run; });
+    if (first == p.checks.end() || !could_not_run.empty()) continue;
+    const auto n = std::count_if(p.checks.begin(), p.checks.end(),
+                                 [](const CheckRecord& c) { return c.could_not_run; });
+    could_not_run = fmt::format("probe '{}' could not run {} of its {} checks: {}", p.name, n,
+                                p.checks.size(), first->observed);
+  }
   std::string revert_errors;
   for (const FaultRecord& f : record.faults)
     if (!f.revert_error.empty())
@@ -159,6 +230,13 @@ Verdict judge_run(const Scenario& s, const RunRecord& record) {
   } else if (!record.error.empty()) {
     v.status = RunStatus::Error;
     v.reason = record.error;
+  } else if (!could_not_run.empty()) {
+    v.status = RunStatus::Error;
+    v.reason = could_not_run;
+  } else if (const BeforeGate gate = judge_before(s, record);
+             gate.outcome == BeforeGate::Outcome::NoEvidence) {
+    v.status = RunStatus::Error;
+    v.reason = gate.reason;
   } else if (record.faults_skipped) {
     v.status = RunStatus::Deviated;
     v.reason =

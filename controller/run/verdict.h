@@ -54,6 +54,17 @@ struct Verdict {
   std::vector<std::string> host_events;     // agents lost and found during the run
 };
 
+// Whether the faults may start, at the end of the before phase. Only completed checks are
+// evidence: a probe that runs before the faults but completed no check there (its checks take
+// longer than phases.before, or could not run) says nothing, and nothing is injected on nothing.
+struct BeforeGate {
+  enum class Outcome { Inject, Deviated, NoEvidence };
+  Outcome outcome = Outcome::Inject;
+  std::string reason;  // NoEvidence: which probe, and what to change
+};
+BeforeGate judge_before(const Scenario& scenario, const RunRecord& record);
+
+// Checks that could not run are neither passes nor failures: they are left out of every count.
 // `during_end`: when the last fault ended (nullopt when no fault ran).
 ProbeVerdict judge_probe(const ProbeSpec& spec, const ProbeRecord& record,
                          std::optional<Duration> during_end, Duration recovery_within);

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/suggest.h"
 
@@ -27,20 +28,6 @@ std::string_view type_name(const YAML::Node& n) {
   }
 }
 
-// Whether a key of `map` was already reported as unknown with `key` as its suggestion.
-bool suggested_instead(const YamlReader& reader, const Diagnostics& reported, const YAML::Node& map,
-                       std::string_view key) {
-  const std::string_view candidates[] = {key};
-  const std::string suggestion = did_you_mean(key, candidates);  // " (did you mean 'key'?)"
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const SourceLocation at = reader.where(it->first);
-    for (const Diagnostic& d : reported)
-      if (d.where.line == at.line && d.where.column == at.column &&
-          d.message.find(suggestion) != std::string::npos)
-        return true;
-  }
-  return false;
-}
 // yaml-cpp's own words for the syntax errors people make most, with what to do about them.
 std::string explain_yaml_error(const std::string& message) {
   struct Hint {
@@ -82,16 +69,22 @@ int tab_in_indentation(std::string_view text, int line) {
 // yaml-cpp accepts a quoted scalar that is never closed and reads the rest of the file into it,
 // which would show up only as keys reported missing. Finds the first such quote.
 // Aliases make the document a graph (even a cycle, or an exponential "billion laughs"): each
-// collection is walked once, and the walk as a whole is bounded.
+// collection is walked once, and the walk as a whole is bounded. Every step of the walk is a
+// node or an alias written in the text, so a budget of the text's length never cuts a real
+// document short. Collections seen are kept by where they start (an alias shares its anchor's
+// node, and so its place): a lookup is constant time, and `is` tells apart nodes at one place.
 struct Walk {
-  std::vector<YAML::Node> seen;
-  size_t budget = 100000;
+  explicit Walk(size_t steps) : budget(steps) {}
+  std::unordered_multimap<int, YAML::Node> seen;
+  size_t budget;
   bool first_visit(const YAML::Node& node) {
     if (budget == 0) return false;
     --budget;
-    for (const YAML::Node& s : seen)
-      if (s.is(node)) return false;
-    seen.push_back(node);
+    const int pos = node.Mark().pos;
+    const auto [first, last] = seen.equal_range(pos);
+    for (auto it = first; it != last; ++it)
+      if (it->second.is(node)) return false;
+    seen.emplace(pos, node);
     return true;
   }
 };
@@ -143,7 +136,24 @@ void YamlReader::error(const YAML::Node& node, std::string message) {
 }
 
 void YamlReader::error(const SourceLocation& at, std::string message) {
+  at_place_[place_key(at)].push_back(diagnostics_.size());
   diagnostics_.push_back({at, std::move(message)});
+}
+
+int64_t YamlReader::place_key(const SourceLocation& at) {
+  return (static_cast<int64_t>(at.line) << 32) | static_cast<uint32_t>(at.column);
+}
+
+bool YamlReader::suggested_instead(const YAML::Node& map, std::string_view key) const {
+  const std::string_view candidates[] = {key};
+  const std::string suggestion = did_you_mean(key, candidates);  // " (did you mean 'key'?)"
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const auto reported = at_place_.find(place_key(where(it->first)));
+    if (reported == at_place_.end()) continue;
+    for (size_t i : reported->second)
+      if (diagnostics_[i].message.find(suggestion) != std::string::npos) return true;
+  }
+  return false;
 }
 
 bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
@@ -190,7 +200,7 @@ bool YamlReader::require(const YAML::Node& map, std::string_view key, std::strin
   if (map.IsMap() && map[std::string(key)]) return true;
   // A misspelt key (`fualts`) was already reported with this key as the suggestion; saying that
   // the key is also missing would only repeat it.
-  if (map.IsMap() && suggested_instead(*this, diagnostics_, map, key)) return false;
+  if (map.IsMap() && suggested_instead(map, key)) return false;
   error(map, fmt::format("{} is missing the required key '{}'", what, key));
   return false;
 }
@@ -353,7 +363,7 @@ std::optional<YAML::Node> load_yaml_document(const std::string& text, const std:
     errors.push_back({{file, 1, 1}, fmt::format("the file is empty; {}", what_it_starts_with)});
     return std::nullopt;
   }
-  Walk walk;
+  Walk walk(text.size() + 16);
   if (auto quote = unclosed_quote(root, text, walk)) {
     errors.push_back({{file, quote->line + 1, quote->column + 1},
                       fmt::format("YAML syntax: the quoted string that starts here is never "

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "core/diagnostic.h"
 #include "core/duration.h"
@@ -57,8 +59,15 @@ class YamlReader {
 
  private:
   std::optional<std::string> scalar(const YAML::Node& value, std::string_view what);
+  // Whether a key of `map` was already reported as unknown with `key` as its suggestion.
+  bool suggested_instead(const YAML::Node& map, std::string_view key) const;
+  static int64_t place_key(const SourceLocation& at);
+
   std::string file_;
   Diagnostics& diagnostics_;
+  // The diagnostics reported through this reader, by place: looking one up must not walk them
+  // all, or a file with an error in each of 60,000 faults takes minutes.
+  std::unordered_map<int64_t, std::vector<size_t>> at_place_;
 };
 
 // Reads a whole file; nullopt after recording why it could not be read.

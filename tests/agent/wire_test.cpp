@@ -63,18 +63,22 @@ TEST_CASE("each wrong field of a probe request is named", "[agent-wire]") {
   CHECK(error_of(http("ftp://example.test/")) ==
         "http.url 'ftp://example.test/' must start with http:// or https://");
   CHECK(error_of(http("http://x/" + std::string(2100, 'a'))) ==
-        "http.url is longer than 2048 characters");
+        "http.url is 2109 characters long, more than the 2048 allowed (on agents too); shorten "
+        "it to 2048 or fewer");
   v1::ProbeRequest method = http("http://x/");
   method.mutable_http()->set_method("FETCH");
   CHECK(error_of(method) ==
         "http.method 'FETCH' must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
   v1::ProbeRequest slow = http("http://x/");
   slow.mutable_http()->set_timeout_ms(60'001);
-  CHECK(error_of(slow) == "timeout_ms 60001 is longer than the most a probe may take, 60000");
+  CHECK(error_of(slow) ==
+        "http.timeout_ms 60001ms is longer than the 1m a probe may take (on agents too); give 1m "
+        "or less");
   v1::ProbeRequest huge = http("http://x/");
   huge.mutable_http()->set_timeout_ms(UINT64_MAX);
   CHECK(error_of(huge) ==
-        "timeout_ms 18446744073709551615 is longer than the most a probe may take, 60000");
+        "http.timeout_ms 18446744073709551615ms is longer than the 1m a probe may take (on agents "
+        "too); give 1m or less");
 
   v1::ProbeRequest tcp;
   tcp.mutable_tcp()->set_host("db");
@@ -84,13 +88,24 @@ TEST_CASE("each wrong field of a probe request is named", "[agent-wire]") {
   CHECK(error_of(tcp) == "tcp.port 65536 is not 1 to 65535");
   tcp.mutable_tcp()->set_port(5432);
   tcp.mutable_tcp()->set_host("");
-  CHECK(error_of(tcp) == "tcp.host must be 1 to 255 characters");
+  CHECK(error_of(tcp) == "tcp.host is empty");
   tcp.mutable_tcp()->set_host(std::string(256, 'h'));
-  CHECK(error_of(tcp) == "tcp.host must be 1 to 255 characters");
+  CHECK(error_of(tcp) ==
+        "tcp.host is 256 characters long, more than the 255 allowed (on agents too); shorten it "
+        "to 255 or fewer");
 
   v1::ProbeRequest command;
   command.mutable_command();
-  CHECK(error_of(command) == "command.run must be 1 to 4096 characters");
+  CHECK(error_of(command) == "command.run is empty");
+  command.mutable_command()->set_run(std::string(4097, 'x'));
+  CHECK(error_of(command) ==
+        "command.run is 4097 characters long, more than the 4096 allowed (on agents too); "
+        "shorten it to 4096 or fewer");
+  command.mutable_command()->set_run("true");
+  command.mutable_command()->set_timeout_ms(120'000);
+  CHECK(error_of(command) ==
+        "command.timeout_ms 120000ms is longer than the 1m a probe may take (on agents too); "
+        "give 1m or less");
 
   v1::ProbeRequest process;
   process.mutable_process();
@@ -100,7 +115,14 @@ TEST_CASE("each wrong field of a probe request is named", "[agent-wire]") {
         "process.selector.cmdline is not a valid regular expression: Mismatched '(' and ')' in "
         "regular expression");
   process.mutable_process()->mutable_selector()->set_cmdline(std::string(1025, 'a'));
-  CHECK(error_of(process) == "process.selector.cmdline is longer than 1024 characters");
+  CHECK(error_of(process) ==
+        "process.selector.cmdline is 1025 characters long, more than the 1024 allowed (on agents "
+        "too); shorten it to 1024 or fewer");
+  process.mutable_process()->mutable_selector()->clear_cmdline();
+  process.mutable_process()->mutable_selector()->set_name(std::string(256, 'n'));
+  CHECK(error_of(process) ==
+        "process.selector.name is 256 characters long, more than the 255 allowed (on agents "
+        "too); shorten it to 255 or fewer");
 
   v1::ProbeRequest status = http("http://x/");
   status.mutable_expect()->add_status(200);
@@ -117,7 +139,9 @@ TEST_CASE("each wrong field of a probe request is named", "[agent-wire]") {
   CHECK(error_of(out).starts_with("expect.stdout_matches is not a valid regular expression: "));
   v1::ProbeRequest latency = http("http://x/");
   latency.mutable_expect()->set_max_latency_ms(60'001);
-  CHECK(error_of(latency) == "expect.max_latency_ms is too long");
+  CHECK(error_of(latency) ==
+        "expect.max_latency_ms 60001ms is longer than the 1m a probe may take (on agents too); "
+        "give 1m or less");
 }
 
 TEST_CASE("random probe requests decode to a value or an error, never a crash",

@@ -52,11 +52,12 @@ TEST_CASE("blast_radius.protected takes at most the 64 selectors an agent takes"
 TEST_CASE("a selector field longer than the agent takes is an error where it is written",
           "[parse]") {
   CHECK(diagnostics_of(scenario(fmt::format("{{name: {}}}", std::string(256, 'n')), "[]")) ==
-        std::vector<std::string>{
-            "t.yaml:4:20: error: target 'app'.processes.name is longer than 255 characters"});
+        std::vector<std::string>{"t.yaml:4:27: error: target 'app'.processes.name is 256 "
+                                 "characters long, more than the 255 "
+                                 "allowed (on agents too); shorten it to 255 or fewer"});
   CHECK(diagnostics_of(scenario("{name: app}",
                                 fmt::format("[{{cmdline: \"{}\"}}]", std::string(1025, 'x')))) ==
         std::vector<std::string>{
-            "t.yaml:7:15: error: blast_radius.protected[0].cmdline is longer than 1024 "
-            "characters"});
+            "t.yaml:7:25: error: blast_radius.protected[0].cmdline is 1025 characters long, more "
+            "than the 1024 allowed (on agents too); shorten it to 1024 or fewer"});
 }

@@ -194,3 +194,78 @@ faults:
         "failed (requested loss 10%)");
   CHECK(*probe_address(p.scenario->steady_state[1]) == "10.9.9.9");
 }
+
+TEST_CASE("checks that could not run make the run an error, never a deviation") {
+  Scenario s;
+  s.steady_state.push_back(spec(Percent{0}));
+  s.steady_state[0].phases = {Phase::Before, Phase::During};
+  RunRecord r;
+  r.probes.push_back({"web", "", {check(0ms, Phase::Before, true)}});
+  r.faults.push_back({.name = "f"});
+  r.during_end = 500ms;
+  CheckRecord refused{100ms,        Phase::During,
+                      false,        "agent web-1: probe web: command probes are off",
+                      std::nullopt, true};
+  r.probes[0].checks.push_back(refused);
+  r.probes[0].checks.push_back(check(200ms, Phase::During, true));
+  r.probes[0].checks.push_back(refused);
+
+  const Verdict v = judge_run(s, r);
+  CHECK(v.status == RunStatus::Error);
+  CHECK(exit_code(v.status) == 4);
+  CHECK(v.reason ==
+        "probe 'web' could not run 2 of its 4 checks: agent web-1: probe web: command probes are "
+        "off");
+  // Neither passed nor failed: only the check that was made is counted.
+  const PhaseResult& during = v.probes[0].phases.at(Phase::During);
+  CHECK(during.checks == 1);
+  CHECK(during.passed == 1);
+  CHECK_FALSE(v.probes[0].longest_outage);
+}
+
+TEST_CASE("no completed check before the faults is no evidence: nothing is injected") {
+  Scenario s;
+  s.before = 300ms;
+  s.steady_state.push_back(spec(Percent{0}));
+  s.steady_state[0].type = ProbeType::Command;
+  s.steady_state[0].command.timeout = 5s;
+  s.steady_state.push_back(spec(Percent{0}));
+  s.steady_state[1].name = "during-only";
+  s.steady_state[1].phases = {Phase::During};
+  RunRecord r;
+  r.probes.push_back({"web", "", {}});
+  r.probes.push_back({"during-only", "", {}});
+  r.faults.push_back({.name = "f"});
+  const std::string reason =
+      "probe 'web' completed no check in the before phase, so the steady state was never seen "
+      "and no fault was injected; make phases.before (300ms) longer than its command.timeout "
+      "(5s), or shorten the timeout";
+
+  SECTION("no check at all") {
+    const BeforeGate gate = judge_before(s, r);
+    CHECK(gate.outcome == BeforeGate::Outcome::NoEvidence);
+    CHECK(gate.reason == reason);
+    const Verdict v = judge_run(s, r);
+    CHECK(v.status == RunStatus::Error);
+    CHECK(v.reason == reason);
+  }
+  SECTION("only checks that could not run, or that ended after the before phase") {
+    r.probes[0].checks.push_back({0ms, Phase::Before, false, "cannot start /bin/sh", {}, true});
+    r.probes[0].checks.push_back(check(0ms, Phase::During, true));
+    CHECK(judge_before(s, r).outcome == BeforeGate::Outcome::NoEvidence);
+    CHECK(judge_before(s, r).reason == reason);
+  }
+  SECTION("a process probe, which has no timeout") {
+    s.steady_state[0].type = ProbeType::Process;
+    CHECK(judge_before(s, r).reason ==
+          "probe 'web' completed no check in the before phase, so the steady state was never "
+          "seen and no fault was injected; make phases.before (300ms) longer");
+  }
+  SECTION("a completed check is evidence, for or against") {
+    r.probes[0].checks.push_back(check(250ms, Phase::Before, true));
+    CHECK(judge_before(s, r).outcome == BeforeGate::Outcome::Inject);
+    CHECK(judge_before(s, r).reason.empty());
+    r.probes[0].checks.push_back(check(280ms, Phase::Before, false));
+    CHECK(judge_before(s, r).outcome == BeforeGate::Outcome::Deviated);
+  }
+}

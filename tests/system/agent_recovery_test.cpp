@@ -252,7 +252,7 @@ TEST_CASE("a revert that fails: the agent keeps the undo in its state file and t
   CHECK(poll_until([&] { return sleeper.state() != 'T'; }, 3s));
   CHECK(poll_until(
       [&] { return read_text(agent.state_file()).find("resume") == std::string::npos; }, 3s));
-  // The undo leaves the file a moment before the fault is marked ended: look until it is.
+  // The process resumes a moment before the revert returns and the fault is marked ended.
   Result<std::vector<FaultReport>> listed;
   CHECK(poll_until(
       [&] {

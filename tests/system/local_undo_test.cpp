@@ -194,7 +194,7 @@ faults:
         std::string::npos);
   const CommandResult again = run_command({FAULTLINE_BINARY, "recover"});
   CHECK(again.exit_code == 0);
-  CHECK(again.out == "nothing to recover\n");
+  CHECK(again.out.starts_with("nothing to recover"));
 }
 
 TEST_CASE("a live run's undo file is no leftover: recover leaves it alone", "[undo]") {
@@ -206,7 +206,7 @@ TEST_CASE("a live run's undo file is no leftover: recover leaves it alone", "[un
   REQUIRE(poll_until([&] { return sleeper.state() == 'T'; }, 10s));
   const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
   CHECK(recovered.exit_code == 0);
-  CHECK(recovered.out == "nothing to recover\n");
+  CHECK(recovered.out.starts_with("nothing to recover"));
   CHECK(sleeper.state() == 'T');  // still the live inject's to end
   ::kill(tool.pid(), SIGINT);
   REQUIRE(tool.wait_exit(5000));
