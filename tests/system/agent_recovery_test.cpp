@@ -12,6 +12,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -23,7 +24,7 @@ TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again,
   NamespacePair net;
   TempDir dir;
   AgentProcess agent(dir, "crash-1", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   std::string before, during, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   {
@@ -37,7 +38,7 @@ TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again,
     f.duration = 60s;
     f.lease = 60s;
     auto applied = client.apply(f, 5s);
-    REQUIRE(applied);
+    REQUIRE_OK(applied);
     CHECK(applied->active);
   }
   net.exec(net.a(), "tc qdisc show dev fl-a", &during);
@@ -49,7 +50,7 @@ TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again,
   CHECK(read_text(agent.state_file()).find("remove_tc_root") != std::string::npos);
 
   // start() returns once the port accepts connections: by then recovery must be done.
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);
   const std::string log = agent.log();
@@ -59,13 +60,12 @@ TEST_CASE("an agent killed mid-fault reverts its leftovers when it starts again,
   CHECK(read_text(agent.state_file()).find("throttle") == std::string::npos);
   AgentClient client(agent.endpoint());
   auto listed = client.list("", 2s);
-  REQUIRE(listed);
+  REQUIRE_OK(listed);
   CHECK(listed->empty());
   CHECK(agent.stop() == 0);
 }
 
-TEST_CASE("a controller killed mid-run leaves every agent to revert within its lease",
-          "[agent]") {
+TEST_CASE("a controller killed mid-run leaves every agent to revert within its lease", "[agent]") {
   skip_unless_root("the agents pause processes");
   TempDir dir;
   constexpr int kAgents = 3;
@@ -81,10 +81,11 @@ TEST_CASE("a controller killed mid-run leaves every agent to revert within its l
         fmt::format("plaintext: true\npolicy:\n  protected_processes: [{{cmdline: "
                     "\"^fl-test-ctl-[^{}]\"}}]\n",
                     i)));
-    REQUIRE(agents.back()->start());
-    inventory += fmt::format("  - {{name: {}, address: \"{}\", plaintext: true, labels: {{role: "
-                             "app}}}}\n",
-                             name, agents.back()->address());
+    REQUIRE_OK(agents.back()->start());
+    inventory += fmt::format(
+        "  - {{name: {}, address: \"{}\", plaintext: true, labels: {{role: "
+        "app}}}}\n",
+        name, agents.back()->address());
     sleepers.push_back(std::make_unique<ChildProcess>(
         "/bin/sleep", fmt::format("fl-test-ctl-{}", i), std::vector<std::string>{"1000"}));
   }
@@ -132,7 +133,8 @@ faults:
     for (int i = 0; i < kAgents; ++i)
       if (resumed[i] == Duration::max() && sleepers[i]->state() != 'T')
         resumed[i] = Clock::now() - killed;
-    if (std::all_of(resumed.begin(), resumed.end(), [](Duration d) { return d != Duration::max(); }))
+    if (std::all_of(resumed.begin(), resumed.end(),
+                    [](Duration d) { return d != Duration::max(); }))
       break;
     std::this_thread::sleep_for(5ms);
   }
@@ -145,7 +147,7 @@ faults:
   for (auto& a : agents) {
     AgentClient client(a->endpoint());
     auto listed = client.list("", 2s);
-    REQUIRE(listed);
+    REQUIRE_OK(listed);
     for (const FaultReport& r : *listed) {
       CHECK_FALSE(r.active);
       CHECK(r.ended_by == "lease");
