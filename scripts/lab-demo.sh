@@ -2,19 +2,33 @@
 # A multi-host run on one machine: builds, brings up a 3-host lab (`faultline lab up`: network
 # namespaces on a bridge, one agent each with mutual TLS), starts nginx in every lab host, runs
 # scenarios/lab-multi-host.yaml against them, and removes everything it started, whatever happens.
-# As root. With --no-build, uses the binaries already in build/.
+# As root. With --no-build, uses the binaries already built, in build/ or in the build
+# directory given with --build-dir DIR (an out-of-tree build, as CTest passes it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ${1:-} == --no-build ]]; then
-  shift
-else
+build_dir="$root/build"
+build=yes
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --no-build) build=no; shift ;;
+    --build-dir)
+      [[ $# -ge 2 ]] || { echo "lab-demo: error: --build-dir needs a directory" >&2; exit 2; }
+      build_dir=$(cd "$2" && pwd); shift 2 ;;
+    *) break ;;
+  esac
+done
+if [[ $build == yes ]]; then
   "$root/scripts/install-deps.sh"
   "$root/scripts/build.sh"
 fi
-faultline="$root/build/controller/faultline"
+faultline="$build_dir/controller/faultline"
+if [[ ! -x $faultline ]]; then
+  echo "lab-demo: error: $faultline is not built; build first, or pass --build-dir DIR" >&2
+  exit 2
+fi
 dir=/tmp/faultline-lab-demo
 hosts=3
-journal="$root/build/lab-demo-journal.json"
+journal="$build_dir/lab-demo-journal.json"
 
 cleanup() {
   for i in $(seq "$hosts"); do

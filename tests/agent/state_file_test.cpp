@@ -58,7 +58,7 @@ TEST_CASE("state file: a missing file is an empty state", "[undo][state_file]") 
   CHECK(read_all(file.path()) == "{\"entries\":[],\"faultline_agent_state\":1}\n");
 }
 
-TEST_CASE("state file: entries come back exactly; record replaces by owner and fault id",
+TEST_CASE("state file: entries come back exactly, and record replaces by owner and fault id",
           "[undo][state_file]") {
   TempDir dir;
   StateFile file(dir.file("state.json"));

@@ -89,7 +89,7 @@ Command faultline(const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("each fault gets the hosts of its group; the run touches their union", "[hosts]") {
+TEST_CASE("each fault gets the hosts of its group, and the run touches their union", "[hosts]") {
   const Scenario s = three_groups(", max_hosts: 6");
   auto plan = select_hosts(s, fixture_inventory(), 7);
   REQUIRE(plan.has_value());
@@ -195,7 +195,7 @@ faults:
                     kInventoryFile));
 }
 
-TEST_CASE("a scenario with hosts needs an inventory; one without does not", "[hosts]") {
+TEST_CASE("a scenario with hosts needs an inventory, and one without does not", "[hosts]") {
   const Scenario remote = fixture_scenario();
   REQUIRE(inventory_needed(remote).has_value());
   CHECK(format_diagnostic(*inventory_needed(remote)) ==

@@ -71,7 +71,7 @@ using Names = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("names and labels select the candidates; all of them by default", "[hosts]") {
+TEST_CASE("names and labels select the candidates, and all of them by default", "[hosts]") {
   CHECK(select("{labels: {role: app}}") == Names{"web-1", "web-2", "web-3", "web-4"});
   CHECK(select("{labels: {role: app, zone: b}}") == Names{"web-2", "web-4"});
   CHECK(select("{names: [web-3, db-2]}") == Names{"db-2", "web-3"});

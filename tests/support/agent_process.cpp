@@ -87,13 +87,15 @@ AgentProcess::AgentProcess(const TempDir& dir, const std::string& name,
   config_file_ = dir.file(name + ".yaml");
   state_file_ = dir.file(name + "-state.json");
   log_file_ = dir.file(name + ".log");
-  write_text(config_file_, "host: " + name + "\nlisten: " + address_ + "\nstate_file: " +
-                               state_file_ + "\n" + config_body);
+  write_text(config_file_, "host: " + name + "\nlisten: " + address_ +
+                               "\nstate_file: " + state_file_ + "\n" + config_body);
 }
 
-AgentProcess::~AgentProcess() { stop(); }
+AgentProcess::~AgentProcess() {
+  stop();
+}
 
-bool AgentProcess::start() {
+Result<void> AgentProcess::start() {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -107,16 +109,25 @@ bool AgentProcess::start() {
     _exit(127);
   }
   const int port = std::stoi(address_.substr(address_.rfind(':') + 1));
-  for (int i = 0; i < 500; ++i) {
-    if (port_accepts(port)) return true;
+  // Generous: an agent on a loaded machine (a parallel build, a full suite) starts slowly.
+  constexpr auto kLimit = std::chrono::seconds(20);
+  const auto until = std::chrono::steady_clock::now() + kLimit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (port_accepts(port)) return {};
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = 0;
-      return false;
+      return fail("the agent {} {} before its port {} accepted connections; its log:\n{}", name_,
+                  WIFEXITED(status) ? fmt::format("exited {}", WEXITSTATUS(status))
+                                    : fmt::format("was killed by signal {}", WTERMSIG(status)),
+                  port, log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return false;
+  return fail(
+      "the agent {} (pid {}) did not accept connections on port {} within {} s; its "
+      "log:\n{}",
+      name_, pid_, port, kLimit.count(), log());
 }
 
 int AgentProcess::stop() {
@@ -143,6 +154,8 @@ void AgentProcess::kill_hard() {
   pid_ = 0;
 }
 
-std::string AgentProcess::log() const { return read_text(log_file_); }
+std::string AgentProcess::log() const {
+  return read_text(log_file_);
+}
 
 }  // namespace faultline::test

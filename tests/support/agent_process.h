@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "controller/fleet/agent_client.h"
+#include "core/result.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -46,8 +47,9 @@ class AgentProcess {
   AgentProcess(const TempDir& dir, const std::string& name, const std::string& config_body);
   ~AgentProcess();
 
-  // Starts the agent and waits until its port accepts connections; false (with the log) if not.
-  bool start();
+  // Starts the agent and waits until its port accepts connections; if it does not, the error
+  // says whether the agent exited (and how) or kept the port closed, and quotes its log.
+  Result<void> start();
   // SIGTERM and wait; the exit code, or -1.
   int stop();
   // SIGKILL, as a crash would.

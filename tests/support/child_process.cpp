@@ -53,9 +53,16 @@ ChildProcess::~ChildProcess() {
 
 bool ChildProcess::exited() {
   if (reaped_) return true;
-  int status = 0;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
+  if (waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
   return reaped_;
+}
+
+int ChildProcess::killed_by() const {
+  return reaped_ && WIFSIGNALED(status_) ? WTERMSIG(status_) : 0;
+}
+
+int ChildProcess::exit_code() const {
+  return reaped_ && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
 }
 
 bool ChildProcess::wait_exit(int ms) {
@@ -121,11 +128,31 @@ CommandResult run_command(const std::vector<std::string>& args, int timeout_ms) 
   }
   for (pollfd& f : fds)
     if (f.fd >= 0) close(f.fd);
-  if (open > 0) kill(pid, SIGKILL);
+  if (open > 0) {
+    kill(pid, SIGKILL);
+    r.timed_out = true;
+  }
   int status = 0;
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+std::string describe_command(const std::vector<std::string>& argv, const CommandResult& r) {
+  std::string text = "`";
+  for (size_t i = 0; i < argv.size(); ++i) text += (i == 0 ? "" : " ") + argv[i];
+  text += "` ";
+  text += r.timed_out ? "timed out and was killed" : "exited " + std::to_string(r.exit_code);
+  std::string said = r.err + r.out;
+  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+  text += said.empty() ? " and printed nothing" : ": " + said;
+  return text;
+}
+
+std::string run_or_throw(const std::vector<std::string>& argv, int timeout_ms) {
+  const CommandResult r = run_command(argv, timeout_ms);
+  if (r.exit_code != 0 || r.timed_out) throw std::runtime_error(describe_command(argv, r));
+  return r.out;
 }
 
 }  // namespace faultline::test

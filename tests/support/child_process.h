@@ -22,11 +22,16 @@ class ChildProcess {
   bool exited();
   // Waits up to `ms` for the child to exit.
   bool wait_exit(int ms);
+  // Once exited(): the signal that ended it, or 0 when it exited by itself; its exit code, or -1
+  // when a signal ended it.
+  int killed_by() const;
+  int exit_code() const;
   char state() const;  // from /proc: 'S', 'R', 'T', ...
 
  private:
   pid_t pid_ = 0;
   bool reaped_ = false;
+  int status_ = 0;  // from waitpid, once reaped
 };
 
 // A sleeping child named `name` (comm "sleep", argv[0] `name`).
@@ -41,9 +46,18 @@ struct CommandResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  bool timed_out = false;  // killed at the timeout
 };
 
 // Runs a command (argv[0] is a path) and captures its output.
 CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms = 60000);
+
+// What a failed command was and what it said, for a test's failure message:
+//   `ip netns add x` exited 1: Cannot create namespace file "/run/netns/x": File exists
+std::string describe_command(const std::vector<std::string>& argv, const CommandResult& r);
+
+// Runs a command that a test's setup needs; throws std::runtime_error with describe_command()
+// unless it exits 0. Returns its standard output.
+std::string run_or_throw(const std::vector<std::string>& argv, int timeout_ms = 10000);
 
 }  // namespace faultline::test

@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 #include "tests/support/child_process.h"
@@ -21,19 +23,67 @@
 namespace faultline::test {
 namespace {
 
-void ip(std::vector<std::string> args) {
+std::vector<std::string> with_ip(std::vector<std::string> args) {
   args.insert(args.begin(), ip_binary());
-  const CommandResult r = run_command(args, 10000);
-  if (r.exit_code != 0) {
-    std::string line;
-    for (const std::string& a : args) line += a + " ";
-    throw std::runtime_error(line + "failed: " + r.err);
-  }
+  return args;
+}
+
+// A setup step: throws with the command and what it printed unless it succeeds.
+void ip(std::vector<std::string> args) {
+  (void)run_or_throw(with_ip(std::move(args)));
 }
 
 void ip_quiet(std::vector<std::string> args) {
-  args.insert(args.begin(), ip_binary());
-  (void)run_command(args, 10000);
+  (void)run_command(with_ip(std::move(args)), 10000);
+}
+
+// Runs `argv` every 50 ms until `ready` accepts its result, for at most `limit`. Throws with
+// `what` and the last command's description when it never does.
+void wait_until_ready(const std::string& what, const std::vector<std::string>& argv,
+                      const std::function<bool(const CommandResult&)>& ready,
+                      std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const CommandResult r = run_command(argv, 10000);
+    if (ready(r)) return;
+    if (std::chrono::steady_clock::now() > until)
+      throw std::runtime_error(what + " within " + std::to_string(limit.count()) +
+                               " ms; last check: " + describe_command(argv, r));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Both ends are up and carry traffic: the link is operationally UP (the kernel has given it
+// a queue; until then every packet sent is dropped), no address waits on duplicate address
+// detection (until it passes, neighbour discovery does not answer and an IPv6 connect times
+// out as if cut), and each side has reached the other over both families, so that neighbours
+// are resolved and a test's first packet is sent at once.
+void wait_until_carrying(const std::string& ns_a, const std::string& dev_a, const std::string& ns_b,
+                         const std::string& dev_b) {
+  struct End {
+    const std::string& ns;
+    const std::string& dev;
+  };
+  for (const End& e : {End{ns_a, dev_a}, End{ns_b, dev_b}}) {
+    wait_until_ready(e.dev + " in " + e.ns + " did not come up",
+                     with_ip({"-n", e.ns, "-o", "link", "show", "dev", e.dev}),
+                     [](const CommandResult& r) {
+                       return r.exit_code == 0 && r.out.find("LOWER_UP") != std::string::npos &&
+                              r.out.find(" state UP ") != std::string::npos;
+                     });
+    wait_until_ready("IPv6 addresses of " + e.dev + " in " + e.ns + " stayed tentative",
+                     with_ip({"-n", e.ns, "-6", "addr", "show", "dev", e.dev, "tentative"}),
+                     [](const CommandResult& r) { return r.exit_code == 0 && r.out.empty(); });
+  }
+  struct Path {
+    const std::string& from;
+    const char* to;
+  };
+  for (const Path& p : {Path{ns_a, TestNetwork::kAddress4B}, Path{ns_a, TestNetwork::kAddress6B},
+                        Path{ns_b, TestNetwork::kAddress4A}, Path{ns_b, TestNetwork::kAddress6A}})
+    wait_until_ready(p.from + " could not reach " + p.to,
+                     with_ip({"netns", "exec", p.from, "ping", "-n", "-q", "-c1", "-W1", p.to}),
+                     [](const CommandResult& r) { return r.exit_code == 0; });
 }
 
 }  // namespace
@@ -64,38 +114,34 @@ TestNetwork::Names::~Names() {
   if (!b.empty()) ip_quiet({"netns", "delete", b});
 }
 
-TestNetwork::TestNetwork(const std::string& tag) {
-  const std::string base = "fl-test-" + tag + "-" + std::to_string(getpid());
+TestNetwork::TestNetwork(const std::string& tag, const std::string& device_a,
+                         const std::string& device_b) {
+  // Never the same name twice, not even within one process (a test's sections, or a second
+  // network after the first was deleted).
+  static std::atomic<int> made{0};
+  const std::string base =
+      "fl-test-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(made++);
   names_.a = base + "-a";
   ip({"netns", "add", names_.a});
   names_.b = base + "-b";
   ip({"netns", "add", names_.b});
   // Made inside a, its peer moved straight to b: the host's namespace never holds either end.
-  ip({"-n", names_.a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns",
+  ip({"-n", names_.a, "link", "add", device_a, "type", "veth", "peer", "name", device_b, "netns",
       names_.b});
   struct Side {
     const std::string& ns;
+    const std::string& dev;
     const char* v4;
     const char* v6;
   };
-  for (const Side& s :
-       {Side{names_.a, kAddress4A, kAddress6A}, Side{names_.b, kAddress4B, kAddress6B}}) {
-    ip({"-n", s.ns, "addr", "add", std::string(s.v4) + "/24", "dev", "veth0"});
-    ip({"-n", s.ns, "-6", "addr", "add", std::string(s.v6) + "/64", "dev", "veth0", "nodad"});
+  for (const Side& s : {Side{names_.a, device_a, kAddress4A, kAddress6A},
+                        Side{names_.b, device_b, kAddress4B, kAddress6B}}) {
+    ip({"-n", s.ns, "addr", "add", std::string(s.v4) + "/24", "dev", s.dev});
+    ip({"-n", s.ns, "-6", "addr", "add", std::string(s.v6) + "/64", "dev", s.dev, "nodad"});
     ip({"-n", s.ns, "link", "set", "lo", "up"});
-    ip({"-n", s.ns, "link", "set", "veth0", "up"});
+    ip({"-n", s.ns, "link", "set", s.dev, "up"});
   }
-  // Neighbour discovery answers only once the link-local address has passed its duplicate
-  // address detection (about a second); until then an IPv6 connect times out as if cut.
-  for (const std::string& ns : {names_.a, names_.b}) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!run_command({ip_binary(), "-n", ns, "-6", "addr", "show", "dev", "veth0", "tentative"})
-                .out.empty()) {
-      if (std::chrono::steady_clock::now() > until)
-        throw std::runtime_error("IPv6 addresses in " + ns + " stay tentative");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
+  wait_until_carrying(names_.a, device_a, names_.b, device_b);
 }
 
 NetnsThread::NetnsThread(const std::string& netns) {

@@ -1,8 +1,9 @@
 #pragma once
 // Network faults act on the network namespace of the thread that calls them, so their tests run
 // them inside namespaces of their own and never in the host's:
-//   TestNetwork   two namespaces joined by a veth pair (10.200.0.0/24, fd00:200::/64), both
-//                 deleted (with the veth) when it goes away, whichever way the test ends;
+//   TestNetwork   two namespaces joined by a veth pair (10.200.0.0/24, fd00:200::/64), ready
+//                 for traffic when made, both deleted (with the veth) when it goes away,
+//                 whichever way the test ends;
 //   NetnsThread   a thread that has joined one of them and runs what it is given there;
 //   Listener      TCP ports that accept and close connections, for connect checks.
 // Nothing here changes the host's own interfaces, firewall or namespaces.
@@ -34,9 +35,13 @@ class TestNetwork {
   static constexpr const char* kAddress6A = "fd00:200::1";
   static constexpr const char* kAddress6B = "fd00:200::2";
 
-  // `tag` makes the names unique per test: fl-test-TAG-PID-a and -b. Throws if setup fails
-  // (whatever was created by then is still removed).
-  explicit TestNetwork(const std::string& tag);
+  // `tag` names them: fl-test-TAG-PID-N-a and -b, N counting the networks this process made, so
+  // no name is ever used twice. The veth ends are `device_a` and `device_b`. Returns once both
+  // ends are up, no address is tentative and each side has reached the other over IPv4 and
+  // IPv6. Throws if any step fails, with the command and what it printed (whatever was created
+  // by then is still removed).
+  explicit TestNetwork(const std::string& tag, const std::string& device_a = "veth0",
+                       const std::string& device_b = "veth0");
   TestNetwork(const TestNetwork&) = delete;
   TestNetwork& operator=(const TestNetwork&) = delete;
 

@@ -27,6 +27,7 @@
 #include "injectors/process/proc.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -382,7 +383,7 @@ struct Fuzzer {
 
 }  // namespace
 
-TEST_CASE("random apply requests are refused with an error status; valid ones work",
+TEST_CASE("random apply requests are refused with an error status, and valid ones work",
           "[agent][fuzz]") {
   skip_unless_root("the agent pauses processes");
   const uint64_t seed = fuzz_seed(0xFA17'11E5);
@@ -390,7 +391,7 @@ TEST_CASE("random apply requests are refused with an error status; valid ones wo
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
   TempDir dir;
   AgentProcess agent(dir, "fuzz-1", kFuzzConfig);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess child("/bin/sleep", kTarget, {"1000"});
   write_text(dir.file("child.pid"), std::to_string(child.pid()) + "\n");
   write_text(dir.file("garbage.pid"), "99999999999999999999\n-1\n");
@@ -491,7 +492,7 @@ TEST_CASE("random bytes as the body of every method get an error, and the agent 
   std::printf("agent raw-bytes fuzz seed: %llu\n", static_cast<unsigned long long>(seed));
   TempDir dir;
   AgentProcess agent(dir, "fuzz-2", kFuzzConfig);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   const std::set<pid_t> stopped_before = stopped_processes();
   auto channel = grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials());
   grpc::GenericStub generic(channel);
@@ -572,7 +573,7 @@ TEST_CASE("renew, revert and list refuse invalid owners and ids with exact messa
   skip_unless_root("the agent runs as root");
   TempDir dir;
   AgentProcess agent(dir, "fuzz-3", kFuzzConfig);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   auto stub = stub_for(agent);
   for (const std::string& owner : kBadIds) {
     if (owner.empty()) continue;  // List and Revert of "" mean something else; below
@@ -653,7 +654,7 @@ TEST_CASE("selectors that once crashed or hung the agent are refused quickly", "
   skip_unless_root("the agent runs as root");
   TempDir dir;
   AgentProcess agent(dir, "fuzz-4", kFuzzConfig);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   auto stub = stub_for(agent);
   auto apply = [&](const v1::ApplyRequest& r) {
     v1::FaultStatus reply;

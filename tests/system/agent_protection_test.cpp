@@ -6,6 +6,7 @@
 
 #include "controller/fleet/agent_client.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/child_process.h"
 
 using namespace faultline;
@@ -61,7 +62,7 @@ TEST_CASE("a run's blast_radius.protected keeps a process of the target's name f
   skip_unless_root("the agent kills processes");
   TempDir dir;
   AgentProcess agent(dir, "prot-run-1", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   Twins twins(dir);
   const std::string inventory = dir.file("inventory.yaml");
   write_text(inventory, fmt::format("agents:\n  - {{name: prot-run-1, address: \"{}\", "
@@ -110,7 +111,7 @@ TEST_CASE(
   skip_unless_root("the agent pauses processes");
   TempDir dir;
   AgentProcess agent(dir, "prot-1", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   Twins twins(dir);
   AgentClient client(agent.endpoint());
 
@@ -154,7 +155,7 @@ TEST_CASE("the scenario's protection adds to the agent's policy and cannot loose
                      fmt::format("plaintext: true\npolicy:\n  protected_processes: "
                                  "[{{pidfile: {}}}]\n",
                                  twins.kept_pidfile));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   AgentClient client(agent.endpoint());
   RemoteFault f = pause_twins("both", "all");
   f.protected_processes = {by_pidfile(twins.other_pidfile)};

@@ -17,6 +17,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/guardian.h"
 #include "tests/support/netns.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -50,7 +51,7 @@ TEST_CASE("an agent SIGKILLed mid-fault: its guardian puts the host back at once
   NamespacePair net;
   TempDir dir;
   AgentProcess agent(dir, "crash-0", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   std::string before, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   apply_throttle(agent, net);
@@ -68,7 +69,7 @@ TEST_CASE("an agent SIGKILLed mid-fault: its guardian puts the host back at once
   CHECK(poll_until(
       [&] { return read_text(agent.state_file()).find("throttle") == std::string::npos; }, 5s));
   // The next agent finds nothing to recover.
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   CHECK(agent.log().find("event=recovered") == std::string::npos);
   CHECK(agent.stop() == 0);
 }
@@ -81,7 +82,7 @@ TEST_CASE(
   NamespacePair net;
   TempDir dir;
   AgentProcess agent(dir, "crash-1", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   std::string before, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   const std::string during = apply_throttle(agent, net);
@@ -95,7 +96,7 @@ TEST_CASE(
   CHECK(read_text(agent.state_file()).find("remove_tc_root") != std::string::npos);
 
   // start() returns once the port accepts connections: by then recovery must be done.
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);
   const std::string log = agent.log();
@@ -105,7 +106,7 @@ TEST_CASE(
   CHECK(read_text(agent.state_file()).find("throttle") == std::string::npos);
   AgentClient client(agent.endpoint());
   auto listed = client.list("", 2s);
-  REQUIRE(listed);
+  REQUIRE_OK(listed);
   CHECK(listed->empty());
   CHECK(agent.stop() == 0);
 }
@@ -126,7 +127,7 @@ TEST_CASE("a controller killed mid-run leaves every agent to revert within its l
         fmt::format("plaintext: true\npolicy:\n  protected_processes: [{{cmdline: "
                     "\"^fl-test-ctl-[^{}]\"}}]\n",
                     i)));
-    REQUIRE(agents.back()->start());
+    REQUIRE_OK(agents.back()->start());
     inventory += fmt::format(
         "  - {{name: {}, address: \"{}\", plaintext: true, labels: {{role: "
         "app}}}}\n",
@@ -192,7 +193,7 @@ faults:
   for (auto& a : agents) {
     AgentClient client(a->endpoint());
     auto listed = client.list("", 2s);
-    REQUIRE(listed);
+    REQUIRE_OK(listed);
     for (const FaultReport& r : *listed) {
       CHECK_FALSE(r.active);
       CHECK(r.ended_by == "lease");
@@ -232,7 +233,7 @@ TEST_CASE("a revert that fails: the agent keeps the undo in its state file and t
   ChildProcess sleeper("/bin/sleep", "fl-test-retry", {"1000"});
   std::optional<FailingReverts> failing(3);
   AgentProcess agent(dir, "retry-1", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   failing.reset();
   AgentClient client(agent.endpoint());
   REQUIRE(client.apply(pause_of("fl-test-retry"), 5s));
@@ -280,7 +281,7 @@ TEST_CASE(
   ChildProcess sleeper("/bin/sleep", "fl-test-term-fail", {"1000"});
   std::optional<FailingReverts> failing(1000000);
   AgentProcess agent(dir, "termfail-1", "plaintext: true\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   failing.reset();
   AgentClient client(agent.endpoint());
   REQUIRE(client.apply(pause_of("fl-test-term-fail"), 5s));

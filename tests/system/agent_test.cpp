@@ -7,6 +7,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/network_namespace.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -47,10 +48,10 @@ TEST_CASE("an agent describes itself: host, labels, version and the kinds it sup
   skip_unless_root("the agent injects faults as root");
   TempDir dir;
   AgentProcess agent(dir, "desc-1", kPlaintext);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   AgentClient client(agent.endpoint());
   auto d = client.describe(2s);
-  REQUIRE(d);
+  REQUIRE_OK(d);
   CHECK(d->host == "desc-1");
   CHECK(d->labels == std::map<std::string, std::string>{{"role", "app"}, {"zone", "a"}});
   CHECK(d->version == FAULTLINE_VERSION);
@@ -67,15 +68,15 @@ TEST_CASE("an agent describes itself: host, labels, version and the kinds it sup
   CHECK(agent.stop() == 0);
 }
 
-TEST_CASE("apply, list and revert a fault through the agent; apply is idempotent by fault id") {
+TEST_CASE("apply, list and revert a fault through the agent, and apply is idempotent by fault id") {
   skip_unless_root("the agent pauses a process");
   TempDir dir;
   AgentProcess agent(dir, "apply-1", kPlaintext);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess child("/bin/sleep", "fl-test-agent-a", {"1000"});
   AgentClient client(agent.endpoint());
   auto applied = client.apply(pause_fault("run-1", "pause-a", "fl-test-agent-a", 30s, 5s), 5s);
-  REQUIRE(applied);
+  REQUIRE_OK(applied);
   CHECK(applied->active);
   CHECK(applied->confirmed);
   CHECK(applied->kind == "process_pause");
@@ -84,20 +85,20 @@ TEST_CASE("apply, list and revert a fault through the agent; apply is idempotent
   CHECK(read_text(agent.state_file()).find("pause-a") != std::string::npos);
 
   auto again = client.apply(pause_fault("run-1", "pause-a", "fl-test-agent-a", 30s, 5s), 5s);
-  REQUIRE(again);
+  REQUIRE_OK(again);
   CHECK(again->applied_at == applied->applied_at);
 
   auto listed = client.list("run-1", 2s);
-  REQUIRE(listed);
+  REQUIRE_OK(listed);
   REQUIRE(listed->size() == 1);
   CHECK((*listed)[0].fault_id == "pause-a");
   CHECK((*listed)[0].lease_remaining > 3s);
   auto others = client.list("run-2", 2s);
-  REQUIRE(others);
+  REQUIRE_OK(others);
   CHECK(others->empty());
 
   auto reverted = client.revert("run-1", "pause-a", 5s);
-  REQUIRE(reverted);
+  REQUIRE_OK(reverted);
   REQUIRE(reverted->size() == 1);
   CHECK_FALSE((*reverted)[0].active);
   CHECK((*reverted)[0].ended_by == "controller");
@@ -109,35 +110,60 @@ TEST_CASE("apply, list and revert a fault through the agent; apply is idempotent
   CHECK(agent.stop() == 0);
 }
 
-TEST_CASE("a lease that is not renewed ends the fault by itself; a renewed one goes on") {
+TEST_CASE("a lease that is not renewed ends the fault by itself, and a renewed one goes on") {
   skip_unless_root("the agent pauses processes");
   TempDir dir;
   AgentProcess agent(dir, "lease-1", kPlaintext);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess dropped("/bin/sleep", "fl-test-lease-d", {"1000"});
   ChildProcess renewed("/bin/sleep", "fl-test-lease-r", {"1000"});
   AgentClient client(agent.endpoint());
-  REQUIRE(client.apply(pause_fault("run-d", "p", "fl-test-lease-d", 30s, 600ms), 5s));
-  REQUIRE(client.apply(pause_fault("run-r", "p", "fl-test-lease-r", 30s, 600ms), 5s));
-  const TimePoint applied = Clock::now();
-  // Only run-r's controller is alive: it renews every 200 ms.
-  std::optional<Duration> resumed_after;
-  while (Clock::now() - applied < 2s) {
-    REQUIRE(client.renew("run-r", 600ms, 1s));
-    if (!resumed_after && dropped.state() != 'T') resumed_after = Clock::now() - applied;
-    std::this_thread::sleep_for(200ms);
+  constexpr Duration kLease = 600ms;
+  // The agent ends expired leases on its 100 ms tick; the rest is for the revert itself (a
+  // SIGCONT and a state file write) and scheduling on a loaded machine.
+  constexpr Duration kTick = 100ms, kSlack = 100ms;
+  // The lease starts inside the apply call: after `before`, and before `after`.
+  const TimePoint before = Clock::now();
+  REQUIRE_OK(client.apply(pause_fault("run-d", "p", "fl-test-lease-d", 30s, kLease), 5s));
+  const TimePoint after = Clock::now();
+  REQUIRE_OK(client.apply(pause_fault("run-r", "p", "fl-test-lease-r", 30s, kLease), 5s));
+  // Only run-r's controller is alive: it renews every 200 ms. The dropped process is watched
+  // every 10 ms.
+  std::optional<TimePoint> resumed;
+  TimePoint renewed_at = Clock::now();
+  while (Clock::now() - after < 2s) {
+    if (Clock::now() - renewed_at >= 200ms) {
+      REQUIRE_OK(client.renew("run-r", kLease, 1s));
+      renewed_at = Clock::now();
+    }
+    if (!resumed && dropped.state() != 'T') resumed = Clock::now();
+    std::this_thread::sleep_for(10ms);
   }
-  REQUIRE(resumed_after);
-  // Within the lease plus the agent's 100 ms tick (and this loop's 200 ms step).
-  CHECK(*resumed_after >= 500ms);
-  CHECK(*resumed_after <= 1000ms);
+  REQUIRE(resumed);
+  const auto ms = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  INFO("resumed " << ms(*resumed - before) << " ms after the apply call began, "
+                  << ms(*resumed - after) << " ms after it returned");
+  // Never before the lease ran out; within one tick of it (and this loop's 10 ms step).
+  CHECK(*resumed - before >= kLease);
+  CHECK(*resumed - after <= kLease + kTick + kSlack + 10ms);
   CHECK(renewed.state() == 'T');
   auto st = client.list("run-d", 1s);
-  REQUIRE(st);
+  REQUIRE_OK(st);
+  REQUIRE(st->size() == 1);
   CHECK((*st)[0].ended_by == "lease");
+  // The agent's own clock: from applied to reverted is at most the lease and a tick. (Its
+  // applied_at is taken just after the lease starts, so the lower bound is the one above.)
+  REQUIRE((*st)[0].applied_at);
+  REQUIRE((*st)[0].reverted_at);
+  const Duration held = *(*st)[0].reverted_at - *(*st)[0].applied_at;
+  INFO("the agent held the fault " << ms(held) << " ms");
+  CHECK(held > kLease - kTick);
+  CHECK(held <= kLease + kTick + kSlack);
   // The controller of run-d comes back: its renewal reports the fault as ended.
   auto late = client.renew("run-d", 600ms, 1s);
-  REQUIRE(late);
+  REQUIRE_OK(late);
   CHECK(late->renewed == 0);
   REQUIRE(late->ended.size() == 1);
   CHECK(late->ended[0].ended_by == "lease");
@@ -160,7 +186,7 @@ TEST_CASE("the agent's policy refuses what its config forbids, whatever the cont
                          "policy:\n  allowed_kinds: [process_pause, process_kill]\n"
                          "  protected_processes: [{name: fl-test-precious}]\n"
                          "  max_duration: 10s\n  max_faults: 1\n");
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess precious("/bin/sleep", "fl-test-precious", {"1000"});
   ChildProcess plain("/bin/sleep", "fl-test-plain", {"1000"});
   ChildProcess plain2("/bin/sleep", "fl-test-plain2", {"1000"});
@@ -195,7 +221,7 @@ TEST_CASE("the agent's policy refuses what its config forbids, whatever the cont
   CHECK(precious.state() != 'T');
 
   auto one = client.apply(pause_fault("run-1", "one", "fl-test-plain", 5s, 5s), 5s);
-  REQUIRE(one);
+  REQUIRE_OK(one);
   auto r4 = client.apply(pause_fault("run-1", "two", "fl-test-plain2", 5s, 5s), 5s);
   REQUIRE_FALSE(r4);
   CHECK(r4.error().message ==
@@ -222,14 +248,16 @@ TEST_CASE("a bad agent config is refused with its place, exit 2, before anything
                      ":4:18: error: policy.allowed_kinds: unknown fault kind 'process_kil' (did "
                      "you mean 'process_kill'?); known kinds: process_kill, process_pause, "
                      "cpu_stress, network, bandwidth, network_partition\n" +
-                     config + ":5:15: error: policy.max_faults must be between 1 and 1000 (got 0)\n");
+                     config +
+                     ":5:15: error: policy.max_faults must be between 1 and 1000 (got 0)\n");
 }
 
-TEST_CASE("a network namespace named in a request must be one: no paths out, no FIFOs, no devices") {
+TEST_CASE(
+    "a network namespace named in a request must be one: no paths out, no FIFOs, no devices") {
   skip_unless_root("the agent runs faults as root");
   TempDir dir;
   AgentProcess agent(dir, "netns-1", kPlaintext);
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   AgentClient client(agent.endpoint());
   const auto apply_in = [&](const std::string& netns) {
     RemoteFault f;

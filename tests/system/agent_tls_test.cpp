@@ -12,6 +12,7 @@
 #include "controller/fleet/agent_client.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -108,10 +109,10 @@ void check_untouched(const AgentProcess& agent, const ClusterCerts& certs,
   AgentClient controller(agent.endpoint(certs.controller()));
   auto d = controller.describe(5s);
   INFO((d ? "" : d.error().message));
-  REQUIRE(d);
+  REQUIRE_OK(d);
   CHECK(d->active_faults == 0);
   auto listed = controller.list("", 3s);
-  REQUIRE(listed);
+  REQUIRE_OK(listed);
   CHECK(listed->empty());
   CHECK(victim.state() != 'T');
   CHECK(agent.log().find("event=applied") == std::string::npos);
@@ -133,24 +134,24 @@ TEST_CASE("a controller with a certificate from the agent's CA describes, applie
   skip_unless_root("the agent pauses a process");
   Clusters c;
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess child("/bin/sleep", "fl-test-tls-ok", {"1000"});
   AgentClient client(agent.endpoint(c.ours.controller()));
   auto d = client.describe(3s);
   INFO(agent.log());
-  REQUIRE(d);
+  REQUIRE_OK(d);
   CHECK(d->host == "tls-1");
   CHECK(agent.log().find("tls=mutual") != std::string::npos);
   CHECK(agent.log().find("event=plaintext") == std::string::npos);
 
   auto applied = client.apply(pause_fault("pause", "fl-test-tls-ok"), 5s);
-  REQUIRE(applied);
+  REQUIRE_OK(applied);
   CHECK(applied->active);
   CHECK(child.state() == 'T');
   // The log names the client by its certificate, not by its address.
   CHECK(agent.log().find("event=applied client=\"controller\"") != std::string::npos);
   auto reverted = client.revert("run-tls", "pause", 5s);
-  REQUIRE(reverted);
+  REQUIRE_OK(reverted);
   REQUIRE(reverted->size() == 1);
   CHECK((*reverted)[0].ended_by == "controller");
   CHECK(child.state() != 'T');
@@ -161,7 +162,7 @@ TEST_CASE("a client without a certificate is refused in the handshake", "[agent]
   skip_unless_root("the agent runs faults as root");
   Clusters c;
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   // It trusts the agent (the right CA) but has nothing to show for itself.
   const Attempt a = try_client(agent, "tls-1", ssl(c.ours.ca()), "fl-test-tls-victim");
@@ -179,7 +180,7 @@ TEST_CASE("a client certificate from another CA is refused in the handshake", "[
   skip_unless_root("the agent runs faults as root");
   Clusters c;
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   // A controller of the other cluster that trusts this agent's CA: only its own certificate is
   // wrong, and that alone keeps it out.
@@ -206,7 +207,7 @@ TEST_CASE("another agent's certificate (serverAuth only) does not make a client"
   skip_unless_root("the agent runs faults as root");
   Clusters c;
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   // tls-2's key pair is from the right CA, but its certificate is for serving, not for
   // calling: a host that was broken into cannot drive its neighbours' agents with it.
@@ -227,7 +228,7 @@ TEST_CASE("a plaintext client cannot talk to a TLS agent", "[agent][tls]") {
   skip_unless_root("the agent runs faults as root");
   Clusters c;
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   const Attempt a =
       try_client(agent, "tls-1", grpc::InsecureChannelCredentials(), "fl-test-tls-victim");
@@ -245,7 +246,7 @@ TEST_CASE("the controller refuses an agent whose certificate its CA did not sign
   skip_unless_root("the agent runs faults as root");
   Clusters c;
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   // The controller's own certificate is one the agent accepts; the agent is the impostor here,
   // as far as this controller (which trusts only the other CA) knows.
@@ -271,7 +272,7 @@ TEST_CASE("an agent whose certificate names another host is refused", "[agent][t
   // The agent at this address presents tls-1's certificate, but the inventory says tls-2 is
   // there: a swapped address or a host pretending to be another.
   AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1"));
-  REQUIRE(agent.start());
+  REQUIRE_OK(agent.start());
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   AgentClient client(agent.endpoint(c.ours.controller(), "tls-2"));
   auto d = client.describe(3s);
@@ -291,7 +292,7 @@ TEST_CASE("tls.allowed_clients keeps out a valid certificate whose name is not l
   ChildProcess victim("/bin/sleep", "fl-test-tls-victim", {"1000"});
   {
     AgentProcess agent(c.dir, "tls-1", c.ours.agent_config("tls-1", {"someone-else"}));
-    REQUIRE(agent.start());
+    REQUIRE_OK(agent.start());
     AgentClient client(agent.endpoint(c.ours.controller()));
     auto d = client.describe(3s);
     REQUIRE_FALSE(d);
@@ -338,16 +339,16 @@ TEST_CASE("tls.allowed_clients keeps out a valid certificate whose name is not l
   }
   {
     AgentProcess agent(c.dir, "tls-2", c.ours.agent_config("tls-2", {"ops", "controller"}));
-    REQUIRE(agent.start());
+    REQUIRE_OK(agent.start());
     AgentClient client(agent.endpoint(c.ours.controller()));
     auto d = client.describe(3s);
     INFO((d ? "" : d.error().message));
-    REQUIRE(d);
+    REQUIRE_OK(d);
     CHECK(d->host == "tls-2");
     auto applied = client.apply(pause_fault("p", "fl-test-tls-victim"), 5s);
-    REQUIRE(applied);
+    REQUIRE_OK(applied);
     CHECK(victim.state() == 'T');
-    REQUIRE(client.revert("run-tls", "p", 5s));
+    REQUIRE_OK(client.revert("run-tls", "p", 5s));
     CHECK(victim.state() != 'T');
     CHECK(agent.stop() == 0);
   }

@@ -14,6 +14,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/lab_guard.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -53,7 +54,8 @@ TEST_CASE("lab agents answer over mutual TLS and act only on their own lab host"
   INFO(up.out << up.err);
   REQUIRE(up.exit_code == 0);
   const std::string inventory_file = lab.dir + "/inventory.yaml";
-  const CommandResult agents = run_command({FAULTLINE_BINARY, "agents", "--inventory", inventory_file});
+  const CommandResult agents =
+      run_command({FAULTLINE_BINARY, "agents", "--inventory", inventory_file});
   INFO(agents.out << agents.err);
   CHECK(agents.exit_code == 0);
   CHECK(agents.out.find("2 of 2 agents up") != std::string::npos);
@@ -74,16 +76,17 @@ TEST_CASE("lab agents answer over mutual TLS and act only on their own lab host"
   f.max_processes = 5;
   auto applied = client.apply(f, 5s);
   INFO((applied ? applied->summary : applied.error().message));
-  REQUIRE(applied);
+  REQUIRE_OK(applied);
   CHECK(inside->state() == 'T');
   CHECK(outside.state() != 'T');  // the same name, but not in lab-1: out of that agent's scope
-  REQUIRE(client.revert("scope-test", "", 5s));
+  REQUIRE_OK(client.revert("scope-test", "", 5s));
   CHECK(inside->state() != 'T');
 }
 
-TEST_CASE("a network cut between the controller and one agent: that agent reverts by lease, and "
-          "the run reports it",
-          "[lab][agent]") {
+TEST_CASE(
+    "a network cut between the controller and one agent: that agent reverts by lease, and "
+    "the run reports it",
+    "[lab][agent]") {
   LabGuard lab;
   const CommandResult up = lab.lab("up", {"--hosts", "2"});
   INFO(up.out << up.err);
@@ -133,7 +136,7 @@ faults:
   const Duration resumed_after = Clock::now() - cut_at;
   INFO("lab-2's process resumed " << to_ms(resumed_after) << " ms after the cut");
   CHECK(cut->state() != 'T');
-  CHECK(resumed_after <= 3s);  // lease 2 s + 1 s
+  CHECK(resumed_after <= 3s);   // lease 2 s + 1 s
   CHECK(kept->state() == 'T');  // lab-1's agent still hears from the controller
   REQUIRE(run_command({ip_binary(), "link", "set", "fl-lab-2-h", "up"}).exit_code == 0);
   int status = 0;

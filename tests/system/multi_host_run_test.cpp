@@ -7,6 +7,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -27,8 +28,8 @@ struct TwoHosts {
     refusing = std::make_unique<AgentProcess>(
         dir, "mh-refusing",
         "plaintext: true\npolicy:\n  protected_processes: [{name: fl-test-mh}]\n");
-    REQUIRE(good->start());
-    REQUIRE(refusing->start());
+    REQUIRE_OK(good->start());
+    REQUIRE_OK(refusing->start());
     sleeper = std::make_unique<ChildProcess>("/bin/sleep", "fl-test-mh",
                                              std::vector<std::string>{"1000"});
     inventory = dir.file("inventory.yaml");
@@ -59,8 +60,8 @@ faults:
     process_pause: {{count: 1}}
 )",
                                      policy));
-    return run_command({FAULTLINE_BINARY, "run", scenario, "--inventory", inventory, "--seed",
-                        "1"});
+    return run_command(
+        {FAULTLINE_BINARY, "run", scenario, "--inventory", inventory, "--seed", "1"});
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include "injectors/injector.h"
 #include "tests/support/netns.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using faultline::test::NamespacePair;
@@ -98,14 +99,14 @@ TEST_CASE("netem delay 100ms adds 100 +- 5 ms of RTT, IPv4 and IPv6", "[netem]")
         auto fault = create_fault(netem_request(
             {{"delay", "100ms"},
              {"destination", std::string(address) + (address[0] == 'f' ? "/128" : "/32")}}));
-        REQUIRE(fault);
-        REQUIRE((*fault)->apply(Clock::now()));
+        REQUIRE_OK(fault);
+        REQUIRE_OK((*fault)->apply(Clock::now()));
         CHECK((*fault)->confirmed());
         const double during = ping(net, address, 20).first;
         INFO("RTT before " << before << " ms, during " << during << " ms");
         CHECK(during - before >= 95.0);
         CHECK(during - before <= 105.0);
-        REQUIRE((*fault)->revert());
+        REQUIRE_OK((*fault)->revert());
       });
       const double after = ping(net, address, 10).first;
       CHECK(after < before + 5.0);
@@ -118,13 +119,13 @@ TEST_CASE("netem loss 20% drops 20 +- 5% of 1000 packets", "[netem]") {
   NamespacePair net;
   net.run_in(net.a(), [&] {
     auto fault = create_fault(netem_request({{"loss", "20%"}, {"destination", "10.200.0.2/32"}}));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     const double loss = ping(net, "10.200.0.2", 1000, "0.002").second;
     INFO("measured loss " << loss << "%");
     CHECK(loss >= 15.0);
     CHECK(loss <= 25.0);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   });
 }
 
@@ -136,14 +137,14 @@ TEST_CASE("a port-scoped delay leaves another port untouched", "[netem]") {
                                              {"destination", "10.200.0.2/32"},
                                              {"ports", "8080"},
                                              {"protocol", "tcp"}}));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     const double scoped = connect_ms(AF_INET, "10.200.0.2", 8080);
     const double other = connect_ms(AF_INET, "10.200.0.2", 9090);
     INFO("port 8080: " << scoped << " ms, port 9090: " << other << " ms");
     CHECK(scoped >= 95.0);
     CHECK(other < 20.0);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   });
   std::string qdiscs;
   net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
@@ -159,14 +160,14 @@ TEST_CASE("netem on ingress (through an IFB) delays what arrives, by 100 +- 5 ms
   net.run_in(net.a(), [&] {
     auto fault = create_fault(netem_request(
         {{"delay", "100ms"}, {"destination", "10.200.0.2/32"}, {"direction", "ingress"}}));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     CHECK((*fault)->confirmed());
     const double during = ping(net, "10.200.0.2", 20).first;
     INFO("RTT before " << before << " ms, during " << during << " ms");
     CHECK(during - before >= 95.0);
     CHECK(during - before <= 105.0);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   });
   std::string links;
   net.exec(net.a(), "ip -o link show type ifb", &links);
@@ -188,11 +189,11 @@ TEST_CASE("every netem option at once is accepted, distribution table included",
                                              {"reorder", "5%"},
                                              {"rate", "10mbit"},
                                              {"destination", "10.200.0.2/32"}}));
-    REQUIRE(fault);
+    REQUIRE_OK(fault);
     auto applied = (*fault)->apply(Clock::now());
     INFO((applied ? std::string("applied") : applied.error().message));
-    REQUIRE(applied);
+    REQUIRE_OK(applied);
     CHECK((*fault)->confirmed());
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   });
 }

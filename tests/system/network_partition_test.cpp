@@ -14,6 +14,7 @@
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/network_namespace.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using faultline::test::ConnectOutcome;
@@ -111,7 +112,7 @@ TEST_CASE(
   FaultIn fault(
       a, partition_request(
              {{"destination", b4 + "/32," + b6 + "/128"}, {"ports", "8080"}, {"protocol", "tcp"}}));
-  REQUIRE(fault.apply());
+  REQUIRE_OK(fault.apply());
   CHECK((*fault).confirmed());
   const nlohmann::json applied = (*fault).observed();
   const std::string table = applied["table"].get<std::string>();
@@ -126,7 +127,7 @@ TEST_CASE(
   CHECK(connect_from(a, b4, 8081) == "connected");
   CHECK(connect_from(a, b6, 8081) == "connected");
 
-  REQUIRE(fault.revert());
+  REQUIRE_OK(fault.revert());
   CHECK(connect_from(a, b4, 8080) == "connected");
   CHECK(connect_from(a, b6, 8080) == "connected");
   CHECK(tables(a).find("faultline") == std::string::npos);
@@ -156,12 +157,12 @@ TEST_CASE("network_partition rejects: a connect is refused at once instead of ti
                                       {"protocol", "tcp"},
                                       {"direction", "outgoing"},
                                       {"action", "reject"}}));
-  REQUIRE(fault.apply());
+  REQUIRE_OK(fault.apply());
   CHECK(connect_from(a, TestNetwork::kAddress4B, 8080, 5000) == "refused");
   CHECK(connect_from(a, TestNetwork::kAddress4B, 8081) == "connected");
   // The destination is IPv4 only: IPv6 to the same port is not in the scope.
   CHECK(connect_from(a, TestNetwork::kAddress6B, 8080) == "connected");
-  REQUIRE(fault.revert());
+  REQUIRE_OK(fault.revert());
   CHECK(connect_from(a, TestNetwork::kAddress4B, 8080) == "connected");
   CHECK((*fault).summary().starts_with("rejected tcp to 10.200.0.0/24 port 8080 outgoing only: "));
 }
@@ -177,13 +178,13 @@ TEST_CASE("network_partition on incoming packets to a local port cuts only that 
 
   FaultIn fault(a, partition_request(
                        {{"local_ports", "9000"}, {"protocol", "tcp"}, {"direction", "incoming"}}));
-  REQUIRE(fault.apply());
+  REQUIRE_OK(fault.apply());
   CHECK(connect_from(b, TestNetwork::kAddress4A, 9000) == "timed out");
   CHECK(connect_from(b, TestNetwork::kAddress6A, 9000) == "timed out");
   CHECK(connect_from(b, TestNetwork::kAddress4A, 9001) == "connected");
   // a's own connections out to port 9000 elsewhere use another local port: untouched.
   CHECK(connect_from(a, TestNetwork::kAddress4B, 9000) == "connected");
-  REQUIRE(fault.revert());
+  REQUIRE_OK(fault.revert());
   CHECK(connect_from(b, TestNetwork::kAddress4A, 9000) == "connected");
 }
 
@@ -194,18 +195,18 @@ TEST_CASE("network_partition's revert is idempotent, and so is the destructor af
   skip_unless_nftables(a);
 
   FaultIn fault(a, partition_request({{"destination", "10.200.0.2"}}));
-  REQUIRE(fault.apply());
+  REQUIRE_OK(fault.apply());
   CHECK(tables(a).find("faultline_") != std::string::npos);
-  REQUIRE(fault.revert());
-  REQUIRE(fault.revert());
+  REQUIRE_OK(fault.revert());
+  REQUIRE_OK(fault.revert());
   CHECK(tables(a).find("faultline_") == std::string::npos);
 
   // Deleted by someone else before the revert: the revert still succeeds, and says so.
   FaultIn second(a, partition_request({{"destination", "10.200.0.2"}}));
-  REQUIRE(second.apply());
+  REQUIRE_OK(second.apply());
   const std::string table = (*second).observed()["table"].get<std::string>();
   REQUIRE(a.run([&] { return nft_run("delete table " + table); }));
-  REQUIRE(second.revert());
+  REQUIRE_OK(second.revert());
   CHECK((*second).observed()["table_gone_before_revert"] == true);
   CHECK((*second).summary().ends_with("(table removed by someone else, counters lost)"));
   fault.destroy();
@@ -220,7 +221,7 @@ TEST_CASE("network_partition deletes its table when destroyed without a revert")
   skip_unless_nftables(a);
 
   FaultIn fault(a, partition_request({{"destination", "fd00:200::/64"}, {"protocol", "icmp"}}));
-  REQUIRE(fault.apply());
+  REQUIRE_OK(fault.apply());
   CHECK(tables(a).find("faultline_") != std::string::npos);
   fault.destroy();
   CHECK(tables(a).find("faultline_") == std::string::npos);
@@ -244,9 +245,9 @@ TEST_CASE("network_partition leaves another table in its namespace untouched") {
   const std::string before = *kept;
 
   FaultIn fault(a, partition_request({{"destination", "10.200.0.2"}, {"direction", "incoming"}}));
-  REQUIRE(fault.apply());
+  REQUIRE_OK(fault.apply());
   CHECK(list_kept().value_or("") == before);
-  REQUIRE(fault.revert());
+  REQUIRE_OK(fault.revert());
   CHECK(list_kept().value_or("") == before);
   CHECK(tables(a) == "table inet fl_test_keep\n");
 }

@@ -16,6 +16,7 @@
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using faultline::test::NamespacePair;
@@ -85,9 +86,9 @@ TEST_CASE("bandwidth: only the scoped traffic goes through the fault's qdisc, an
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   net.run_in(net.a(), [&] {
     auto fault = create_fault(bandwidth_request());
-    REQUIRE(fault);
-    REQUIRE((*fault)->prepare());
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->prepare());
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     CHECK((*fault)->confirmed());
     const nlohmann::json tree = (*fault)->observed()["tree_after_apply"]["egress"];
     bool root = false, child = false;
@@ -105,8 +106,8 @@ TEST_CASE("bandwidth: only the scoped traffic goes through the fault's qdisc, an
     send_syn(AF_INET, "10.200.0.2", 8080);  // the scope: address AND port
     CHECK(fault_packets(**fault) >= 1);
 
-    REQUIRE((*fault)->revert());
-    REQUIRE((*fault)->revert());  // idempotent
+    REQUIRE_OK((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());  // idempotent
   });
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);
@@ -120,18 +121,18 @@ TEST_CASE("a port range and IPv6 destination are matched by the same tree") {
       if (s.name == "destination")
         r.params.set("destination", *parse_param_value(s, "fd00:200::2/128"));
     auto fault = create_fault(std::move(r));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     send_syn(AF_INET6, "fd00:200::2", 8008);  // just outside the range
     send_syn(AF_INET, "10.200.0.2", 8003);    // IPv4: not in scope
     CHECK(fault_packets(**fault) == 0);
     send_syn(AF_INET6, "fd00:200::2", 8003);
     CHECK(fault_packets(**fault) >= 1);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   });
 }
 
-TEST_CASE("a root qdisc of the user's is restored exactly; a classful tree is refused") {
+TEST_CASE("a root qdisc of the user's is restored exactly, and a classful tree is refused") {
   NamespacePair net;
   REQUIRE(net.exec(net.a(),
                    "tc qdisc add dev fl-a root handle 5: tbf rate 10mbit burst 32kb "
@@ -141,9 +142,9 @@ TEST_CASE("a root qdisc of the user's is restored exactly; a classful tree is re
   REQUIRE(before.find("qdisc tbf 5: root") != std::string::npos);
   net.run_in(net.a(), [&] {
     auto fault = create_fault(bandwidth_request());
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
+    REQUIRE_OK((*fault)->revert());
   });
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);
@@ -153,7 +154,7 @@ TEST_CASE("a root qdisc of the user's is restored exactly; a classful tree is re
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   net.run_in(net.a(), [&] {
     auto fault = create_fault(bandwidth_request());
-    REQUIRE(fault);
+    REQUIRE_OK(fault);
     auto prepared = (*fault)->prepare();
     REQUIRE_FALSE(prepared);
     CHECK(prepared.error().message ==
@@ -168,16 +169,16 @@ TEST_CASE("a second fault on the same interface is refused, not stacked") {
   NamespacePair net;
   net.run_in(net.a(), [&] {
     auto first = create_fault(bandwidth_request());
-    REQUIRE(first);
-    REQUIRE((*first)->apply(Clock::now()));
+    REQUIRE_OK(first);
+    REQUIRE_OK((*first)->apply(Clock::now()));
     auto second = create_fault(bandwidth_request("9090"));
-    REQUIRE(second);
+    REQUIRE_OK(second);
     auto prepared = (*second)->prepare();
     REQUIRE_FALSE(prepared);
     CHECK(prepared.error().message ==
           "interface 'fl-a' already carries a faultline network fault; two faults on one "
           "interface are refused (scope one fault to cover both, or use another interface)");
-    REQUIRE((*first)->revert());
+    REQUIRE_OK((*first)->revert());
   });
 }
 
@@ -190,7 +191,7 @@ TEST_CASE("a failed apply removes what it built and puts the user's qdisc back")
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
   net.run_in(net.a(), [&] {
     ScopedQdiscTree tree("fl-a");
-    REQUIRE(tree.prepare());
+    REQUIRE_OK(tree.prepare());
     // A child qdisc kind that no kernel has: the apply fails after the prio root is in place.
     FaultQdisc bogus{"fl_no_such_qdisc", [](nl_msg*) -> Result<void> { return {}; }};
     NetworkScope scope;
@@ -213,9 +214,9 @@ TEST_CASE("ingress: received traffic goes through an IFB of the fault's own, rem
     for (const ParamSpec& s : find_injector("bandwidth")->params)
       if (s.name == "direction") r.params.set("direction", *parse_param_value(s, "ingress"));
     auto fault = create_fault(std::move(r));
-    REQUIRE(fault);
-    REQUIRE((*fault)->prepare());
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->prepare());
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     CHECK((*fault)->confirmed());
     const std::string ifb = (*fault)->observed()["ifb"];
     CHECK(ifb.starts_with("flifb"));
@@ -225,7 +226,7 @@ TEST_CASE("ingress: received traffic goes through an IFB of the fault's own, rem
     // The refusal from port 8080 arrives from the scope's remote address and port.
     send_syn(AF_INET, "10.200.0.2", 8080);
     CHECK((*fault)->observed()["ingress_fault_qdisc"]["packets"] >= 1);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   });
   net.exec(net.a(), "ip -o link show", &links_after);
   net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs_after);
@@ -254,25 +255,25 @@ TEST_CASE("a fault acts in its target's network namespace, or a named one, never
     FaultRequest r = bandwidth_request();
     r.selector.pidfile = pidfile;
     auto fault = create_fault(std::move(r));  // from this thread, in the host's namespace
-    REQUIRE(fault);
-    REQUIRE((*fault)->prepare());
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->prepare());
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     CHECK((*fault)->observed()["network_namespace"].get<std::string>().starts_with(
         fmt::format("the network namespace of pid {}", inside.pid())));
     net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
     CHECK(qdiscs.find("qdisc htb fa01: root") != std::string::npos);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   }
   SECTION("by namespace name") {
     FaultRequest r = bandwidth_request();
     for (const ParamSpec& s : find_injector("bandwidth")->params)
       if (s.name == "netns") r.params.set("netns", *parse_param_value(s, net.a()));
     auto fault = create_fault(std::move(r));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
     CHECK(qdiscs.find("qdisc htb fa01: root") != std::string::npos);
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
   }
   net.exec(net.a(), "tc qdisc show dev fl-a", &qdiscs);
   CHECK(qdiscs.find("fa01") == std::string::npos);

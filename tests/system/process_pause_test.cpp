@@ -9,6 +9,7 @@
 #include "injectors/injector.h"
 #include "injectors/linux/cgroup.h"
 #include "tests/support/child_process.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using faultline::test::ChildProcess;
@@ -41,18 +42,18 @@ TEST_CASE("process_pause stops the process with SIGSTOP and resumes it on revert
   ProcessSelector s;
   s.name = "fl-test-pause";
   auto fault = create_fault(pause_request(s, "signal"));
-  REQUIRE(fault);
-  REQUIRE((*fault)->apply(Clock::now()));
+  REQUIRE_OK(fault);
+  REQUIRE_OK((*fault)->apply(Clock::now()));
   CHECK(child.state() == 'T');
   CHECK((*fault)->confirmed());
-  REQUIRE((*fault)->revert());
+  REQUIRE_OK((*fault)->revert());
   CHECK(child.state() != 'T');
   const nlohmann::json observed = (*fault)->observed();
   CHECK(observed["processes"][0]["pid"] == child.pid());
   CHECK(observed["processes"][0]["stopped"] == true);
   CHECK(observed["processes"][0]["resumed"] == true);
   // Idempotent: a second revert changes nothing and succeeds.
-  REQUIRE((*fault)->revert());
+  REQUIRE_OK((*fault)->revert());
 }
 
 TEST_CASE("process_pause resumes the process when the fault is destroyed without a revert") {
@@ -61,8 +62,8 @@ TEST_CASE("process_pause resumes the process when the fault is destroyed without
   s.name = "fl-test-pause-d";
   {
     auto fault = create_fault(pause_request(s, "signal"));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     CHECK(child.state() == 'T');
   }
   CHECK(child.state() != 'T');
@@ -84,11 +85,11 @@ TEST_CASE("process_pause with the freezer freezes and thaws a whole cgroup") {
     ProcessSelector s;
     s.cgroup = name;
     auto fault = create_fault(pause_request(s, "freezer"));
-    REQUIRE(fault);
-    REQUIRE((*fault)->apply(Clock::now()));
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->apply(Clock::now()));
     CHECK(frozen(dir));
     CHECK((*fault)->confirmed());
-    REQUIRE((*fault)->revert());
+    REQUIRE_OK((*fault)->revert());
     CHECK_FALSE(frozen(dir));
     CHECK((*fault)->observed()["thawed"] == true);
   }

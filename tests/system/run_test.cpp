@@ -3,16 +3,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
 #include "controller/run/engine.h"
 #include "controller/scenario/parse.h"
+#include "core/defer.h"
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/parse_scenario.h"
+#include "tests/support/require_ok.h"
 
 using namespace faultline;
 using faultline::test::ChildProcess;
@@ -35,6 +39,31 @@ std::string write_temp(const std::string& name, const std::string& text) {
   const std::string path = "/tmp/fl-test-" + std::to_string(getpid()) + "-" + name;
   std::ofstream(path) << text;
   return path;
+}
+
+// The journal as it is on disk now, or null while there is none (or it is being replaced).
+nlohmann::json journal_now(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+}
+
+// faultline's own helper processes (its guardian, its CPU workers): other faultline runs on
+// this machine have some too, so they are told apart by their parent.
+std::vector<pid_t> helpers_of(pid_t parent) {
+  std::vector<pid_t> pids;
+  for (const ProcessInfo& p : scan_processes())
+    if (p.ppid == parent && p.state != 'Z' &&
+        (p.comm == "faultline-guard" || p.comm == "faultline-cpu"))
+      pids.push_back(p.pid);
+  return pids;
+}
+
+bool alive(pid_t pid) {
+  auto p = read_process_stat(pid);
+  return p && p->state != 'Z';
 }
 
 size_t count_named(const std::string& comm) {
@@ -259,8 +288,8 @@ faults:
   REQUIRE(count_named("faultline-cpu") == 1);
   kill(tool.pid(), SIGINT);
   REQUIRE(tool.wait_exit(5000));
-  int status = 0;
-  (void)status;
+  CHECK(tool.killed_by() == 0);
+  CHECK(tool.exit_code() == 3);  // aborted
   CHECK(child.state() != 'T');
   CHECK(count_named("faultline-cpu") == 0);
   const nlohmann::json j = read_json(journal);
@@ -271,36 +300,106 @@ faults:
   std::remove(scenario.c_str());
 }
 
-TEST_CASE("a run killed with SIGKILL leaves a journal that still parses") {
+TEST_CASE(
+    "a run killed with SIGKILL before, during and after its fault leaves a journal that parses "
+    "and the host as it was") {
+  faultline::test::skip_unless_root("the run stresses the CPU in a cgroup");
+  ChildProcess sleeper("/bin/sleep", "fl-test-run-kill9", {"1000"});
   const std::string scenario = write_temp("killed.yaml", R"(
 version: 1
 title: killed mid-run
+targets:
+  sleeper: {processes: {name: fl-test-run-kill9}}
 blast_radius: {max_duration: 2m}
-phases: {before: 30s}
+phases: {before: 2s, after: 30s}
 steady_state:
   - name: true
     command: {run: "true"}
     expect: {exit_code: 0}
     interval: 20ms
 faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 1500ms
+    process_pause: {}
   - name: burn
     at: 0s
-    duration: 1s
+    duration: 1500ms
     cpu_stress: {load: 10}
 )");
-  const std::string journal = "/tmp/fl-test-killed-" + std::to_string(getpid()) + ".json";
-  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario, "--journal", journal});
-  // Kill it at several moments: each time the journal on disk must be whole JSON.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  kill(tool.pid(), SIGKILL);
-  REQUIRE(tool.wait_exit(2000));
-  const nlohmann::json j = read_json(journal);
-  CHECK(j["complete"] == false);
-  CHECK(j["status"] == "running");
-  REQUIRE(j["probes"].size() == 1);
-  CHECK(j["probes"][0]["checks"].size() >= 10);
-  std::remove(journal.c_str());
-  std::remove((journal + ".tmp." + std::to_string(tool.pid())).c_str());
+  // When to kill, told from the journal (what faultline has recorded) and the host (what it did).
+  struct Moment {
+    const char* name;
+    std::function<bool(const nlohmann::json&)> reached;
+    bool applied, reverted;  // what the journal says of the faults once killed
+  };
+  const auto fault_field = [](const nlohmann::json& j, const char* field) {
+    return j.is_object() && j["faults"].size() == 2 && !j["faults"][0][field].is_null() &&
+           !j["faults"][1][field].is_null();
+  };
+  const std::vector<Moment> moments = {
+      {"before the faults",
+       [&](const nlohmann::json& j) {
+         return j.is_object() && j["probes"].size() == 1 && j["probes"][0]["checks"].size() >= 5;
+       },
+       false, false},
+      {"mid-fault",
+       [&](const nlohmann::json& j) {
+         return fault_field(j, "applied_ms") && sleeper.state() == 'T';
+       },
+       true, false},
+      {"after the faults",
+       [&](const nlohmann::json& j) {
+         return fault_field(j, "reverted_ms") && sleeper.state() != 'T';
+       },
+       true, true},
+  };
+  for (const Moment& moment : moments) {
+    DYNAMIC_SECTION("killed " << moment.name) {
+      const std::string journal =
+          "/tmp/fl-test-killed-" + std::to_string(getpid()) + "-" + moment.name + ".json";
+      ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario, "--journal", journal});
+      Defer remove_files([&] {
+        std::remove(journal.c_str());
+        std::remove((journal + ".tmp." + std::to_string(tool.pid())).c_str());
+      });
+      nlohmann::json seen;
+      for (int i = 0; i < 1000 && !moment.reached(seen = journal_now(journal)); ++i) {
+        REQUIRE_FALSE(tool.exited());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      INFO("the journal when killed: " << seen.dump());
+      REQUIRE(moment.reached(seen));
+      // Its guardian always, and while the fault is on its CPU worker too.
+      const std::vector<pid_t> helpers = helpers_of(tool.pid());
+      CHECK(helpers.size() == (moment.applied && !moment.reverted ? 2 : 1));
+      kill(tool.pid(), SIGKILL);
+      REQUIRE(tool.wait_exit(2000));
+      CHECK(tool.killed_by() == SIGKILL);
+
+      // The journal on disk is whole JSON, and says the run did not end.
+      const nlohmann::json j = read_json(journal);
+      CHECK(j["complete"] == false);
+      CHECK(j["status"] == "running");
+      REQUIRE(j["probes"].size() == 1);
+      CHECK(j["probes"][0]["checks"].size() >= 5);
+      REQUIRE(j["faults"].size() == 2);
+      for (const nlohmann::json& f : j["faults"]) {
+        CHECK(f["applied_ms"].is_null() == !moment.applied);
+        CHECK(f["reverted_ms"].is_null() == !moment.reverted);
+      }
+      // The host is put back: by the guardian when killed mid-fault, and by nobody being needed
+      // otherwise. Nothing stays paused, burning or watching.
+      const auto any_alive = [&] {
+        return std::any_of(helpers.begin(), helpers.end(), [](pid_t p) { return alive(p); });
+      };
+      for (int i = 0; i < 300 && (sleeper.state() == 'T' || any_alive()); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      CHECK(sleeper.state() == 'S');
+      CHECK_FALSE(any_alive());
+    }
+  }
   std::remove(scenario.c_str());
 }
 
@@ -324,15 +423,19 @@ faults:
   for (int i = 0; i < 300 && child.state() != 'T'; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(child.state() == 'T');
+  // Its own guardian: other faultline runs on this machine have theirs.
+  const std::vector<pid_t> guardian = helpers_of(tool.pid());
+  REQUIRE(guardian.size() == 1);
   // SIGKILL: no handler, no revert in faultline. Its guardian must resume the child.
   kill(tool.pid(), SIGKILL);
   REQUIRE(tool.wait_exit(2000));
+  CHECK(tool.killed_by() == SIGKILL);
   for (int i = 0; i < 200 && child.state() == 'T'; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(child.state() != 'T');
-  for (int i = 0; i < 200 && count_named("faultline-guard") > 0; ++i)
+  for (int i = 0; i < 200 && alive(guardian[0]); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK(count_named("faultline-guard") == 0);
+  CHECK_FALSE(alive(guardian[0]));
   std::remove(scenario.c_str());
 }
 

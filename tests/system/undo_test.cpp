@@ -22,6 +22,7 @@
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/netns.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/temp_dir.h"
 
 using namespace faultline;
@@ -127,21 +128,21 @@ TEST_CASE("undo: process_pause (signal) is resumed from its plan alone", "[undo]
   FaultRequest r = request("process_pause", {{"count", "1"}, {"method", "signal"}});
   r.selector = s;
   auto fault = create_fault(std::move(r));
-  REQUIRE(fault);
-  REQUIRE((*fault)->prepare());
+  REQUIRE_OK(fault);
+  REQUIRE_OK((*fault)->prepare());
   const auto info = read_process_stat(child.pid());
   REQUIRE(info);
   const json expected = json::parse(fmt::format(R"([{{"op":"resume","pid":{},"start_ticks":{}}}])",
                                                 child.pid(), info->start_ticks));
   CHECK((*fault)->undo_plan() == expected);  // before apply: what apply is about to do
-  REQUIRE((*fault)->apply(Clock::now()));
+  REQUIRE_OK((*fault)->apply(Clock::now()));
   REQUIRE(child.state() == 'T');
   CHECK((*fault)->undo_plan() == expected);
 
   CHECK(recover_in_child(dir, **fault) == 0);
   CHECK(state_after_settling(child, 'T') == 'S');
 
-  REQUIRE((*fault)->revert());
+  REQUIRE_OK((*fault)->revert());
   CHECK(child.state() == 'S');
   CHECK((*fault)->undo_plan() == json::array());
 }
@@ -170,11 +171,11 @@ TEST_CASE("undo: process_pause (freezer) is thawed from its plan alone", "[undo]
   FaultRequest r = request("process_pause", {{"count", "1"}, {"method", "freezer"}});
   r.selector = s;
   auto fault = create_fault(std::move(r));
-  REQUIRE(fault);
-  REQUIRE((*fault)->prepare());
+  REQUIRE_OK(fault);
+  REQUIRE_OK((*fault)->prepare());
   const json expected = json::array({{{"op", "thaw_cgroup"}, {"path", cgroup}}});
   CHECK((*fault)->undo_plan() == expected);
-  REQUIRE((*fault)->apply(Clock::now()));
+  REQUIRE_OK((*fault)->apply(Clock::now()));
   REQUIRE(frozen(cgroup));
   CHECK((*fault)->undo_plan() == expected);
 
@@ -182,7 +183,7 @@ TEST_CASE("undo: process_pause (freezer) is thawed from its plan alone", "[undo]
   CHECK_FALSE(frozen(cgroup));
   CHECK(child.state() == 'S');
 
-  REQUIRE((*fault)->revert());
+  REQUIRE_OK((*fault)->revert());
   CHECK_FALSE(frozen(cgroup));
   CHECK((*fault)->undo_plan() == json::array());
 }
@@ -195,8 +196,8 @@ TEST_CASE("undo: cpu_stress's cgroup and workers are removed from its plan alone
   }
   TempDir dir;
   auto fault = create_fault(request("cpu_stress", {{"load", "20"}, {"workers", "2"}}));
-  REQUIRE(fault);
-  REQUIRE((*fault)->prepare());
+  REQUIRE_OK(fault);
+  REQUIRE_OK((*fault)->prepare());
   const json plan = (*fault)->undo_plan();
   REQUIRE(plan.size() == 1);
   CHECK(plan[0]["op"] == "remove_cgroup");
@@ -204,7 +205,7 @@ TEST_CASE("undo: cpu_stress's cgroup and workers are removed from its plan alone
   CHECK(std::regex_match(cgroup,
                          std::regex(".*/faultline-" + std::to_string(getpid()) + R"(-cpu-\d+)")));
   CHECK_FALSE(exists(cgroup));  // named before it exists
-  REQUIRE((*fault)->apply(Clock::now()));
+  REQUIRE_OK((*fault)->apply(Clock::now()));
   REQUIRE(exists(cgroup));
   REQUIRE(count_named("faultline-cpu") == 2);
   CHECK((*fault)->undo_plan() == plan);
@@ -213,7 +214,7 @@ TEST_CASE("undo: cpu_stress's cgroup and workers are removed from its plan alone
   CHECK_FALSE(exists(cgroup));
   CHECK(count_named("faultline-cpu") == 0);
 
-  REQUIRE((*fault)->revert());
+  REQUIRE_OK((*fault)->revert());
   CHECK_FALSE(exists(cgroup));
   CHECK((*fault)->undo_plan() == json::array());
 }
@@ -232,8 +233,8 @@ TEST_CASE("undo: a network fault's tree goes and the user's tbf comes back ident
                                                   {"netns", net.a()},
                                                   {"destination", "10.200.0.2/32"},
                                                   {"rate", "1mbit"}}));
-  REQUIRE(fault);
-  REQUIRE((*fault)->prepare());
+  REQUIRE_OK(fault);
+  REQUIRE_OK((*fault)->prepare());
   const json plan = (*fault)->undo_plan();
   REQUIRE(plan.size() == 1);
   CHECK(plan[0]["op"] == "remove_tc_root");
@@ -242,7 +243,7 @@ TEST_CASE("undo: a network fault's tree goes and the user's tbf comes back ident
   CHECK(plan[0]["netns"] == json{{"inode", netns_inode(path)}, {"path", path}});
   CHECK(plan[0]["restore"]["kind"] == "tbf");
   CHECK(plan[0]["restore"]["handle"] == 0x50000);
-  REQUIRE((*fault)->apply(Clock::now()));
+  REQUIRE_OK((*fault)->apply(Clock::now()));
   net.exec(net.a(), "tc qdisc show dev fl-a", &during);
   REQUIRE(during.find("qdisc htb fa01: root") != std::string::npos);
   CHECK((*fault)->undo_plan() == plan);
@@ -251,7 +252,7 @@ TEST_CASE("undo: a network fault's tree goes and the user's tbf comes back ident
   net.exec(net.a(), "tc -d qdisc show dev fl-a", &after);
   CHECK(after == before);
 
-  REQUIRE((*fault)->revert());
+  REQUIRE_OK((*fault)->revert());
   net.exec(net.a(), "tc -d qdisc show dev fl-a", &after);
   CHECK(after == before);
   CHECK((*fault)->undo_plan() == json::array());
@@ -275,11 +276,11 @@ TEST_CASE("undo: an ingress fault's redirect and IFB go, found by namespace iden
                                                       {"direction", "ingress"},
                                                       {"destination", "10.200.0.2/32"},
                                                       {"rate", "1mbit"}}));
-    REQUIRE(created);
+    REQUIRE_OK(created);
     fault = std::move(*created);
-    REQUIRE(fault->prepare());
+    REQUIRE_OK(fault->prepare());
     plan = fault->undo_plan();
-    REQUIRE(fault->apply(Clock::now()));
+    REQUIRE_OK(fault->apply(Clock::now()));
   });
   REQUIRE(plan.size() == 1);
   CHECK(plan[0]["op"] == "remove_ingress_redirect");
@@ -303,7 +304,7 @@ TEST_CASE("undo: an ingress fault's redirect and IFB go, found by namespace iden
   net.run_in(net.a(), [&] {
     auto reverted = fault->revert();
     INFO((reverted ? std::string() : reverted.error().message));
-    REQUIRE(reverted);
+    REQUIRE_OK(reverted);
     CHECK(fault->undo_plan() == json::array());
   });
   net.exec(net.a(), "ip -o link show", &links_after);
@@ -327,18 +328,18 @@ TEST_CASE("undo: network_partition's table is deleted from its plan alone", "[un
     std::string listed;
     net.run_in(net.a(), [&] {
       auto r = nft_run("list tables");
-      REQUIRE(r);
+      REQUIRE_OK(r);
       listed = *r;
     });
     return listed;
   };
   net.run_in(net.a(), [&] {
     auto created = create_fault(request("network_partition", {{"destination", "10.200.0.2/32"}}));
-    REQUIRE(created);
+    REQUIRE_OK(created);
     fault = std::move(*created);
-    REQUIRE(fault->prepare());
+    REQUIRE_OK(fault->prepare());
     plan = fault->undo_plan();
-    REQUIRE(fault->apply(Clock::now()));
+    REQUIRE_OK(fault->apply(Clock::now()));
     table = fault->observed()["table"];
   });
   REQUIRE(plan.size() == 1);
@@ -352,7 +353,7 @@ TEST_CASE("undo: network_partition's table is deleted from its plan alone", "[un
   CHECK(tables().find("faultline") == std::string::npos);
 
   net.run_in(net.a(), [&] {
-    REQUIRE(fault->revert());
+    REQUIRE_OK(fault->revert());
     CHECK(fault->undo_plan() == json::array());
   });
   CHECK(tables().find("faultline") == std::string::npos);
@@ -366,8 +367,8 @@ TEST_CASE("undo: a plan for a namespace that is gone has nothing left to do", "[
     NamespacePair net;
     auto fault = create_fault(
         request("bandwidth", {{"interface", "fl-a"}, {"netns", net.a()}, {"rate", "1mbit"}}));
-    REQUIRE(fault);
-    REQUIRE((*fault)->prepare());
+    REQUIRE_OK(fault);
+    REQUIRE_OK((*fault)->prepare());
     plan = (*fault)->undo_plan();
     REQUIRE(plan.size() == 1);
   }  // the namespaces, and everything in them, are gone
