@@ -1,5 +1,6 @@
 #include "agent/wire.h"
 
+#include <algorithm>
 #include <regex>
 
 namespace faultline::wire {
@@ -12,12 +13,24 @@ int64_t unix_ms(std::optional<SystemTime> t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
 }
 
+// The latest time a SystemTime holds (nanoseconds since 1970: the year 2262), in milliseconds.
+constexpr int64_t kMaxUnixMs =
+    std::chrono::duration_cast<std::chrono::milliseconds>(SystemTime::duration::max()).count();
+
+// A time from the other end; one past what SystemTime holds is clamped to its end rather than
+// overflowing (the fuzzer found 217599998928896 ms, year 8865).
 std::optional<SystemTime> from_unix_ms(int64_t ms) {
   if (ms <= 0) return std::nullopt;
-  return SystemTime(std::chrono::milliseconds(ms));
+  return SystemTime(std::chrono::milliseconds(std::min(ms, kMaxUnixMs)));
 }
 
-uint64_t ms(Duration d) { return static_cast<uint64_t>(to_ms(d)); }
+// The agent never grants a lease over a day (grpc_service.cpp); a larger figure is clamped
+// rather than overflowing nanoseconds.
+constexpr uint64_t kMaxLeaseMs = 24ULL * 3600 * 1000;
+
+uint64_t ms(Duration d) {
+  return static_cast<uint64_t>(to_ms(d));
+}
 
 // Timeouts a probe may ask for: long enough for any real check, short enough that a probe
 // cannot tie up one of the agent's threads.
@@ -46,9 +59,8 @@ Result<void> check_regex(const std::optional<std::string>& re, std::string_view 
 
 std::string valid_utf8(std::string_view text) {
   // nlohmann's dump replaces what is not UTF-8 with U+FFFD; the quotes and escapes come off again.
-  return nlohmann::json::parse(
-             nlohmann::json(std::string(text))
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+  return nlohmann::json::parse(nlohmann::json(std::string(text))
+                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
       .get<std::string>();
 }
 
@@ -106,7 +118,8 @@ FaultReport decode(const v1::FaultStatus& s) {
   if (r.observed.is_discarded()) r.observed = s.observed_json();
   r.summary = s.summary();
   r.confirmed = s.confirmed();
-  r.lease_remaining = std::chrono::milliseconds(s.lease_remaining_ms());
+  r.lease_remaining = std::chrono::milliseconds(
+      static_cast<int64_t>(std::min(s.lease_remaining_ms(), kMaxLeaseMs)));
   return r;
 }
 
@@ -162,7 +175,7 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
         return fail("http.url '{:.200}' must start with http:// or https://", h.url());
       if (h.url().size() > 2048) return fail("http.url is longer than 2048 characters");
       spec.http.url = h.url();
-      constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT",
+      constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST", "PUT",
                                                "DELETE", "OPTIONS", "PATCH"};
       if (!h.method().empty()) {
         if (std::find(std::begin(kMethods), std::end(kMethods), h.method()) == std::end(kMethods))
@@ -176,7 +189,8 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
     case v1::ProbeRequest::kTcp: {
       spec.type = ProbeType::Tcp;
       const auto& t = r.tcp();
-      if (t.host().empty() || t.host().size() > 255) return fail("tcp.host must be 1 to 255 characters");
+      if (t.host().empty() || t.host().size() > 255)
+        return fail("tcp.host must be 1 to 255 characters");
       if (t.port() < 1 || t.port() > 65535) return fail("tcp.port {} is not 1 to 65535", t.port());
       spec.tcp.host = t.host();
       spec.tcp.port = static_cast<int>(t.port());
@@ -186,7 +200,8 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
     case v1::ProbeRequest::kCommand: {
       spec.type = ProbeType::Command;
       const auto& c = r.command();
-      if (c.run().empty() || c.run().size() > 4096) return fail("command.run must be 1 to 4096 characters");
+      if (c.run().empty() || c.run().size() > 4096)
+        return fail("command.run must be 1 to 4096 characters");
       spec.command.run = c.run();
       spec.command.timeout = FL_TRY(timeout(c.timeout_ms(), spec.command.timeout));
       break;
