@@ -1,6 +1,8 @@
 // CPU stress accuracy in every standard view: faultline's cpu_stress and stress-ng --cpu-load
 // as a peer, at 10/30/50/70/90% with 1 and 2 workers (pinned to CPUs 0 and 1), one after the
-// other in the same run. For each, the load per worker over the same interval as seen by:
+// other in the same run (`cpu_accuracy_bench FAULTLINE [SECONDS] [first]`; `first` runs both
+// tools' workers SCHED_FIFO, for a machine shared with other load). For each, the load per worker
+// over the same interval as seen by:
 //   /proc/stat   busy time of the workers' CPUs (tick accounting: top, mpstat, node_exporter);
 //                this includes anything else that ran on those CPUs, so a quiet baseline of the
 //                same CPUs, measured just before, is printed beside it
@@ -9,6 +11,7 @@
 //   cpuacct      cpuacct.usage of that cgroup (precise)
 //   cpu.stat     usage_usec of the workers' cgroup v2 (faultline's own; one made for stress-ng)
 //   schedstat    the workers' /proc/PID/schedstat (precise)
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -100,6 +103,10 @@ struct Row {
   Sample load;  // percent per worker
 };
 
+// With `first`, the workers (both tools') run SCHED_FIFO, so that other load on a shared
+// machine cannot take their CPU: what is left is the duty cycle and each view's accounting.
+bool g_first = false;
+
 Row run_tool(const std::vector<std::string>& argv, const std::string& comm, bool own_cgroup2,
              const std::vector<int>& cpus, double seconds, const std::string& acct_root,
              const std::string& tag) {
@@ -117,6 +124,8 @@ Row run_tool(const std::vector<std::string>& argv, const std::string& comm, bool
   if (!own_cgroup2)
     v2.emplace(*cgroup2_mount() + "/faultline-bench-" + std::to_string(getpid()) + "-" + tag);
   for (pid_t w : workers) {
+    const sched_param fifo{.sched_priority = 1};
+    if (g_first) sched_setscheduler(w, SCHED_FIFO, &fifo);
     v1.add(w);
     if (v2) v2->add(w);
   }
@@ -149,6 +158,7 @@ void print(int load, size_t workers, const char* tool, const Row& r, double& wor
 int main(int argc, char** argv) {
   const std::string binary = argc > 1 ? argv[1] : "build/controller/faultline";
   const double seconds = argc > 2 ? std::atof(argv[2]) : 5.0;
+  g_first = argc > 3 && std::string(argv[3]) == "first";
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each row as it is measured
   const bool have_stress_ng = access("/usr/bin/stress-ng", X_OK) == 0;
   const auto acct_root = cpuacct_mount();
@@ -158,8 +168,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "CPU stress accuracy, load per worker in percent over %.0f s, workers pinned to CPU"
-      " 0 (and 1):\n",
-      seconds);
+      " 0 (and 1)%s:\n",
+      seconds, g_first ? ", SCHED_FIFO" : "");
   std::printf("  load  W  tool       /proc/stat(idle)  ticks  cpuacct cpu.stat schedstat\n");
   double worst = 0;
   for (size_t workers : {1, 2}) {
