@@ -130,11 +130,18 @@ std::string read_views(int cpu, const std::string& acct, const std::string& cgro
 }
 
 // A cgroup v1 cpuacct group of the test's own, so the worker's tick samples can be told apart
-// from those of everything else on its CPU. Removed when the test ends, even on failure.
+// from those of everything else on its CPU. Removed when the test ends, even on failure: what
+// is still in it (a worker a failed REQUIRE left running) goes back to the root group first.
 struct AcctGroup {
+  std::string root;
   std::string dir;
-  explicit AcctGroup(std::string d) : dir(std::move(d)) { ::mkdir(dir.c_str(), 0755); }
+  AcctGroup(std::string r, std::string d) : root(std::move(r)), dir(std::move(d)) {
+    ::mkdir(dir.c_str(), 0755);
+  }
   ~AcctGroup() {
+    std::ifstream procs(dir + "/cgroup.procs");
+    for (pid_t pid = 0; procs >> pid;)
+      (void)write_cgroup_file(root + "/cgroup.procs", std::to_string(pid));
     for (int i = 0; i < 200 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -180,7 +187,8 @@ TEST_CASE(
       const pid_t pid = observed["workers"][0]["pid"];
       const std::string cgroup2 = observed["cgroup"];
       REQUIRE(run_first(pid));
-      AcctGroup acct(*acct_root + "/faultline-test-" + std::to_string(getpid()) + "-acct");
+      AcctGroup acct(*acct_root,
+                     *acct_root + "/faultline-test-" + std::to_string(getpid()) + "-acct");
       REQUIRE(write_cgroup_file(acct.dir + "/cgroup.procs", std::to_string(pid)));
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
