@@ -1,5 +1,6 @@
 #include "agent/wire.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "controller/scenario/probe_limits.h"
@@ -14,12 +15,24 @@ int64_t unix_ms(std::optional<SystemTime> t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
 }
 
+// The latest time a SystemTime holds (nanoseconds since 1970: the year 2262), in milliseconds.
+constexpr int64_t kMaxUnixMs =
+    std::chrono::duration_cast<std::chrono::milliseconds>(SystemTime::duration::max()).count();
+
+// A time from the other end; one past what SystemTime holds is clamped to its end rather than
+// overflowing (the fuzzer found 217599998928896 ms, year 8865).
 std::optional<SystemTime> from_unix_ms(int64_t ms) {
   if (ms <= 0) return std::nullopt;
-  return SystemTime(std::chrono::milliseconds(ms));
+  return SystemTime(std::chrono::milliseconds(std::min(ms, kMaxUnixMs)));
 }
 
-uint64_t ms(Duration d) { return static_cast<uint64_t>(to_ms(d)); }
+// The agent never grants a lease over a day (grpc_service.cpp); a larger figure is clamped
+// rather than overflowing nanoseconds.
+constexpr uint64_t kMaxLeaseMs = 24ULL * 3600 * 1000;
+
+uint64_t ms(Duration d) {
+  return static_cast<uint64_t>(to_ms(d));
+}
 
 // The limits are the scenario's (controller/scenario/probe_limits.h): what validates is taken.
 Result<Duration> timeout(std::string_view what, uint64_t value, Duration fallback) {
@@ -48,9 +61,8 @@ Result<void> check_regex(const std::optional<std::string>& re, std::string_view 
 
 std::string valid_utf8(std::string_view text) {
   // nlohmann's dump replaces what is not UTF-8 with U+FFFD; the quotes and escapes come off again.
-  return nlohmann::json::parse(
-             nlohmann::json(std::string(text))
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+  return nlohmann::json::parse(nlohmann::json(std::string(text))
+                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
       .get<std::string>();
 }
 
@@ -130,7 +142,8 @@ FaultReport decode(const v1::FaultStatus& s) {
   if (r.observed.is_discarded()) r.observed = s.observed_json();
   r.summary = s.summary();
   r.confirmed = s.confirmed();
-  r.lease_remaining = std::chrono::milliseconds(s.lease_remaining_ms());
+  r.lease_remaining = std::chrono::milliseconds(
+      static_cast<int64_t>(std::min(s.lease_remaining_ms(), kMaxLeaseMs)));
   return r;
 }
 
@@ -186,7 +199,7 @@ Result<ProbeSpec> decode(const v1::ProbeRequest& r) {
         return fail("http.url '{:.200}' must start with http:// or https://", h.url());
       FL_TRY_VOID(within("http.url", h.url(), probe_limits::kMaxUrl));
       spec.http.url = h.url();
-      constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT",
+      constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST", "PUT",
                                                "DELETE", "OPTIONS", "PATCH"};
       if (!h.method().empty()) {
         if (std::find(std::begin(kMethods), std::end(kMethods), h.method()) == std::end(kMethods))

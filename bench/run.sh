@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints its figures. Run on a quiet machine; the CPU accuracy and
-# idle overhead benchmarks take about 70 s each, the agent footprint one about 130 s.
+# idle overhead benchmarks take about 3 minutes and 70 s, the agent footprint one about 130 s.
 # `bench/run.sh quick` shortens them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/bench"
 tool="$root/build/controller/faultline"
-seconds=10; idle=60; rounds=30
-[[ ${1:-} == quick ]] && seconds=3 && idle=10 && rounds=10
+seconds=5; idle=60; rounds=30
+[[ ${1:-} == quick ]] && seconds=2 && idle=10 && rounds=10
 "$bin/validate_bench" "$tool"
 echo
 "$bin/kill_latency_bench" 200

@@ -167,7 +167,9 @@ bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
   // silently ignored.
   std::map<std::string, int, std::less<>> first_line;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy, not a reference: yaml-cpp's operator-> returns a proxy that dies at the end of
+    // this statement, so a reference to its `first` dangles (ASan, found by the fuzzers).
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       error(key, fmt::format("{} has a key that is not a plain name", what));
       continue;

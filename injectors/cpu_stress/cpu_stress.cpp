@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <map>
+#include <set>
 
+#include "injectors/cpu_stress/cpu_views.h"
 #include "injectors/cpu_stress/worker.h"
 #include "injectors/linux/cgroup.h"
 #include "injectors/linux/undo_steps.h"
@@ -76,7 +79,10 @@ class CpuStress final : public Fault {
         if (auto added = cgroup_->add(w.pid); !added) return fail("{}", added.error().message);
       }
     }
+    for (int cpu : cpus) pinned_cpus_.insert(cpu);
     started_ = Clock::now();
+    for (int cpu : pinned_cpus_) busy_at_start_[cpu] = proc_stat_busy_seconds(cpu).value_or(0);
+    if (cgroup_) cgroup_usage_at_start_ = cgroup2_usage_seconds(cgroup_->path()).value_or(0);
     for (WorkerSample& w : workers_) {
       w.cpu_at_start = read_cpu_time(w.worker.pid).value_or(Duration::zero());
       start_cpu_worker(w.worker);
@@ -105,36 +111,46 @@ class CpuStress final : public Fault {
 
   nlohmann::json observed() const override {
     nlohmann::json workers = nlohmann::json::array();
-    const auto loads = measured_ ? loads_ : current_loads();
+    const Loads loads = measured_ ? loads_ : current_loads();
     for (size_t i = 0; i < workers_.size(); ++i) {
-      nlohmann::json j = {{"pid", pid_of(i)}, {"load_percent", round1(loads[i])}};
+      nlohmann::json j = {{"pid", pid_of(i)}, {"load_percent", round1(loads.workers[i])}};
       if (workers_[i].cpu) j["cpu"] = *workers_[i].cpu;
       workers.push_back(std::move(j));
     }
     nlohmann::json out = {
         {"workers", workers},
-        {"mean_load_percent", round1(mean(loads))},
+        {"mean_load_percent", round1(loads.mean)},
+        {"load_source", loads.source},
         {"measured_over_ms", to_ms(measured_ ? measured_over_ : Clock::now() - started_)}};
+    if (!loads.cpus_busy.empty()) {
+      nlohmann::json busy = nlohmann::json::object();
+      for (const auto& [cpu, percent] : loads.cpus_busy)
+        busy[std::to_string(cpu)] = round1(percent);
+      out["cpus_busy_percent"] = std::move(busy);
+    }
     out["cgroup"] = cgroup_path_.empty() && cgroup_ ? cgroup_->path() : cgroup_path_;
     if (!unconfined_reason_.empty()) out["not_confined_because"] = unconfined_reason_;
     return out;
   }
 
   std::string summary() const override {
-    const auto loads = measured_ ? loads_ : current_loads();
-    std::string out = fmt::format("{} worker(s) at {}: measured {:.1f}% mean", workers_.size(),
-                                  format_percent(load_), mean(loads));
-    if (loads.size() > 1) {
-      auto [lo, hi] = std::minmax_element(loads.begin(), loads.end());
-      out += fmt::format(" ({:.1f}-{:.1f}%)", *lo, *hi);
+    const Loads loads = measured_ ? loads_ : current_loads();
+    std::string out = fmt::format("{} worker(s) at {}: measured {:.1f}% mean ({})", workers_.size(),
+                                  format_percent(load_), loads.mean, loads.source);
+    if (loads.workers.size() > 1) {
+      auto [lo, hi] = std::minmax_element(loads.workers.begin(), loads.workers.end());
+      out += fmt::format(", workers {:.1f}-{:.1f}%", *lo, *hi);
     }
+    for (const auto& [cpu, percent] : loads.cpus_busy)
+      out += fmt::format(", CPU {} busy {:.1f}%", cpu, percent);
+    if (!loads.cpus_busy.empty()) out += " (/proc/stat, with anything else on it)";
     out += unconfined_reason_.empty() ? ", in its own cgroup" : ", not in a cgroup";
     return out;
   }
 
   bool confirmed() const override {
-    const auto loads = measured_ ? loads_ : current_loads();
-    return !loads.empty() && std::abs(mean(loads) - load_.as_percent()) <= kConfirmPoints;
+    const Loads loads = measured_ ? loads_ : current_loads();
+    return !loads.workers.empty() && std::abs(loads.mean - load_.as_percent()) <= kConfirmPoints;
   }
 
  private:
@@ -146,15 +162,37 @@ class CpuStress final : public Fault {
   }
   pid_t pid_of(size_t i) const { return measured_ ? pids_[i] : workers_[i].worker.pid; }
 
-  // Each worker's CPU time since it started, over the wall time since then, from /proc.
-  std::vector<double> current_loads() const {
-    std::vector<double> out;
-    const double wall = static_cast<double>((Clock::now() - started_).count());
+  // The load as monitoring shows it, since the workers started. The mean is the cgroup's CPU
+  // accounting (cpu.stat usage_usec: what systemd-cgtop, cAdvisor and kubectl top read) when
+  // the workers have one, else their run time (/proc/PID/schedstat, as top's per-process %CPU).
+  // The pinned CPUs' busy share is /proc/stat's tick accounting (top's summary, mpstat,
+  // node_exporter); it includes whatever else ran there.
+  struct Loads {
+    std::vector<double> workers;
+    double mean = 0;
+    std::string source;
+    std::map<int, double> cpus_busy;
+  };
+  Loads current_loads() const {
+    Loads out;
+    const double wall_ns = static_cast<double>((Clock::now() - started_).count());
     for (const WorkerSample& w : workers_) {
       const auto now = read_cpu_time(w.worker.pid);
       const double used = now ? static_cast<double>((*now - w.cpu_at_start).count()) : 0.0;
-      out.push_back(wall > 0 ? 100.0 * used / wall : 0.0);
+      out.workers.push_back(wall_ns > 0 ? 100.0 * used / wall_ns : 0.0);
     }
+    out.mean = mean(out.workers);
+    out.source = "schedstat";
+    const double wall_s = wall_ns / 1e9;
+    if (cgroup_ && wall_s > 0 && !workers_.empty())
+      if (auto usage = cgroup2_usage_seconds(cgroup_->path())) {
+        out.mean = 100.0 * (*usage - cgroup_usage_at_start_) / wall_s /
+                   static_cast<double>(workers_.size());
+        out.source = "cgroup cpu.stat";
+      }
+    for (const auto& [cpu, at_start] : busy_at_start_)
+      if (auto busy = proc_stat_busy_seconds(cpu); busy && wall_s > 0)
+        out.cpus_busy[cpu] = 100.0 * (*busy - at_start) / wall_s;
     return out;
   }
 
@@ -177,7 +215,10 @@ class CpuStress final : public Fault {
   std::vector<WorkerSample> workers_;
   TimePoint started_{};
   bool measured_ = false;
-  std::vector<double> loads_;
+  Loads loads_;
+  std::set<int> pinned_cpus_;
+  std::map<int, double> busy_at_start_;
+  double cgroup_usage_at_start_ = 0;
   std::vector<pid_t> pids_;
   Duration measured_over_{};
 };
