@@ -295,3 +295,71 @@ TEST_CASE(
   REQUIRE(live.wait_exit(5000));
   CHECK(network_state(net, net.b()) == before_b);
 }
+
+// Found by the kill-anywhere soak (tests/soak/): a run killed with its guardian before its first
+// fault leaves only its lock, which no leftover lists; recover must not leave it there forever.
+TEST_CASE("faultline and its guardian both killed before any fault: recover removes the lock",
+          "[undo]") {
+  skip_unless_root("faultline run keeps its undo under a run directory with a lock");
+  RunDir run_dir;
+  ChildProcess sleeper("/bin/sleep", "fl-test-early", {"1000"});
+  const std::string scenario = run_dir.dir.file("early.yaml");
+  write_text(scenario, R"(version: 1
+title: killed in the before phase, with its guardian
+targets:
+  sleeper: {processes: {name: fl-test-early}}
+blast_radius: {max_duration: 2m, max_processes: 1}
+phases: {before: 60s}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 1s
+    process_pause: {}
+)");
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario});
+  REQUIRE(poll_until([&] { return guardian_of(tool.pid()).has_value(); }, 10s));
+  REQUIRE(kill_guardian_of(tool.pid()));
+  ::kill(tool.pid(), SIGKILL);
+  REQUIRE(tool.wait_exit(2000));
+  const std::vector<std::string> left = files_in(run_dir.local());
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].ends_with(".json.lock"));
+
+  const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
+  INFO(recovered.out << recovered.err);
+  CHECK(recovered.exit_code == 0);
+  CHECK(recovered.out == "nothing to recover\n");
+  CHECK(files_in(run_dir.local()).empty());
+  CHECK(sleeper.state() != 'T');
+}
+
+TEST_CASE("recover leaves a live run's lock alone, even before its first undo", "[undo]") {
+  skip_unless_root("faultline run keeps its undo under a run directory with a lock");
+  RunDir run_dir;
+  ChildProcess sleeper("/bin/sleep", "fl-test-early-live", {"1000"});
+  const std::string scenario = run_dir.dir.file("early.yaml");
+  write_text(scenario, R"(version: 1
+title: alive in the before phase
+targets:
+  sleeper: {processes: {name: fl-test-early-live}}
+blast_radius: {max_duration: 2m, max_processes: 1}
+phases: {before: 60s}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 1s
+    process_pause: {}
+)");
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario});
+  REQUIRE(poll_until([&] { return guardian_of(tool.pid()).has_value(); }, 10s));
+  const std::vector<std::string> before = files_in(run_dir.local());
+  REQUIRE(before.size() == 1);
+  const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
+  CHECK(recovered.out == "nothing to recover\n");
+  CHECK(files_in(run_dir.local()) == before);
+  ::kill(tool.pid(), SIGINT);
+  REQUIRE(tool.wait_exit(5000));
+  CHECK(files_in(run_dir.local()).empty());
+}
