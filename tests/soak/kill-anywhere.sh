@@ -262,6 +262,7 @@ wait_gone() { # PID MS: true once PID has exited (reaped if it is our child)
 
 kills=0
 leftovers=0
+declare -A seen
 baseline=$(state)
 started_at=$(date +%s%N)
 signals=(KILL TERM INT)
@@ -288,19 +289,26 @@ for ((run = 1; run <= runs; run++)); do
   moment=$r
 
   respawn_kill_target
+  # process_kill leaves nothing to see but its victim's death (the target is started anew).
+  [[ $kind == process_kill ]] && killed_before=$kill_pid
   case $kind in
     process_kill) group=kill ;; pause_signal) group=pause ;; pause_freezer) group=frozen ;;
     *) group=host ;;
   esac
   scenario "$kind" "$mode" "$dur" | trim_targets "$group" >"$work/scenario.yaml"
   args=(run "$work/scenario.yaml" --seed "$run")
-  [[ $mode == agent ]] && args+=(--inventory "$work/inventory.yaml" --lease "${lease_ms}ms")
+  [[ $mode == agent ]] && args+=(--inventory "$work/inventory.yaml" --lease "$((lease_ms / 1000))s")
   nsenter --net="/run/netns/$ns_a" -- env --default-signal=INT,TERM "$faultline" "${args[@]}" >"$work/run.out" 2>&1 &
   fl_pid=$!
   disown
   ours+=("$fl_pid")
+  launched=$(($(date +%s%N) / 1000000))
   sleep "$(printf '0.%03d' $((moment % 1000)))"
   ((moment >= 1000)) && sleep $((moment / 1000))
+  # What the checker sees just before the signal: each kind must be seen applied at least once,
+  # or the check could not tell that kind's leftover from a clean host.
+  [[ $(state) != "$baseline" ]] && seen[$kind]=1
+  moment=$(($(date +%s%N) / 1000000 - launched)) # as it happened, after the look
 
   delivered=
   case $victim in
@@ -341,6 +349,9 @@ for ((run = 1; run <= runs; run++)); do
   while now=$(state); [[ $now != "$baseline" ]] && (($(date +%s%N) / 1000000 < deadline)); do
     sleep 0.05
   done
+  if [[ $kind == process_kill && $(awk '{print $3}' /proc/"$killed_before"/stat 2>/dev/null) =~ ^(Z|)$ ]]; then
+    seen[$kind]=1
+  fi
   if [[ $now != "$baseline" || -n $problem ]]; then
     leftovers=$((leftovers + 1))
     echo "LEFTOVER: seed $seed run $run: kind $kind ($mode), victim $victim, signal SIG$sig," \
@@ -359,6 +370,16 @@ for ((run = 1; run <= runs; run++)); do
 done
 elapsed=$((($(date +%s%N) - started_at) / 1000000))
 for n in "${notes[@]}"; do echo "note: $n"; done
+unseen=0
+if ((leftovers == 0)); then
+  for k in "${kinds[@]}"; do
+    if [[ -z ${seen[$k]:-} ]]; then
+      echo "kill-anywhere: error: no $k fault was ever seen applied by the check: it cannot tell" \
+        "that kind's leftovers from a clean host (more --runs, or the check misses what it applies)"
+      unseen=1
+    fi
+  done
+fi
 echo "kinds: ${kinds[*]}; seed $seed; $((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000))) s"
 echo "$((run > runs ? runs : run)) runs, $kills kills, $leftovers leftovers"
-((leftovers == 0))
+((leftovers == 0 && unseen == 0))
