@@ -27,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --faultline) faultline=$2; shift 2 ;;
     --agent) agent=$2; shift 2 ;;
     --verbose) verbose=1; shift ;;
-    *) echo "kill-anywhere: error: unknown argument '$1' (expected --runs, --seed, --faultline, --agent)" >&2; exit 2 ;;
+    *) echo "kill-anywhere: error: unknown argument '$1' (expected --runs N, --seed S, --faultline BIN, --agent BIN, --verbose)" >&2; exit 2 ;;
   esac
 done
 if [[ -z $faultline || -z $agent ]]; then
@@ -213,7 +213,7 @@ scenario() { # KIND MODE DURATION_MS -> prints the scenario
   local kind=$1 mode=$2 dur=$3 where target='' params
   if [[ $mode == agent ]]; then where='hosts: {names: [soak]}'; else where='host: local'; fi
   case $kind in
-    process_kill) target=kill; params="process_kill: {signal: SIGKILL}" ;;
+    process_kill) target="kill"; params="process_kill: {signal: SIGKILL}" ;;
     pause_signal) target=pause; params="process_pause: {method: signal}" ;;
     pause_freezer) target=frozen; params="process_pause: {method: freezer}" ;;
     cpu_stress) target=host; params="cpu_stress: {load: 30%, workers: 2}" ;;
@@ -292,7 +292,7 @@ for ((run = 1; run <= runs; run++)); do
   # process_kill leaves nothing to see but its victim's death (the target is started anew).
   [[ $kind == process_kill ]] && killed_before=$kill_pid
   case $kind in
-    process_kill) group=kill ;; pause_signal) group=pause ;; pause_freezer) group=frozen ;;
+    process_kill) group="kill" ;; pause_signal) group=pause ;; pause_freezer) group=frozen ;;
     *) group=host ;;
   esac
   scenario "$kind" "$mode" "$dur" | trim_targets "$group" >"$work/scenario.yaml"
