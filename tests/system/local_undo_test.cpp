@@ -64,6 +64,10 @@ bool throttled(const NamespacePair& net) {
          s.find("qdisc ingress") != std::string::npos && s.find("flifb") != std::string::npos;
 }
 
+// What `faultline recover` (without --scan) prints when no file holds an undo.
+constexpr const char* kNothingToRecover =
+    "nothing to recover (--scan also looks for what faultline left without a record)\n";
+
 struct RunDir {
   TempDir dir;
   RunDir() { ::setenv("FAULTLINE_RUN_DIR", dir.path().c_str(), 1); }
@@ -194,7 +198,7 @@ faults:
         std::string::npos);
   const CommandResult again = run_command({FAULTLINE_BINARY, "recover"});
   CHECK(again.exit_code == 0);
-  CHECK(again.out == "nothing to recover\n");
+  CHECK(again.out == kNothingToRecover);
 }
 
 TEST_CASE("a live run's undo file is no leftover: recover leaves it alone", "[undo]") {
@@ -206,7 +210,7 @@ TEST_CASE("a live run's undo file is no leftover: recover leaves it alone", "[un
   REQUIRE(poll_until([&] { return sleeper.state() == 'T'; }, 10s));
   const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
   CHECK(recovered.exit_code == 0);
-  CHECK(recovered.out == "nothing to recover\n");
+  CHECK(recovered.out == kNothingToRecover);
   CHECK(sleeper.state() == 'T');  // still the live inject's to end
   ::kill(tool.pid(), SIGINT);
   REQUIRE(tool.wait_exit(5000));
@@ -329,7 +333,7 @@ faults:
   const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
   INFO(recovered.out << recovered.err);
   CHECK(recovered.exit_code == 0);
-  CHECK(recovered.out == "nothing to recover\n");
+  CHECK(recovered.out == kNothingToRecover);
   CHECK(files_in(run_dir.local()).empty());
   CHECK(sleeper.state() != 'T');
 }
@@ -357,7 +361,7 @@ faults:
   const std::vector<std::string> before = files_in(run_dir.local());
   REQUIRE(before.size() == 1);
   const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
-  CHECK(recovered.out == "nothing to recover\n");
+  CHECK(recovered.out == kNothingToRecover);
   CHECK(files_in(run_dir.local()) == before);
   ::kill(tool.pid(), SIGINT);
   REQUIRE(tool.wait_exit(5000));
