@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 namespace faultline {
 
@@ -37,6 +38,26 @@ std::vector<Leftover> find_leftovers() {
   std::sort(out.begin(), out.end(),
             [](const Leftover& a, const Leftover& b) { return a.path < b.path; });
   return out;
+}
+
+size_t remove_empty_leftovers() {
+  std::set<std::string> state_paths;
+  std::error_code ec;
+  for (const auto& item : std::filesystem::directory_iterator(local_undo_dir(), ec)) {
+    std::string path = item.path().string();
+    if (path.ends_with(".lock")) path.resize(path.size() - 5);
+    if (path.ends_with(".json")) state_paths.insert(path);
+  }
+  size_t removed = 0;
+  for (const std::string& path : state_paths) {
+    // Held while we look and unlink: a run that still holds it is alive.
+    auto keeper = UndoKeeper::open(path, Duration::zero(), true);
+    if (!keeper) continue;
+    auto entries = (*keeper)->file().load();
+    if (!entries || !entries->empty()) continue;  // recover's business, or unreadable: kept
+    if ((*keeper)->close() == 0) ++removed;
+  }
+  return removed;
 }
 
 size_t warn_about_leftovers(std::FILE* out) {

@@ -32,6 +32,13 @@ struct Leftover {
 // read). Never changes anything.
 std::vector<Leftover> find_leftovers();
 
+// Removes every abandoned file under local_undo_dir() that holds nothing to undo: the lock of a
+// run killed with its guardian before it wrote its first undo, or a state file whose faults were
+// all reverted before both died. find_leftovers() never lists these, so nothing else would ever
+// remove them. Each is removed while holding its lock, so a live run's file is never touched.
+// Returns how many runs' files were removed.
+size_t remove_empty_leftovers();
+
 // One warning line per leftover, on `out`, naming the file, the faults and `faultline recover`.
 // Returns how many there were.
 size_t warn_about_leftovers(std::FILE* out);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,26 +25,36 @@ Result<std::unique_ptr<UndoKeeper>> UndoKeeper::open(const std::string& path, Du
     return fail("cannot create {} for the undo state: {}; create it (writable by root)",
                 dir.string(), ec.message());
   const std::string lock = lock_path_of(path);
-  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return fail("cannot open the lock {} of the undo state: {}", lock, std::strerror(errno));
   const TimePoint until = Clock::now() + wait;
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      const int saved = errno;
-      ::close(fd);
-      return fail("cannot lock {}: {}", lock, std::strerror(saved));
+  for (;;) {
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return fail("cannot open the lock {} of the undo state: {}", lock, std::strerror(errno));
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        const int saved = errno;
+        ::close(fd);
+        return fail("cannot lock {}: {}", lock, std::strerror(saved));
+      }
+      if (Clock::now() >= until) {
+        ::close(fd);
+        return fail(
+            "{} is in use by another faultline process (or by the guardian of one that "
+            "died, still undoing its faults); wait for it, or stop it",
+            path);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (Clock::now() >= until) {
-      ::close(fd);
-      return fail(
-          "{} is in use by another faultline process (or by the guardian of one that "
-          "died, still undoing its faults); wait for it, or stop it",
-          path);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // The holder we waited for may have removed the lock file before letting go (a run's own
+    // file, all undone; `recover` clearing an empty one): a lock on a file that no longer has
+    // the name guards nothing, so take the one the name has now.
+    struct stat held {
+    }, named{};
+    if (::fstat(fd, &held) == 0 && ::stat(lock.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+      return std::unique_ptr<UndoKeeper>(new UndoKeeper(path, fd, remove_when_empty));
+    ::close(fd);
   }
-  return std::unique_ptr<UndoKeeper>(new UndoKeeper(path, fd, remove_when_empty));
 }
 
 UndoKeeper::~UndoKeeper() {

@@ -120,6 +120,8 @@ int recover_command(const RecoverOptions& options) {
     }
   Tally tally;
   for (const Leftover& l : find_leftovers()) recover_file(l.path, true, tally);
+  // Files of runs that died with nothing applied hold no undo: they go without a word.
+  remove_empty_leftovers();
   for (const std::string& f : options.state_files) {
     if (!abandoned(f)) {
       std::printf(

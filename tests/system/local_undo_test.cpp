@@ -64,6 +64,10 @@ bool throttled(const NamespacePair& net) {
          s.find("qdisc ingress") != std::string::npos && s.find("flifb") != std::string::npos;
 }
 
+// What `faultline recover` (without --scan) prints when no file holds an undo.
+constexpr const char* kNothingToRecover =
+    "nothing to recover (--scan also looks for what faultline left without a record)\n";
+
 struct RunDir {
   TempDir dir;
   RunDir() { ::setenv("FAULTLINE_RUN_DIR", dir.path().c_str(), 1); }
@@ -194,7 +198,7 @@ faults:
         std::string::npos);
   const CommandResult again = run_command({FAULTLINE_BINARY, "recover"});
   CHECK(again.exit_code == 0);
-  CHECK(again.out.starts_with("nothing to recover"));
+  CHECK(again.out == kNothingToRecover);
 }
 
 TEST_CASE("a live run's undo file is no leftover: recover leaves it alone", "[undo]") {
@@ -206,7 +210,7 @@ TEST_CASE("a live run's undo file is no leftover: recover leaves it alone", "[un
   REQUIRE(poll_until([&] { return sleeper.state() == 'T'; }, 10s));
   const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
   CHECK(recovered.exit_code == 0);
-  CHECK(recovered.out.starts_with("nothing to recover"));
+  CHECK(recovered.out == kNothingToRecover);
   CHECK(sleeper.state() == 'T');  // still the live inject's to end
   ::kill(tool.pid(), SIGINT);
   REQUIRE(tool.wait_exit(5000));
@@ -294,4 +298,72 @@ TEST_CASE(
   ::kill(live.pid(), SIGINT);
   REQUIRE(live.wait_exit(5000));
   CHECK(network_state(net, net.b()) == before_b);
+}
+
+// Found by the kill-anywhere soak (tests/soak/): a run killed with its guardian before its first
+// fault leaves only its lock, which no leftover lists; recover must not leave it there forever.
+TEST_CASE("faultline and its guardian both killed before any fault: recover removes the lock",
+          "[undo]") {
+  skip_unless_root("faultline run keeps its undo under a run directory with a lock");
+  RunDir run_dir;
+  ChildProcess sleeper("/bin/sleep", "fl-test-early", {"1000"});
+  const std::string scenario = run_dir.dir.file("early.yaml");
+  write_text(scenario, R"(version: 1
+title: killed in the before phase, with its guardian
+targets:
+  sleeper: {processes: {name: fl-test-early}}
+blast_radius: {max_duration: 2m, max_processes: 1}
+phases: {before: 60s}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 1s
+    process_pause: {}
+)");
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario});
+  REQUIRE(poll_until([&] { return guardian_of(tool.pid()).has_value(); }, 10s));
+  REQUIRE(kill_guardian_of(tool.pid()));
+  ::kill(tool.pid(), SIGKILL);
+  REQUIRE(tool.wait_exit(2000));
+  const std::vector<std::string> left = files_in(run_dir.local());
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].ends_with(".json.lock"));
+
+  const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
+  INFO(recovered.out << recovered.err);
+  CHECK(recovered.exit_code == 0);
+  CHECK(recovered.out == kNothingToRecover);
+  CHECK(files_in(run_dir.local()).empty());
+  CHECK(sleeper.state() != 'T');
+}
+
+TEST_CASE("recover leaves a live run's lock alone, even before its first undo", "[undo]") {
+  skip_unless_root("faultline run keeps its undo under a run directory with a lock");
+  RunDir run_dir;
+  ChildProcess sleeper("/bin/sleep", "fl-test-early-live", {"1000"});
+  const std::string scenario = run_dir.dir.file("early.yaml");
+  write_text(scenario, R"(version: 1
+title: alive in the before phase
+targets:
+  sleeper: {processes: {name: fl-test-early-live}}
+blast_radius: {max_duration: 2m, max_processes: 1}
+phases: {before: 60s}
+faults:
+  - name: pause
+    target: sleeper
+    at: 0s
+    duration: 1s
+    process_pause: {}
+)");
+  ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario});
+  REQUIRE(poll_until([&] { return guardian_of(tool.pid()).has_value(); }, 10s));
+  const std::vector<std::string> before = files_in(run_dir.local());
+  REQUIRE(before.size() == 1);
+  const CommandResult recovered = run_command({FAULTLINE_BINARY, "recover"});
+  CHECK(recovered.out == kNothingToRecover);
+  CHECK(files_in(run_dir.local()) == before);
+  ::kill(tool.pid(), SIGINT);
+  REQUIRE(tool.wait_exit(5000));
+  CHECK(files_in(run_dir.local()).empty());
 }
