@@ -17,7 +17,10 @@ namespace {
 
 [[noreturn]] void guardian_main(int read_fd, int keep_fd, const std::string& state_path,
                                 bool remove_when_empty) {
-  // Ctrl-C reaches the whole process group; the guardian must outlive it to be of use.
+  // A process group of its own: `kill -9 -PGID` of faultline's group (a test harness, a
+  // supervisor stopping a job) must not take the guardian with it. Ctrl-C reaches the
+  // terminal's foreground group only; the signals are ignored all the same.
+  (void)setpgid(0, 0);
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
@@ -70,6 +73,7 @@ Guardian start_guardian(const std::string& state_path, int keep_fd, bool remove_
     guardian_main(fds[0], keep_fd, state_path, remove_when_empty);
   }
   ::close(fds[0]);
+  (void)setpgid(pid, pid);  // as the child does: whichever runs first, no window in between
   // Never reaped while we run; the kernel reaps it once we are gone (or dismiss_guardian does).
   return {pid, fds[1]};
 }

@@ -16,6 +16,8 @@ state() {
   nft list tables 2>/dev/null | sort
   echo "# faultline cgroups"
   find /sys/fs/cgroup -maxdepth 4 -type d -name 'faultline-*' 2>/dev/null | sort
+  echo "# undo files of local runs (a leftover: a run and its guardian both died)"
+  ls /run/faultline/local 2>/dev/null | sort
   echo "# faultline processes"
   # Zombies are left out: an agent or guard that exited after its parent did waits for init to
   # reap it, and holds nothing but its pid until then.

@@ -192,7 +192,15 @@ faults:
   }
   for (auto& a : agents) {
     AgentClient client(a->endpoint());
-    auto listed = client.list("", 2s);
+    // A process resumes a moment before its revert returns and the fault is marked ended.
+    Result<std::vector<FaultReport>> listed;
+    poll_until(
+        [&] {
+          listed = client.list("", 2s);
+          return listed && std::none_of(listed->begin(), listed->end(),
+                                        [](const FaultReport& r) { return r.active; });
+        },
+        1s);
     REQUIRE_OK(listed);
     for (const FaultReport& r : *listed) {
       CHECK_FALSE(r.active);

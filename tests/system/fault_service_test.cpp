@@ -29,7 +29,7 @@ ApplyInput pause_input(const std::string& id, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("ended faults are forgotten after ten minutes; active ones never are", "[agent]") {
+TEST_CASE("ended faults are forgotten after ten minutes but active ones never are", "[agent]") {
   skip_unless_root("the service pauses a process");
   TempDir dir;
   ChildProcess a("/bin/sleep", "fl-test-prune-a", {"1000"});

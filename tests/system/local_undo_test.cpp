@@ -257,7 +257,7 @@ faults:
 }
 
 TEST_CASE(
-    "recover --scan: what nothing recorded is found by name and removed; a live run's "
+    "recover --scan: what nothing recorded is found by name and removed, and a live run's "
     "fault is left alone",
     "[undo]") {
   skip_unless_root("the faults program network namespaces' qdiscs and nftables");
