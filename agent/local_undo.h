@@ -3,7 +3,7 @@
 // agent does: one state file per run under RUN_DIR/local (RUN_DIR is /run/faultline, or
 // $FAULTLINE_RUN_DIR), locked while the run or its guardian lives, removed when the run ends
 // with everything reverted. A file whose lock is free and that still lists faults is a
-// leftover: both the run and its guardian died (kill -9 of the process group, the OOM killer,
+// leftover: both the run and its guardian died (kill -9 of both, the OOM killer,
 // a container restart). `faultline recover` performs it; run, inject and plan warn of it.
 #include <cstdio>
 #include <memory>

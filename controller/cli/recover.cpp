@@ -1,5 +1,5 @@
 // `faultline recover`: puts the host back after a faultline that died together with its guardian
-// (kill -9 of the process group, the OOM killer, a container restart). It performs the undo
+// (kill -9 of both, the OOM killer, a container restart). It performs the undo
 // left in every abandoned local state file (agent/local_undo.h), and in agent state files given
 // with --state; with --scan it also finds what faultline may have left by names and handles
 // alone (injectors/linux/orphans.h), leaving alone what a live run or agent still holds: what the
