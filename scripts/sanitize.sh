@@ -69,9 +69,9 @@ run_ctest() {
   local status=0
   (
     cd "$root/$dir"
-    export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$logs/asan"
-    export UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$logs/ubsan"
-    export TSAN_OPTIONS="$TSAN_OPTIONS:log_path=$logs/tsan"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$logs/asan"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$logs/ubsan"
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-}:log_path=$logs/tsan"
     # shellcheck disable=SC2086
     ctest --output-on-failure -j2 "$@" ${CTEST_ARGS:-}
   ) || status=$?
