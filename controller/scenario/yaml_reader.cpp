@@ -157,7 +157,9 @@ bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
   // silently ignored.
   std::map<std::string, int, std::less<>> first_line;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy (a Node is a handle): yaml-cpp's operator-> returns a temporary proxy, and a
+    // reference to its member dangled at the end of this line (ASan: stack-use-after-scope).
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       error(key, fmt::format("{} has a key that is not a plain name", what));
       continue;
