@@ -16,6 +16,7 @@
 #include "injectors/linux/cgroup.h"
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
+#include "tests/support/cpu_workers.h"
 #include "tests/support/require_ok.h"
 
 using namespace faultline;
@@ -30,12 +31,6 @@ FaultRequest stress_request(int64_t load_percent, int64_t workers) {
   r.params.set("cpus", CpuList{0});
   r.duration = std::chrono::seconds(3);
   return r;
-}
-
-size_t count_named(const std::string& comm) {
-  size_t n = 0;
-  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm && p.state != 'Z' ? 1 : 0;
-  return n;
 }
 
 // This machine is shared (other builds and suites run beside the tests, each session in its own
@@ -68,7 +63,7 @@ TEST_CASE("cpu_stress reaches the requested load within 5 points and cleans up")
       REQUIRE_OK(fault);
       REQUIRE_OK((*fault)->apply(Clock::now()));
       REQUIRE(run_first((*fault)->observed()["workers"][0]["pid"]));
-      CHECK(count_named("faultline-cpu") == 1);
+      CHECK(faultline::test::wait_for_cpu_workers(getpid(), 1).size() == 1);
       const std::string cgroup = (*fault)->observed()["cgroup"];
       CHECK(exists(cgroup));
       std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -78,7 +73,7 @@ TEST_CASE("cpu_stress reaches the requested load within 5 points and cleans up")
       CHECK(measured >= static_cast<double>(load) - 5.0);
       CHECK(measured <= static_cast<double>(load) + 5.0);
       CHECK((*fault)->confirmed());
-      CHECK(count_named("faultline-cpu") == 0);
+      CHECK(faultline::test::cpu_workers_of(getpid()).empty());  // revert reaped them
       CHECK_FALSE(exists(cgroup));
     }
   }
@@ -102,26 +97,22 @@ TEST_CASE("cpu_stress workers die with faultline, and the next run removes the s
   faultline::test::ChildProcess tool(
       FAULTLINE_BINARY, "faultline",
       {"inject", "cpu_stress", "--duration", "60s", "load=10", "workers=2"});
-  for (int i = 0; i < 200 && count_named("faultline-cpu") < 2; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(count_named("faultline-cpu") == 2);
+  const std::vector<pid_t> workers = faultline::test::wait_for_cpu_workers(tool.pid(), 2);
+  REQUIRE(workers.size() == 2);
   // The cgroup the workers are in, as the injector named it: it exists now, so that its absence
   // below means it was removed (and not that this test looked in the wrong place).
   const std::string cgroup = first_cgroup_of(tool.pid(), "cpu");
   INFO("the workers' cgroup: " << cgroup);
   REQUIRE(exists(cgroup));
   size_t workers_in_it = 0;
-  for (const ProcessInfo& p : scan_processes())
-    if (p.comm == "faultline-cpu" && p.state != 'Z')
-      workers_in_it += read_text(cgroup + "/cgroup.procs").find(std::to_string(p.pid) + "\n") !=
-                       std::string::npos;
+  for (pid_t pid : workers)
+    workers_in_it +=
+        read_text(cgroup + "/cgroup.procs").find(std::to_string(pid) + "\n") != std::string::npos;
   CHECK(workers_in_it == 2);
   kill(tool.pid(), SIGKILL);
   REQUIRE(tool.wait_exit(2000));
   CHECK(tool.killed_by() == SIGKILL);
-  for (int i = 0; i < 200 && count_named("faultline-cpu") > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK(count_named("faultline-cpu") == 0);
+  CHECK(faultline::test::wait_until_gone(workers) == 0);  // PR_SET_PDEATHSIG
   remove_stale_cgroups();
   CHECK_FALSE(exists(cgroup));
 }

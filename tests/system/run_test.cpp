@@ -15,11 +15,14 @@
 #include "core/defer.h"
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
+#include "tests/support/cpu_workers.h"
 #include "tests/support/parse_scenario.h"
 #include "tests/support/require_ok.h"
 
 using namespace faultline;
 using faultline::test::ChildProcess;
+using faultline::test::cpu_workers_of;
+using faultline::test::still_working;
 using faultline::test::run_command;
 
 namespace {
@@ -64,12 +67,6 @@ std::vector<pid_t> helpers_of(pid_t parent) {
 bool alive(pid_t pid) {
   auto p = read_process_stat(pid);
   return p && p->state != 'Z';
-}
-
-size_t count_named(const std::string& comm) {
-  size_t n = 0;
-  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm && p.state != 'Z' ? 1 : 0;
-  return n;
 }
 
 }  // namespace
@@ -282,16 +279,17 @@ faults:
 )");
   const std::string journal = "/tmp/fl-test-interrupt-" + std::to_string(getpid()) + ".json";
   ChildProcess tool(FAULTLINE_BINARY, "faultline", {"run", scenario, "--journal", journal});
-  for (int i = 0; i < 300 && (child.state() != 'T' || count_named("faultline-cpu") == 0); ++i)
+  for (int i = 0; i < 300 && (child.state() != 'T' || cpu_workers_of(tool.pid()).empty()); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(child.state() == 'T');
-  REQUIRE(count_named("faultline-cpu") == 1);
+  const std::vector<pid_t> workers = cpu_workers_of(tool.pid());
+  REQUIRE(workers.size() == 1);
   kill(tool.pid(), SIGINT);
   REQUIRE(tool.wait_exit(5000));
   CHECK(tool.killed_by() == 0);
   CHECK(tool.exit_code() == 3);  // aborted
   CHECK(child.state() != 'T');
-  CHECK(count_named("faultline-cpu") == 0);
+  CHECK(still_working(workers) == 0);  // reverted (and reaped) before faultline exited
   const nlohmann::json j = read_json(journal);
   CHECK(j["status"] == "aborted");
   CHECK(j["exit_code"] == 3);

@@ -21,6 +21,7 @@
 #include "injectors/linux/undo_steps.h"
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
+#include "tests/support/cpu_workers.h"
 #include "tests/support/netns.h"
 #include "tests/support/require_ok.h"
 #include "tests/support/temp_dir.h"
@@ -96,12 +97,6 @@ bool frozen(const std::string& dir) {
   while (events >> key >> value)
     if (key == "frozen") return value == "1";
   return false;
-}
-
-size_t count_named(const std::string& comm) {
-  size_t n = 0;
-  for (const ProcessInfo& p : scan_processes()) n += p.comm == comm && p.state != 'Z' ? 1 : 0;
-  return n;
 }
 
 uint64_t netns_inode(const std::string& path) {
@@ -207,12 +202,13 @@ TEST_CASE("undo: cpu_stress's cgroup and workers are removed from its plan alone
   CHECK_FALSE(exists(cgroup));  // named before it exists
   REQUIRE_OK((*fault)->apply(Clock::now()));
   REQUIRE(exists(cgroup));
-  REQUIRE(count_named("faultline-cpu") == 2);
+  const std::vector<pid_t> workers = faultline::test::wait_for_cpu_workers(getpid(), 2);
+  REQUIRE(workers.size() == 2);
   CHECK((*fault)->undo_plan() == plan);
 
   CHECK(recover_in_child(dir, **fault) == 0);
   CHECK_FALSE(exists(cgroup));
-  CHECK(count_named("faultline-cpu") == 0);
+  CHECK(faultline::test::still_working(workers) == 0);
 
   REQUIRE_OK((*fault)->revert());
   CHECK_FALSE(exists(cgroup));
