@@ -6,9 +6,9 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <thread>
 #include <vector>
 
+#include "core/poll.h"
 #include "injectors/process/proc.h"
 
 namespace faultline::test {
@@ -23,11 +23,9 @@ inline std::vector<pid_t> cpu_workers_of(pid_t parent) {
 
 // Waits up to two seconds for `parent` to have `count` workers; returns them as last seen.
 inline std::vector<pid_t> wait_for_cpu_workers(pid_t parent, size_t count) {
-  std::vector<pid_t> pids = cpu_workers_of(parent);
-  for (int i = 0; i < 200 && pids.size() != count; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    pids = cpu_workers_of(parent);
-  }
+  std::vector<pid_t> pids;
+  poll_until([&] { return (pids = cpu_workers_of(parent)).size() == count; },
+             std::chrono::seconds(2), std::chrono::milliseconds(10));
   return pids;
 }
 
@@ -43,11 +41,9 @@ inline size_t still_working(const std::vector<pid_t>& pids) {
 
 // Waits up to two seconds for every one of `pids` to be gone; returns how many are left.
 inline size_t wait_until_gone(const std::vector<pid_t>& pids) {
-  size_t left = still_working(pids);
-  for (int i = 0; i < 200 && left > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    left = still_working(pids);
-  }
+  size_t left = 0;
+  poll_until([&] { return (left = still_working(pids)) == 0; }, std::chrono::seconds(2),
+             std::chrono::milliseconds(10));
   return left;
 }
 

@@ -104,10 +104,10 @@ TEST_CASE("cpu_stress workers die with faultline, and the next run removes the s
   const std::string cgroup = first_cgroup_of(tool.pid(), "cpu");
   INFO("the workers' cgroup: " << cgroup);
   REQUIRE(exists(cgroup));
+  const std::string members = read_text(cgroup + "/cgroup.procs");
   size_t workers_in_it = 0;
   for (pid_t pid : workers)
-    workers_in_it +=
-        read_text(cgroup + "/cgroup.procs").find(std::to_string(pid) + "\n") != std::string::npos;
+    workers_in_it += members.find(std::to_string(pid) + "\n") != std::string::npos;
   CHECK(workers_in_it == 2);
   kill(tool.pid(), SIGKILL);
   REQUIRE(tool.wait_exit(2000));
