@@ -81,11 +81,16 @@ std::string format_duration(Duration d) {
   const int64_t ns = d.count();
   if (ns == 0) return "0s";
   if (ns < 0) return "-" + format_duration(Duration(-ns));
-  auto trim = [](double v) {
-    std::string s = fmt::format("{:.3f}", v);
+  // Three decimals of `unit`, rounded half up in integers: a double cannot hold every count of
+  // nanoseconds above 2^53 (104 days), and rounding twice (to a double, then to three decimals)
+  // can move the last digit, so what is shown would read back more than half a digit away.
+  auto in_unit = [ns](int64_t unit, std::string_view name) {
+    const int64_t thousandth = unit / 1000;
+    const int64_t rounded = ns / thousandth + (2 * (ns % thousandth) >= thousandth ? 1 : 0);
+    std::string s = fmt::format("{}.{:03}", rounded / 1000, rounded % 1000);
     while (s.back() == '0') s.pop_back();
     if (s.back() == '.') s.pop_back();
-    return s;
+    return s + std::string(name);
   };
   if (ns % 60'000'000'000LL == 0 && ns >= 60'000'000'000LL) {
     const int64_t minutes = ns / 60'000'000'000LL;
@@ -96,9 +101,9 @@ std::string format_duration(Duration d) {
     const int64_t seconds = ns / 1'000'000'000LL;
     return fmt::format("{}m{}s", seconds / 60, seconds % 60);
   }
-  if (ns >= 1'000'000'000LL) return trim(static_cast<double>(ns) / 1e9) + "s";
-  if (ns >= 1'000'000) return trim(static_cast<double>(ns) / 1e6) + "ms";
-  if (ns >= 1'000) return trim(static_cast<double>(ns) / 1e3) + "us";
+  if (ns >= 1'000'000'000LL) return in_unit(1'000'000'000LL, "s");
+  if (ns >= 1'000'000) return in_unit(1'000'000, "ms");
+  if (ns >= 1'000) return in_unit(1'000, "us");
   return fmt::format("{}ns", ns);
 }
 

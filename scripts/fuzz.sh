@@ -31,6 +31,12 @@ artifacts="$build/artifacts"
 mkdir -p "$artifacts"
 # A leak in a parser is a bug; UBSan's report must end the run, not scroll past.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+# clang-16 looks for llvm-16's symbolizer, which only the large llvm-16 package ships. Any
+# llvm-symbolizer on PATH (Debian's llvm package) reads these binaries too, so a crash report
+# names the file and line; without one the stack is addresses and the saved input still replays.
+if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]] && command -v llvm-symbolizer >/dev/null; then
+  export ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer)
+fi
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 printf '%-20s %10s %10s %8s %8s %8s\n' target runs exec/s cov ft corpus

@@ -21,8 +21,10 @@ packages=(
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
   qemu-system-x86 busybox-static cpio kmod xz-utils
-  # scripts/fuzz.sh: libFuzzer. clang-16, not 14: libstdc++ 12's std::expected needs P0848
-  clang-16 libfuzzer-16-dev
+  # scripts/fuzz.sh: libFuzzer. clang-16, not 14: libstdc++ 12's std::expected needs P0848.
+  # libclang-rt-16-dev holds the fuzzer and ASan runtimes; it is only a Recommends of clang-16,
+  # which --no-install-recommends skips.
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
 missing=()

@@ -33,8 +33,6 @@ struct Agent {
   std::optional<TlsFiles> tls;
   bool plaintext = false;  // only ever true for a loopback address
   SourceLocation at;
-
-  bool operator==(const Agent&) const = default;
 };
 
 struct Inventory {

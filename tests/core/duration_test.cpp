@@ -71,6 +71,16 @@ TEST_CASE("format_duration writes the shortest exact form", "[duration]") {
   CHECK(format_duration(milliseconds(1234)) == "1.234s");
 }
 
+TEST_CASE("format_duration rounds three decimals half up, in integers", "[duration]") {
+  // Found by values_fuzzer: through a double, 999999700.999499989 s became 999999700.9995 and
+  // then "999999701s", 500011 ns away from the value, more than half of the last digit.
+  CHECK(format_duration(nanoseconds(999'999'700'999'499'989LL)) == "999999700.999s");
+  CHECK(format_duration(nanoseconds(1'234'500'000)) == "1.235s");  // 1.2345 as a double is below
+  CHECK(format_duration(nanoseconds(1'234'499'999)) == "1.234s");
+  CHECK(format_duration(nanoseconds(999'999'500)) == "1000ms");
+  CHECK(format_duration(nanoseconds(1'000'499)) == "1ms");
+}
+
 TEST_CASE("format_duration and parse_duration round-trip", "[duration]") {
   for (const char* text : {"0s", "7ns", "1.5us", "250ms", "3.2ms", "1s", "1.5s", "59s", "1m",
                            "1m30s", "2m", "90m", "1h", "24h"}) {
