@@ -44,7 +44,7 @@ class ConfigParser {
  public:
   ConfigParser(const std::string& file, Diagnostics& errors) : r_(file, errors) {}
 
-  AgentConfig parse(const YAML::Node& root) {
+  AgentConfig parse(const yaml::Node& root) {
     AgentConfig c;
     c.file = r_.file();
     if (!r_.mapping(root, "the agent config", kTopKeys)) return c;
@@ -80,7 +80,7 @@ class ConfigParser {
                            "give a tls section (faultline certs makes the files) or listen on "
                            "127.0.0.1",
                            c.listen));
-    if (!c.plaintext && !root["tls"] && root.IsMap())
+    if (!c.plaintext && !root["tls"] && root.is_map())
       r_.error(r_.where(root), "the agent config needs a tls section (ca, cert, key); "
                                "`faultline certs` makes the files. plaintext: true is allowed "
                                "only for a loopback listen address");
@@ -101,7 +101,7 @@ class ConfigParser {
       }
     }
     if (root["lease"] && r_.mapping(root["lease"], "lease", kLeaseKeys)) {
-      const YAML::Node l = root["lease"];
+      const yaml::Node l = root["lease"];
       if (auto d = r_.duration(l, "default", "lease.default", std::chrono::milliseconds(100)))
         c.lease_default = *d;
       if (auto d = r_.duration(l, "max", "lease.max", std::chrono::milliseconds(100)))
@@ -126,18 +126,18 @@ class ConfigParser {
     return p >= 1 && p <= 65535;
   }
 
-  void parse_labels(const YAML::Node& node, AgentConfig& c) {
-    if (!node.IsMap()) {
+  void parse_labels(const yaml::Node& node, AgentConfig& c) {
+    if (!node.is_map()) {
       r_.error(node, "labels must be a mapping of names to values, e.g. {role: app}");
       return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::string key = it->first.Scalar();
-      if (!it->second.IsScalar()) {
+      const std::string key = it->first.scalar();
+      if (!it->second.is_scalar()) {
         r_.error(it->second, fmt::format("label '{}' must have a plain value", key));
         continue;
       }
-      const std::string value = it->second.Scalar();
+      const std::string value = it->second.scalar();
       if (!plain_name(key, 63) || !plain_name(value, 63))
         r_.error(it->first, fmt::format("label '{}: {}' must use 1 to 63 letters, digits, '-', "
                                         "'.' or '_' on both sides",
@@ -146,7 +146,7 @@ class ConfigParser {
     }
   }
 
-  void parse_tls(const YAML::Node& node, AgentConfig& c) {
+  void parse_tls(const yaml::Node& node, AgentConfig& c) {
     if (!r_.mapping(node, "tls", kTlsKeys)) return;
     AgentTls tls;
     for (auto [key, field] : {std::pair{"ca", &tls.ca}, {"cert", &tls.cert}, {"key", &tls.key}})
@@ -167,7 +167,7 @@ class ConfigParser {
     return slash == std::string::npos ? "" : r_.file().substr(0, slash + 1);
   }
 
-  void parse_policy(const YAML::Node& node, AgentPolicy& p) {
+  void parse_policy(const yaml::Node& node, AgentPolicy& p) {
     if (!r_.mapping(node, "policy", kPolicyKeys)) return;
     if (node["allowed_kinds"]) {
       const std::vector<std::string_view> kinds = injector_kinds();
@@ -182,9 +182,9 @@ class ConfigParser {
         r_.error(node["allowed_kinds"], "policy.allowed_kinds is empty: no fault could run; list "
                                         "the kinds this host allows");
     }
-    if (const YAML::Node list = node["protected_processes"]; list) {
+    if (const yaml::Node list = node["protected_processes"]; list) {
       if (r_.sequence(list, "policy.protected_processes"))
-        for (const YAML::Node& item : list) {
+        for (const yaml::Node& item : list) {
           ProcessSelector sel;
           if (!r_.mapping(item, "a protected process", selector_keys())) continue;
           for (std::string_view key : selector_keys())
@@ -217,19 +217,10 @@ class ConfigParser {
 
 AgentConfigResult parse_agent_config(const std::string& text, const std::string& file) {
   AgentConfigResult out;
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    out.errors.push_back({{file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg});
-    return out;
-  }
-  if (!root || root.IsNull()) {
-    out.errors.push_back({{file, 1, 1}, "the agent config is empty; it needs at least listen and "
-                                        "tls (see docs/agent.md)"});
-    return out;
-  }
-  AgentConfig config = ConfigParser(file, out.errors).parse(root);
+  const std::unique_ptr<yaml::Document> doc = load_yaml_document(
+      text, file, "an agent config needs at least listen and tls (see docs/agent.md)", out.errors);
+  if (!doc) return out;
+  AgentConfig config = ConfigParser(file, out.errors).parse(doc->root());
   if (out.errors.empty()) out.config = std::move(config);
   return out;
 }

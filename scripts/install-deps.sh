@@ -12,7 +12,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   # libraries
-  libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-cpp-dev
+  libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-dev libyaml-cpp-dev
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
   # faultline-agent: gRPC with mutual TLS, certificates, systemd readiness
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev libsystemd-dev

@@ -87,14 +87,14 @@ class InventoryParser {
   InventoryParser(const std::string& file, Diagnostics& errors)
       : r_(file, errors), directory_(std::filesystem::path(file).parent_path()) {}
 
-  Inventory parse(const YAML::Node& root) {
+  Inventory parse(const yaml::Node& root) {
     Inventory inv;
     inv.file = r_.file();
     if (!r_.mapping(root, "the inventory", kTopKeys)) return inv;
-    const YAML::Node tls = root["tls"];
+    const yaml::Node tls = root["tls"];
     if (tls) {
       const TlsOverride given = parse_tls(tls, "tls");
-      if (tls.IsMap())
+      if (tls.is_map())
         for (std::string_view key : kTlsKeys) r_.require(tls, key, "tls");
       if (given.ca && given.cert && given.key)
         inv.tls = TlsFiles{*given.ca, *given.cert, *given.key};
@@ -107,19 +107,19 @@ class InventoryParser {
                "- {name: web-1, address: 10.0.0.11:7443, labels: {role: app}}");
     // Agents with problems are kept too, so that later ones are checked against their names
     // and addresses; an inventory with any problem is not returned at all.
-    for (const YAML::Node& node : root["agents"])
-      if (auto agent = parse_agent(node, tls.IsDefined(), inv)) inv.agents.push_back(*agent);
+    for (const yaml::Node& node : root["agents"])
+      if (auto agent = parse_agent(node, tls.defined(), inv)) inv.agents.push_back(*agent);
     return inv;
   }
 
  private:
   // The agent as far as it could be read; nullopt when it is not a mapping.
-  std::optional<Agent> parse_agent(const YAML::Node& node, bool top_tls_given,
+  std::optional<Agent> parse_agent(const yaml::Node& node, bool top_tls_given,
                                    const Inventory& inv) {
     Agent a;
     a.at = r_.where(node);
     const std::string name =
-        node.IsMap() && node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "";
+        node.is_map() && node["name"] && node["name"].is_scalar() ? node["name"].scalar() : "";
     if (!r_.mapping(node, name.empty() ? "an agent" : fmt::format("agent '{}'", name), kAgentKeys))
       return std::nullopt;
     if (r_.require(node, "name", "an agent")) {
@@ -193,7 +193,7 @@ class InventoryParser {
       take(own.ca, base ? &base->ca : nullptr, "ca", files.ca);
       take(own.cert, base ? &base->cert : nullptr, "cert", files.cert);
       take(own.key, base ? &base->key : nullptr, "key", files.key);
-      if (!missing.empty() && node["tls"].IsMap() && !top_tls_given) {
+      if (!missing.empty() && node["tls"].is_map() && !top_tls_given) {
         r_.error(node["tls"],
                  fmt::format("{}.tls is missing {}, and the inventory has no top-level tls to "
                              "take {} from; add {} here or a top-level tls",
@@ -212,7 +212,7 @@ class InventoryParser {
     return a;
   }
 
-  TlsOverride parse_tls(const YAML::Node& node, const std::string& what) {
+  TlsOverride parse_tls(const yaml::Node& node, const std::string& what) {
     TlsOverride out;
     if (!r_.mapping(node, what, kTlsKeys)) return out;
     out.ca = path(node, "ca", what);
@@ -222,13 +222,13 @@ class InventoryParser {
   }
 
   // A file named in the inventory, as the controller will open it.
-  std::optional<std::string> path(const YAML::Node& map, std::string_view key,
+  std::optional<std::string> path(const yaml::Node& map, std::string_view key,
                                   const std::string& what) {
     const std::string full = fmt::format("{}.{}", what, key);
     auto text = r_.text(map, key, full);
     if (!text) return std::nullopt;
     if (text->empty()) {
-      r_.error(map[std::string(key)], fmt::format("{} is empty; name a file", full));
+      r_.error(map[key], fmt::format("{} is empty; name a file", full));
       return std::nullopt;
     }
     const std::filesystem::path p(*text);
@@ -265,16 +265,11 @@ bool is_loopback_address(std::string_view host) {
 
 ParsedInventory parse_inventory_text(const std::string& text, const std::string& file) {
   ParsedInventory out;
-  const std::optional<YAML::Node> root = load_yaml_document(
+  const std::unique_ptr<yaml::Document> doc = load_yaml_document(
       text, file, "an inventory lists its hosts under 'agents:' (see docs/agent.md)", out.errors);
-  if (!root) return out;
-  try {
-    Inventory inv = InventoryParser(file, out.errors).parse(*root);
-    if (out.errors.empty()) out.inventory = std::move(inv);
-  } catch (const YAML::Exception& e) {
-    out.errors.push_back({{file, e.mark.line + 1, e.mark.column + 1},
-                          fmt::format("malformed inventory: {}", e.msg)});
-  }
+  if (!doc) return out;
+  Inventory inv = InventoryParser(file, out.errors).parse(doc->root());
+  if (out.errors.empty()) out.inventory = std::move(inv);
   sort_by_place(out.errors);
   return out;
 }

@@ -47,7 +47,7 @@ class ScenarioParser {
  public:
   ScenarioParser(const std::string& file, Diagnostics& errors) : r_(file, errors) {}
 
-  Scenario parse(const YAML::Node& root) {
+  Scenario parse(const yaml::Node& root) {
     Scenario s;
     s.file = r_.file();
     if (!r_.mapping(root, "the scenario", kTopKeys)) return s;
@@ -76,22 +76,22 @@ class ScenarioParser {
                              *policy));
     }
     if (root["steady_state"] && r_.sequence(root["steady_state"], "steady_state"))
-      for (const YAML::Node& p : root["steady_state"]) parse_probe(p, s);
+      for (const yaml::Node& p : root["steady_state"]) parse_probe(p, s);
     if (root["stop_when"] && r_.sequence(root["stop_when"], "stop_when"))
-      for (const YAML::Node& c : root["stop_when"]) parse_stop(c, s);
+      for (const yaml::Node& c : root["stop_when"]) parse_stop(c, s);
     if (r_.require(root, "faults", "the scenario") && r_.sequence(root["faults"], "faults"))
-      for (const YAML::Node& f : root["faults"]) parse_fault(f, s);
+      for (const yaml::Node& f : root["faults"]) parse_fault(f, s);
     check_whole(root, s);
     return s;
   }
 
  private:
-  ProcessSelector parse_selector(const YAML::Node& node, std::string_view what) {
+  ProcessSelector parse_selector(const yaml::Node& node, std::string_view what) {
     ProcessSelector sel;
     if (!r_.mapping(node, what, selector_keys())) return sel;
     for (std::string_view key : selector_keys())
       if (auto v = r_.text(node, key, fmt::format("{}.{}", what, key))) {
-        if (v->empty()) r_.error(node[std::string(key)], fmt::format("{}.{} is empty", what, key));
+        if (v->empty()) r_.error(node[key], fmt::format("{}.{} is empty", what, key));
         sel.set(key, *v);
       }
     if (sel.empty() && node.size() == 0)
@@ -101,13 +101,13 @@ class ScenarioParser {
     return sel;
   }
 
-  void check_selector(const YAML::Node& node, const ProcessSelector& sel, std::string_view what) {
+  void check_selector(const yaml::Node& node, const ProcessSelector& sel, std::string_view what) {
     using namespace probe_limits;
     const auto longer = [&](const std::optional<std::string>& value, std::string_view key,
                             size_t max) {
       if (!value) return false;
       auto problem = length_problem(fmt::format("{}.{}", what, key), *value, max);
-      if (problem) r_.error(node[std::string(key)], std::move(*problem));
+      if (problem) r_.error(node[key], std::move(*problem));
       return problem.has_value();
     };
     longer(sel.name, "name", kMaxSelectorName);
@@ -128,18 +128,18 @@ class ScenarioParser {
                                            what));
   }
 
-  void parse_targets(const YAML::Node& node, Scenario& s) {
-    if (!node.IsMap()) {
+  void parse_targets(const yaml::Node& node, Scenario& s) {
+    if (!node.is_map()) {
       r_.error(node, "targets must be a mapping from a group name to its hosts and processes");
       return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
       TargetGroup g;
-      g.name = it->first.Scalar();
+      g.name = it->first.scalar();
       g.at = r_.where(it->first);
       const std::string what = fmt::format("target '{}'", g.name);
       if (r_.mapping(it->second, what, kTargetKeys)) {
-        const YAML::Node hosts = it->second["hosts"];
+        const yaml::Node hosts = it->second["hosts"];
         if (hosts && it->second["host"]) {
           r_.error(hosts, fmt::format("{} has both host and hosts; keep 'host: local' for this "
                                       "machine or 'hosts:' for hosts of the inventory, not both",
@@ -164,10 +164,10 @@ class ScenarioParser {
     }
   }
 
-  HostSelection parse_hosts(const YAML::Node& node, const std::string& what) {
+  HostSelection parse_hosts(const yaml::Node& node, const std::string& what) {
     HostSelection h;
     h.at = r_.where(node);
-    if (node.IsSequence()) {
+    if (node.is_sequence()) {
       r_.error(node, fmt::format("{} must be a mapping such as {{names: [web-1, web-2]}} or "
                                  "{{labels: {{role: app}}, percent: 30%}}; a list of hosts goes "
                                  "under 'names:'",
@@ -177,7 +177,7 @@ class ScenarioParser {
     if (!r_.mapping(node, what, kHostsKeys)) return h;
     if (node["names"]) {
       const auto names = scalar_items(node["names"], what + ".names");
-      if (names.empty() && node["names"].IsSequence())
+      if (names.empty() && node["names"].is_sequence())
         r_.error(node["names"], fmt::format("{}.names is empty; list the hosts' names, or leave "
                                             "names out to select by labels",
                                             what));
@@ -203,7 +203,7 @@ class ScenarioParser {
     bool unknown_key = false;
     for (auto it = node.begin(); it != node.end(); ++it)
       unknown_key |= std::find(std::begin(kHostsKeys), std::end(kHostsKeys),
-                               it->first.as<std::string>("")) == std::end(kHostsKeys);
+                               it->first.scalar()) == std::end(kHostsKeys);
     if (!node["names"] && !node["labels"] && !unknown_key)
       r_.error(node, fmt::format("{} does not say which hosts; give names: [...], labels: "
                                  "{{...}}, or both (a host then needs both)",
@@ -224,11 +224,11 @@ class ScenarioParser {
   }
 
   // A share of hosts, from 1% to 100% ("30%", "30", "12.5%").
-  std::optional<Percent> host_share(const YAML::Node& map, std::string_view key,
+  std::optional<Percent> host_share(const yaml::Node& map, std::string_view key,
                                     const std::string& what) {
     auto text = r_.text(map, key, what);
     if (!text) return std::nullopt;
-    const YAML::Node value = map[std::string(key)];
+    const yaml::Node value = map[key];
     auto p = parse_percent(*text);
     if (!p) {
       r_.error(value, fmt::format("{}: {}", what, p.error().message));
@@ -242,7 +242,7 @@ class ScenarioParser {
     return *p;
   }
 
-  void parse_blast_radius(const YAML::Node& node, Scenario& s) {
+  void parse_blast_radius(const yaml::Node& node, Scenario& s) {
     if (!r_.mapping(node, "blast_radius", kBlastKeys)) return;
     if (r_.require(node, "max_duration", "blast_radius"))
       if (auto d = r_.duration(node, "max_duration", "blast_radius.max_duration",
@@ -262,13 +262,13 @@ class ScenarioParser {
                  fmt::format("blast_radius.protected has {} selectors; at most {} are allowed",
                              node["protected"].size(), kMaxProtectedSelectors));
       size_t i = 0;
-      for (const YAML::Node& p : node["protected"])
+      for (const yaml::Node& p : node["protected"])
         s.blast_radius.protection.selectors.push_back(
             parse_selector(p, fmt::format("blast_radius.protected[{}]", i++)));
     }
   }
 
-  void parse_phases(const YAML::Node& node, Scenario& s) {
+  void parse_phases(const yaml::Node& node, Scenario& s) {
     constexpr std::string_view keys[] = {"before", "after"};
     if (!r_.mapping(node, "phases", keys)) return;
     if (auto d = r_.duration(node, "before", "phases.before", std::chrono::milliseconds(100)))
@@ -279,12 +279,12 @@ class ScenarioParser {
     }
   }
 
-  void parse_recovery(const YAML::Node& node, Scenario& s) {
+  void parse_recovery(const yaml::Node& node, Scenario& s) {
     if (!r_.mapping(node, "recovery", kRecoveryKeys)) return;
     if (auto d = r_.duration(node, "within", "recovery.within")) s.recovery.within = *d;
   }
 
-  void parse_probe(const YAML::Node& node, Scenario& s) {
+  void parse_probe(const yaml::Node& node, Scenario& s) {
     ProbeSpec p;
     p.at = r_.where(node);
     if (!r_.mapping(node, "a steady_state probe", kProbeKeys)) return;
@@ -307,7 +307,7 @@ class ScenarioParser {
     }
     std::vector<std::string_view> types;
     for (std::string_view t : kProbeTypes)
-      if (node[std::string(t)]) types.push_back(t);
+      if (node[t]) types.push_back(t);
     if (types.size() != 1) {
       r_.error(node, fmt::format("{} must have exactly one probe type: {} (it has {}){}", what,
                                  fmt::join(kProbeTypes, ", "),
@@ -333,17 +333,17 @@ class ScenarioParser {
       }
     }
     if (node["tolerance"] && r_.mapping(node["tolerance"], what + ".tolerance", kPhaseNames)) {
-      const YAML::Node t = node["tolerance"];
+      const yaml::Node t = node["tolerance"];
       if (auto v = r_.percent(t, "before", what + ".tolerance.before")) p.tolerance_before = *v;
       if (auto v = r_.percent(t, "during", what + ".tolerance.during")) p.tolerance_during = *v;
       if (auto v = r_.percent(t, "after", what + ".tolerance.after")) p.tolerance_after = *v;
     }
-    const bool has_expect = node["expect"].IsDefined();
+    const bool has_expect = node["expect"].defined();
     if (!has_expect)
       r_.error(node, fmt::format("{} is missing the required key 'expect', which says what a "
                                  "passing check observes, e.g. expect: {}",
                                  what, expect_example(types.front())));
-    const YAML::Node expect = node["expect"];
+    const yaml::Node expect = node["expect"];
     if (node["http"]) {
       p.type = ProbeType::Http;
       parse_http(node["http"], p, what);
@@ -377,11 +377,11 @@ class ScenarioParser {
       }
     } else if (node["command"]) {
       p.type = ProbeType::Command;
-      const YAML::Node c = node["command"];
+      const yaml::Node c = node["command"];
       if (r_.mapping(c, what + ".command", kCommandKeys)) {
         if (r_.require(c, "run", what + ".command")) {
           p.command.run = r_.text(c, "run", what + ".command.run").value_or("");
-          if (c["run"].IsScalar() && p.command.run.empty())
+          if (c["run"].is_scalar() && p.command.run.empty())
             r_.error(c["run"], fmt::format("{}.command.run is empty; give the command to run, "
                                            "e.g. run: \"pg_isready -q\"",
                                            what));
@@ -398,19 +398,18 @@ class ScenarioParser {
       }
     } else {
       p.type = ProbeType::Process;
-      const YAML::Node c = node["process"];
+      const yaml::Node c = node["process"];
       if (r_.mapping(c, what + ".process", kProcessProbeKeys)) {
         if (auto t = r_.text(c, "target", what + ".process.target")) {
           p.process.target = *t;
           for (std::string_view k : selector_keys())
-            if (c[std::string(k)])
-              r_.error(c[std::string(k)], fmt::format("{}.process names a target group; select "
-                                                      "processes there, not with '{}' here",
-                                                      what, k));
+            if (c[k])
+              r_.error(c[k], fmt::format("{}.process names a target group; select processes "
+                                         "there, not with '{}' here",
+                                         what, k));
           pending_process_targets_.push_back({s.steady_state.size(), r_.where(c["target"])});
         } else {
-          YAML::Node selector_only = YAML::Clone(c);
-          p.process.selector = parse_selector(selector_only, what + ".process");
+          p.process.selector = parse_selector(c, what + ".process");
         }
       }
       if (has_expect && r_.mapping(expect, what + ".expect", kProcessExpect)) {
@@ -430,14 +429,14 @@ class ScenarioParser {
   }
 
   // A scalar or a list of scalars, each with its own node so that a bad item is pointed at.
-  std::vector<std::pair<std::string, YAML::Node>> scalar_items(const YAML::Node& value,
+  std::vector<std::pair<std::string, yaml::Node>> scalar_items(const yaml::Node& value,
                                                                const std::string& what) {
-    std::vector<std::pair<std::string, YAML::Node>> out;
-    if (value.IsScalar()) return {{value.Scalar(), value}};
+    std::vector<std::pair<std::string, yaml::Node>> out;
+    if (value.is_scalar()) return {{value.scalar(), value}};
     if (!r_.sequence(value, what)) return out;
-    for (const YAML::Node& item : value) {
-      if (item.IsScalar())
-        out.emplace_back(item.Scalar(), item);
+    for (const yaml::Node& item : value) {
+      if (item.is_scalar())
+        out.emplace_back(item.scalar(), item);
       else
         r_.error(item, fmt::format("each item of {} must be a single value", what));
     }
@@ -451,16 +450,16 @@ class ScenarioParser {
     return "{min_count: 1}";
   }
 
-  std::optional<std::string> regex_text(const YAML::Node& map, std::string_view key,
+  std::optional<std::string> regex_text(const yaml::Node& map, std::string_view key,
                                         const std::string& what) {
     auto text = r_.text(map, key, what);
     if (!text) return std::nullopt;
-    if (!within_limit(map[std::string(key)], what, *text, probe_limits::kMaxRegex))
+    if (!within_limit(map[key], what, *text, probe_limits::kMaxRegex))
       return std::nullopt;
     try {
       std::regex re(*text, kRegexFlags);
     } catch (const std::regex_error& e) {
-      r_.error(map[std::string(key)],
+      r_.error(map[key],
                fmt::format("{} is not a valid regular expression: {}", what, e.what()));
       return std::nullopt;
     }
@@ -468,27 +467,27 @@ class ScenarioParser {
   }
 
   // A probe's timeout or max_latency, within what a probe may take.
-  std::optional<Duration> probe_timeout(const YAML::Node& map, std::string_view key,
+  std::optional<Duration> probe_timeout(const yaml::Node& map, std::string_view key,
                                         const std::string& what,
                                         Duration min = std::chrono::milliseconds(1)) {
     auto d = r_.duration(map, key, what, min);
     if (!d) return std::nullopt;
     if (auto problem = probe_limits::timeout_problem(what, *d)) {
-      r_.error(map[std::string(key)], std::move(*problem));
+      r_.error(map[key], std::move(*problem));
       return std::nullopt;
     }
     return d;
   }
 
   // False, after reporting it at `value`, when `text` is longer than `max`.
-  bool within_limit(const YAML::Node& value, const std::string& what, std::string_view text,
+  bool within_limit(const yaml::Node& value, const std::string& what, std::string_view text,
                     size_t max) {
     auto problem = probe_limits::length_problem(what, text, max);
     if (problem) r_.error(value, std::move(*problem));
     return !problem;
   }
 
-  void parse_http(const YAML::Node& c, ProbeSpec& p, const std::string& what) {
+  void parse_http(const yaml::Node& c, ProbeSpec& p, const std::string& what) {
     if (!r_.mapping(c, what + ".http", kHttpKeys)) return;
     if (r_.require(c, "url", what + ".http")) {
       p.http.url = r_.text(c, "url", what + ".http.url").value_or("");
@@ -516,7 +515,7 @@ class ScenarioParser {
     if (auto t = probe_timeout(c, "timeout", what + ".http.timeout")) p.http.timeout = *t;
   }
 
-  void parse_tcp(const YAML::Node& c, ProbeSpec& p, const std::string& what) {
+  void parse_tcp(const yaml::Node& c, ProbeSpec& p, const std::string& what) {
     if (!r_.mapping(c, what + ".tcp", kTcpKeys)) return;
     if (r_.require(c, "address", what + ".tcp")) {
       const std::string address = r_.text(c, "address", what + ".tcp.address").value_or("");
@@ -539,7 +538,7 @@ class ScenarioParser {
     if (auto t = probe_timeout(c, "timeout", what + ".tcp.timeout")) p.tcp.timeout = *t;
   }
 
-  void parse_stop(const YAML::Node& node, Scenario& s) {
+  void parse_stop(const yaml::Node& node, Scenario& s) {
     StopCondition c;
     c.at = r_.where(node);
     if (!r_.mapping(node, "a stop_when condition", kStopKeys)) return;
@@ -559,10 +558,10 @@ class ScenarioParser {
     s.stop_when.push_back(std::move(c));
   }
 
-  void parse_fault(const YAML::Node& node, Scenario& s) {
+  void parse_fault(const yaml::Node& node, Scenario& s) {
     FaultSpec f;
     f.where = r_.where(node);
-    if (!node.IsMap()) {
+    if (!node.is_map()) {
       r_.error(node, "each fault must be a mapping with name, target, at and one fault kind");
       return;
     }
@@ -575,7 +574,7 @@ class ScenarioParser {
     }();
     // Unknown keys first, so that a misspelt `name` is not also reported as missing.
     const std::string fault_name =
-        node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "";
+        node["name"] && node["name"].is_scalar() ? node["name"].scalar() : "";
     r_.mapping(node, fault_name.empty() ? "a fault" : fmt::format("fault '{}'", fault_name),
                allowed);
     if (r_.require(node, "name", "a fault"))
@@ -593,12 +592,12 @@ class ScenarioParser {
 
     std::vector<std::string_view> given;
     for (std::string_view k : kinds)
-      if (node[std::string(k)]) given.push_back(k);
+      if (node[k]) given.push_back(k);
     // A key that is neither a fault kind nor close to a common key is most likely a kind this
     // faultline does not have; its unknown-key report (listing the kinds) says all there is.
     bool unknown_kind_given = false;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      const std::string key = it->first.is_scalar() ? it->first.scalar() : "";
       const bool known = std::find(allowed.begin(), allowed.end(), key) != allowed.end();
       unknown_kind_given |= !known && !closest_match(key, kFaultCommonKeys);
     }
@@ -615,20 +614,20 @@ class ScenarioParser {
     }
     f.kind = std::string(given.front());
     const InjectorDescriptor* d = find_injector(f.kind);
-    const YAML::Node params = node[f.kind];
+    const yaml::Node params = node[f.kind];
     std::vector<RawParam> raw;
-    if (params.IsMap()) {
+    if (params.is_map()) {
       for (auto it = params.begin(); it != params.end(); ++it) {
-        if (!it->second.IsScalar()) {
+        if (!it->second.is_scalar()) {
           r_.error(it->second, fmt::format("{}.{}.{} must be a single value, not {}", what, f.kind,
-                                           it->first.Scalar(),
-                                           it->second.IsSequence() ? "a list" : "a mapping"));
+                                           it->first.scalar(),
+                                           it->second.is_sequence() ? "a list" : "a mapping"));
           continue;
         }
         raw.push_back(
-            {it->first.Scalar(), it->second.Scalar(), r_.where(it->first), r_.where(it->second)});
+            {it->first.scalar(), it->second.scalar(), r_.where(it->first), r_.where(it->second)});
       }
-    } else if (!params.IsNull()) {
+    } else if (!params.is_null()) {
       r_.error(params, fmt::format("{}.{} must be a mapping of parameters (or empty for the "
                                    "defaults)",
                                    what, f.kind));
@@ -660,7 +659,7 @@ class ScenarioParser {
   }
 
   // Cross references and the run's length, once every part is read.
-  void check_whole(const YAML::Node& root, Scenario& s) {
+  void check_whole(const yaml::Node& root, Scenario& s) {
     for (const auto& [index, at] : pending_process_targets_) {
       ProbeSpec& p = s.steady_state[index];
       const std::string what = p.name.empty() ? "the probe" : fmt::format("probe '{}'", p.name);
@@ -692,7 +691,7 @@ class ScenarioParser {
     }
     for (size_t fault_index = 0; fault_index < s.faults.size(); ++fault_index) {
       const FaultSpec& f = s.faults[fault_index];
-      const YAML::Node& node = fault_nodes_[fault_index];
+      const yaml::Node& node = fault_nodes_[fault_index];
       const std::string what = f.name.empty() ? "the fault" : fmt::format("fault '{}'", f.name);
       const InjectorDescriptor* d = f.kind.empty() ? nullptr : find_injector(f.kind);
       if (!f.target.empty()) {
@@ -769,7 +768,7 @@ class ScenarioParser {
   YamlReader r_;
   std::vector<std::pair<size_t, SourceLocation>> pending_process_targets_;
   std::vector<SourceLocation> stop_probe_at_;
-  std::vector<YAML::Node> fault_nodes_;  // the node each of Scenario::faults was read from
+  std::vector<yaml::Node> fault_nodes_;  // the node each of Scenario::faults was read from
   // The line of the first fault of each name: one lookup per fault, not a walk of all before it.
   std::unordered_map<std::string, int> fault_line_;
   bool after_given_ = false;
@@ -780,17 +779,11 @@ class ScenarioParser {
 
 ParsedScenario parse_scenario_text(const std::string& text, const std::string& file) {
   ParsedScenario out;
-  const std::optional<YAML::Node> root =
+  const std::unique_ptr<yaml::Document> doc =
       load_yaml_document(text, file, "a scenario starts with 'version: 1'", out.errors);
-  if (!root) return out;
-  try {
-    Scenario s = ScenarioParser(file, out.errors).parse(*root);
-    if (out.errors.empty()) out.scenario = std::move(s);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp throws on some malformed shapes (e.g. indexing a scalar); report, never crash.
-    out.errors.push_back(
-        {{file, e.mark.line + 1, e.mark.column + 1}, fmt::format("malformed scenario: {}", e.msg)});
-  }
+  if (!doc) return out;
+  Scenario s = ScenarioParser(file, out.errors).parse(doc->root());
+  if (out.errors.empty()) out.scenario = std::move(s);
   sort_by_place(out.errors);
   return out;
 }

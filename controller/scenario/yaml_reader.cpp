@@ -13,44 +13,51 @@
 
 namespace faultline {
 namespace {
-std::string_view type_name(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
+std::string_view type_name(const yaml::Node& n) {
+  switch (n.kind()) {
+    case yaml::Kind::map:
       return "a mapping";
-    case YAML::NodeType::Sequence:
+    case yaml::Kind::sequence:
       return "a list";
-    case YAML::NodeType::Scalar:
+    case yaml::Kind::scalar:
       return "a scalar";
-    case YAML::NodeType::Null:
+    case yaml::Kind::null:
       return "empty";
-    default:
-      return "undefined";
+    case yaml::Kind::undefined:
+      break;
   }
+  return "undefined";
 }
 
-// yaml-cpp's own words for the syntax errors people make most, with what to do about them.
-std::string explain_yaml_error(const std::string& message) {
+// libyaml's words for the syntax errors people make most, with what to do about them. Matched
+// on the problem and, where one problem has several causes, the context it was found in.
+std::string explain_yaml_error(const yaml::SyntaxError& e) {
   struct Hint {
-    std::string_view yaml_cpp;
+    std::string_view problem;
+    std::string_view context;  // empty: any
     std::string_view fix;
   };
   static constexpr Hint kHints[] = {
-      {"illegal map value",
+      {"mapping values are not allowed in this context", "",
        "a ':' where no key can start; line this key up with the keys above it, or quote a value "
        "that contains ': '"},
-      {"end of map not found",
+      {"did not find expected key", "while parsing a block mapping",
        "this line is indented like nothing above it; line it up with its sibling keys"},
-      {"end of sequence not found",
+      {"did not find expected '-' indicator", "while parsing a block collection",
        "this line is indented like nothing above it; line it up with its siblings (the keys of "
        "a list item line up with the key after its '- ')"},
-      {"end of map flow not found", "a '{' is not closed; add the missing '}'"},
-      {"end of sequence flow not found", "a '[' is not closed; add the missing ']'"},
-      {"illegal flow end",
+      {"did not find expected ',' or '}'", "while parsing a flow mapping",
+       "a '{' is not closed; add the missing '}'"},
+      {"did not find expected ',' or ']'", "while parsing a flow sequence",
+       "a '[' is not closed; add the missing ']'"},
+      {"did not find expected node content", "while parsing a flow node",
        "this closes what it did not open; close each '[' with ']' and each '{' with '}'"},
   };
   for (const Hint& h : kHints)
-    if (message == h.yaml_cpp) return fmt::format("YAML syntax: {}: {}", message, h.fix);
-  return fmt::format("YAML syntax: {}", message);
+    if (e.problem == h.problem && (h.context.empty() || e.context == h.context))
+      return fmt::format("YAML syntax: {}: {}", e.problem, h.fix);
+  if (e.context.empty()) return fmt::format("YAML syntax: {}", e.problem);
+  return fmt::format("YAML syntax: {} {} (line {})", e.problem, e.context, e.context_at.line + 1);
 }
 
 // The column of a tab in the indentation of `line` (1-based), or 0.
@@ -66,72 +73,15 @@ int tab_in_indentation(std::string_view text, int line) {
   return 0;
 }
 
-// yaml-cpp accepts a quoted scalar that is never closed and reads the rest of the file into it,
-// which would show up only as keys reported missing. Finds the first such quote.
-// Aliases make the document a graph (even a cycle, or an exponential "billion laughs"): each
-// collection is walked once, and the walk as a whole is bounded. Every step of the walk is a
-// node or an alias written in the text, so a budget of the text's length never cuts a real
-// document short. Collections seen are kept by where they start (an alias shares its anchor's
-// node, and so its place): a lookup is constant time, and `is` tells apart nodes at one place.
-struct Walk {
-  explicit Walk(size_t steps) : budget(steps) {}
-  std::unordered_multimap<int, YAML::Node> seen;
-  size_t budget;
-  bool first_visit(const YAML::Node& node) {
-    if (budget == 0) return false;
-    --budget;
-    const int pos = node.Mark().pos;
-    const auto [first, last] = seen.equal_range(pos);
-    for (auto it = first; it != last; ++it)
-      if (it->second.is(node)) return false;
-    seen.emplace(pos, node);
-    return true;
-  }
-};
-
-std::optional<YAML::Mark> unclosed_quote(const YAML::Node& node, std::string_view text,
-                                         Walk& walk) {
-  if (node.IsScalar()) {
-    const YAML::Mark m = node.Mark();
-    if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return std::nullopt;
-    const char quote = text[static_cast<size_t>(m.pos)];
-    if (quote != '"' && quote != '\'') return std::nullopt;
-    for (size_t i = static_cast<size_t>(m.pos) + 1; i < text.size(); ++i) {
-      if (quote == '"' && text[i] == '\\') {
-        ++i;  // an escaped character, perhaps a quote
-      } else if (text[i] == quote) {
-        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-          ++i;  // '' is a quote inside a single-quoted scalar
-          continue;
-        }
-        return std::nullopt;
-      }
-    }
-    return m;
-  }
-  if (!walk.first_visit(node)) return std::nullopt;
-  if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (auto m = unclosed_quote(it->first, text, walk)) return m;
-      if (auto m = unclosed_quote(it->second, text, walk)) return m;
-    }
-  } else if (node.IsSequence()) {
-    for (const YAML::Node& item : node)
-      if (auto m = unclosed_quote(item, text, walk)) return m;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
-SourceLocation YamlReader::where(const YAML::Node& node) const {
-  if (!node.IsDefined()) return {file_, 1, 1};
-  const YAML::Mark m = node.Mark();
-  if (m.is_null()) return {file_, 1, 1};
+SourceLocation YamlReader::where(const yaml::Node& node) const {
+  if (!node.defined()) return {file_, 1, 1};
+  const yaml::Mark m = node.mark();
   return {file_, m.line + 1, m.column + 1};
 }
 
-void YamlReader::error(const YAML::Node& node, std::string message) {
+void YamlReader::error(const yaml::Node& node, std::string message) {
   error(where(node), std::move(message));
 }
 
@@ -144,7 +94,7 @@ int64_t YamlReader::place_key(const SourceLocation& at) {
   return (static_cast<int64_t>(at.line) << 32) | static_cast<uint32_t>(at.column);
 }
 
-bool YamlReader::suggested_instead(const YAML::Node& map, std::string_view key) const {
+bool YamlReader::suggested_instead(const yaml::Node& map, std::string_view key) const {
   const std::string_view candidates[] = {key};
   const std::string suggestion = did_you_mean(key, candidates);  // " (did you mean 'key'?)"
   for (auto it = map.begin(); it != map.end(); ++it) {
@@ -156,25 +106,23 @@ bool YamlReader::suggested_instead(const YAML::Node& map, std::string_view key) 
   return false;
 }
 
-bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
+bool YamlReader::mapping(const yaml::Node& node, std::string_view what,
                          std::span<const std::string_view> allowed) {
-  if (!node.IsMap()) {
+  if (!node.is_map()) {
     error(node,
           fmt::format("{} must be a mapping of keys to values, not {}", what, type_name(node)));
     return false;
   }
-  // yaml-cpp keeps every duplicate key but reads only the first, so a second `faults:` would be
-  // silently ignored.
+  // A lookup reads only the first of two equal keys, so a second `faults:` would be silently
+  // ignored.
   std::map<std::string, int, std::less<>> first_line;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    // A copy, not a reference: yaml-cpp's operator-> returns a proxy that dies at the end of
-    // this statement, so a reference to its `first` dangles (ASan, found by the fuzzers).
-    const YAML::Node key = it->first;
-    if (!key.IsScalar()) {
+    const yaml::Node key = it->first;
+    if (!key.is_scalar()) {
       error(key, fmt::format("{} has a key that is not a plain name", what));
       continue;
     }
-    const std::string name = key.Scalar();
+    const std::string name = key.scalar();
     if (auto [first, inserted] = first_line.try_emplace(name, where(key).line); !inserted) {
       error(key, fmt::format("key '{}' appears twice in {} (first at line {}); merge them into one",
                              name, what, first->second));
@@ -189,8 +137,8 @@ bool YamlReader::mapping(const YAML::Node& node, std::string_view what,
   return true;
 }
 
-bool YamlReader::sequence(const YAML::Node& node, std::string_view what) {
-  if (!node.IsSequence()) {
+bool YamlReader::sequence(const yaml::Node& node, std::string_view what) {
+  if (!node.is_sequence()) {
     error(node, fmt::format("{} must be a list, not {}; start each item with '- '", what,
                             type_name(node)));
     return false;
@@ -198,33 +146,33 @@ bool YamlReader::sequence(const YAML::Node& node, std::string_view what) {
   return true;
 }
 
-bool YamlReader::require(const YAML::Node& map, std::string_view key, std::string_view what) {
-  if (map.IsMap() && map[std::string(key)]) return true;
+bool YamlReader::require(const yaml::Node& map, std::string_view key, std::string_view what) {
+  if (map.is_map() && map[key]) return true;
   // A misspelt key (`fualts`) was already reported with this key as the suggestion; saying that
   // the key is also missing would only repeat it.
-  if (map.IsMap() && suggested_instead(map, key)) return false;
+  if (map.is_map() && suggested_instead(map, key)) return false;
   error(map, fmt::format("{} is missing the required key '{}'", what, key));
   return false;
 }
 
-std::optional<std::string> YamlReader::scalar(const YAML::Node& value, std::string_view what) {
-  if (!value.IsScalar()) {
+std::optional<std::string> YamlReader::scalar(const yaml::Node& value, std::string_view what) {
+  if (!value.is_scalar()) {
     error(value, fmt::format("{} must be a single value, not {}", what, type_name(value)));
     return std::nullopt;
   }
-  return value.Scalar();
+  return value.scalar();
 }
 
-std::optional<std::string> YamlReader::text(const YAML::Node& map, std::string_view key,
+std::optional<std::string> YamlReader::text(const yaml::Node& map, std::string_view key,
                                             std::string_view what) {
-  const YAML::Node value = map[std::string(key)];
+  const yaml::Node value = map[key];
   if (!value) return std::nullopt;
   return scalar(value, what);
 }
 
-std::optional<int64_t> YamlReader::integer(const YAML::Node& map, std::string_view key,
+std::optional<int64_t> YamlReader::integer(const yaml::Node& map, std::string_view key,
                                            std::string_view what, int64_t min, int64_t max) {
-  const YAML::Node value = map[std::string(key)];
+  const yaml::Node value = map[key];
   if (!value) return std::nullopt;
   auto s = scalar(value, what);
   if (!s) return std::nullopt;
@@ -244,9 +192,9 @@ std::optional<int64_t> YamlReader::integer(const YAML::Node& map, std::string_vi
   return v;
 }
 
-std::optional<Duration> YamlReader::duration(const YAML::Node& map, std::string_view key,
+std::optional<Duration> YamlReader::duration(const yaml::Node& map, std::string_view key,
                                              std::string_view what, Duration min) {
-  const YAML::Node value = map[std::string(key)];
+  const yaml::Node value = map[key];
   if (!value) return std::nullopt;
   auto s = scalar(value, what);
   if (!s) return std::nullopt;
@@ -263,9 +211,9 @@ std::optional<Duration> YamlReader::duration(const YAML::Node& map, std::string_
   return *d;
 }
 
-std::optional<Percent> YamlReader::percent(const YAML::Node& map, std::string_view key,
+std::optional<Percent> YamlReader::percent(const yaml::Node& map, std::string_view key,
                                            std::string_view what) {
-  const YAML::Node value = map[std::string(key)];
+  const yaml::Node value = map[key];
   if (!value) return std::nullopt;
   auto s = scalar(value, what);
   if (!s) return std::nullopt;
@@ -281,9 +229,9 @@ std::optional<Percent> YamlReader::percent(const YAML::Node& map, std::string_vi
   return *p;
 }
 
-std::optional<bool> YamlReader::boolean(const YAML::Node& map, std::string_view key,
+std::optional<bool> YamlReader::boolean(const yaml::Node& map, std::string_view key,
                                         std::string_view what) {
-  const YAML::Node value = map[std::string(key)];
+  const yaml::Node value = map[key];
   if (!value) return std::nullopt;
   auto s = scalar(value, what);
   if (!s) return std::nullopt;
@@ -293,22 +241,22 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& map, std::string_view 
   return std::nullopt;
 }
 
-std::vector<std::string> YamlReader::text_list(const YAML::Node& map, std::string_view key,
+std::vector<std::string> YamlReader::text_list(const yaml::Node& map, std::string_view key,
                                                std::string_view what) {
   std::vector<std::string> out;
-  const YAML::Node value = map[std::string(key)];
+  const yaml::Node value = map[key];
   if (!value) return out;
-  if (value.IsScalar()) return {value.Scalar()};
+  if (value.is_scalar()) return {value.scalar()};
   if (!sequence(value, what)) return out;
-  for (const YAML::Node& item : value)
+  for (const yaml::Node& item : value)
     if (auto s = scalar(item, fmt::format("each item of {}", what))) out.push_back(*s);
   return out;
 }
 
-std::map<std::string, std::string> YamlReader::labels(const YAML::Node& node,
+std::map<std::string, std::string> YamlReader::labels(const yaml::Node& node,
                                                       std::string_view what) {
   std::map<std::string, std::string> labels;
-  if (!node.IsMap()) {
+  if (!node.is_map()) {
     error(node, fmt::format("{} must be a mapping of label names to values, such as "
                             "{{role: app}}",
                             what));
@@ -319,16 +267,16 @@ std::map<std::string, std::string> YamlReader::labels(const YAML::Node& node,
                             "or leave labels out",
                             what));
   for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+    if (!it->first.is_scalar() || it->first.scalar().empty()) {
       error(it->first, fmt::format("{} has a label whose name is not a plain word", what));
       continue;
     }
-    const std::string key = it->first.Scalar();
-    if (!it->second.IsScalar() || it->second.Scalar().empty()) {
+    const std::string key = it->first.scalar();
+    if (!it->second.is_scalar() || it->second.scalar().empty()) {
       error(it->second, fmt::format("{}.{} must be a single, non-empty value", what, key));
       continue;
     }
-    if (!labels.try_emplace(key, it->second.Scalar()).second)
+    if (!labels.try_emplace(key, it->second.scalar()).second)
       error(it->first, fmt::format("{} gives label '{}' twice; keep one value", what, key));
   }
   return labels;
@@ -345,35 +293,33 @@ std::optional<std::string> read_text_file(const std::string& path, Diagnostics& 
   return text.str();
 }
 
-std::optional<YAML::Node> load_yaml_document(const std::string& text, const std::string& file,
-                                             std::string_view what_it_starts_with,
-                                             Diagnostics& errors) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    const int line = e.mark.line + 1;
-    // yaml-cpp names a tab in the indentation only sometimes ("illegal map value" otherwise).
-    if (const int tab = tab_in_indentation(text, line); tab > 0)
+std::unique_ptr<yaml::Document> load_yaml_document(std::string_view text, const std::string& file,
+                                                   std::string_view what_it_starts_with,
+                                                   Diagnostics& errors) {
+  auto parsed = yaml::Document::parse(text);
+  if (auto* e = std::get_if<yaml::SyntaxError>(&parsed)) {
+    const int line = e->at.line + 1;
+    if (e->context == "while scanning a quoted scalar") {
+      const size_t quote = e->context_at.pos;
+      errors.push_back({{file, e->context_at.line + 1, e->context_at.column + 1},
+                        fmt::format("YAML syntax: the quoted string that starts here is never "
+                                    "closed; add the closing {}",
+                                    quote < text.size() ? text[quote] : '"')});
+    } else if (const int tab = tab_in_indentation(text, line); tab > 0) {
+      // libyaml names a tab in the indentation only sometimes.
       errors.push_back({{file, line, tab},
                         "YAML syntax: a tab indents this line; YAML indents with spaces only"});
-    else
-      errors.push_back({{file, line, e.mark.column + 1}, explain_yaml_error(e.msg)});
-    return std::nullopt;
+    } else {
+      errors.push_back({{file, line, e->at.column + 1}, explain_yaml_error(*e)});
+    }
+    return nullptr;
   }
-  if (!root || root.IsNull()) {
+  auto doc = std::move(std::get<std::unique_ptr<yaml::Document>>(parsed));
+  if (doc->root().is_null()) {
     errors.push_back({{file, 1, 1}, fmt::format("the file is empty; {}", what_it_starts_with)});
-    return std::nullopt;
+    return nullptr;
   }
-  Walk walk(text.size() + 16);
-  if (auto quote = unclosed_quote(root, text, walk)) {
-    errors.push_back({{file, quote->line + 1, quote->column + 1},
-                      fmt::format("YAML syntax: the quoted string that starts here is never "
-                                  "closed; add the closing {}",
-                                  text[static_cast<size_t>(quote->pos)])});
-    return std::nullopt;
-  }
-  return root;
+  return doc;
 }
 
 void sort_by_place(Diagnostics& diagnostics) {

@@ -217,9 +217,11 @@ TEST_CASE("the host name, labels, state file and scope are checked", "[agent-con
 
 TEST_CASE("an empty or unparsable config says so", "[agent-config]") {
   CHECK(errors_of("") == std::vector<std::string>{
-                             "/etc/fl/agent.yaml:1:1: error: the agent config is empty; it needs "
-                             "at least listen and tls (see docs/agent.md)"});
-  CHECK(errors_of("listen: [127.0.0.1:7443\n").size() == 1);
+                             "/etc/fl/agent.yaml:1:1: error: the file is empty; an agent config "
+                             "needs at least listen and tls (see docs/agent.md)"});
+  CHECK(errors_of("listen: [127.0.0.1:7443\n") ==
+        std::vector<std::string>{"/etc/fl/agent.yaml:2:1: error: YAML syntax: did not find "
+                                 "expected ',' or ']': a '[' is not closed; add the missing ']'"});
   const AgentConfigResult missing = read_agent_config("/nonexistent/agent.yaml");
   CHECK_FALSE(missing.config.has_value());
   REQUIRE(missing.errors.size() == 1);

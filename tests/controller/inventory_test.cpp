@@ -260,7 +260,7 @@ agents:
   SECTION("YAML syntax, an empty file, a missing file") {
     CHECK(errors_of("agents:\n  - {name: a\n") ==
           std::vector<std::string>{
-              "inv.yaml:3:1: error: YAML syntax: end of map flow not found: a '{' is not closed; "
+              "inv.yaml:3:1: error: YAML syntax: did not find expected ',' or '}': a '{' is not closed; "
               "add the missing '}'"});
     CHECK(errors_of("# nothing yet\n") ==
           std::vector<std::string>{

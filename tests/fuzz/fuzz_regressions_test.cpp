@@ -49,10 +49,11 @@ TEST_CASE("an agent's lease over a day is clamped to a day", "[fuzz][wire]") {
   CHECK(wire::decode(status).lease_remaining == std::chrono::milliseconds(2500));
 }
 
-// scenario_fuzzer, inventory_fuzzer and agent_config_fuzzer, on their first seeds: every YAML
-// mapping read through YamlReader::mapping bound `const YAML::Node& key = it->first`, a
-// reference into a proxy that yaml-cpp's iterator returns by value and that is gone by the next
-// statement (ASan: stack-use-after-scope). Without a sanitizer the dead slot usually still held
+// scenario_fuzzer, inventory_fuzzer and agent_config_fuzzer, on their first seeds, when files
+// were read with yaml-cpp: every YAML mapping read through YamlReader::mapping bound
+// `const YAML::Node& key = it->first`, a reference into a proxy that yaml-cpp's iterator
+// returns by value and that is gone by the next statement (ASan: stack-use-after-scope). The
+// reader is libyaml's now; these stay as tests of the same readers. Without a sanitizer the dead slot usually still held
 // the node, so these pass either way in a plain build; the ASan build of the suite fails them.
 TEST_CASE("every key of a mapping is read from a live node", "[fuzz][yaml]") {
   SECTION("a scenario without a title (tests/malformed/15-missing-title.yaml)") {
