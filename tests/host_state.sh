@@ -21,16 +21,29 @@ state() {
   echo "# faultline processes"
   # Zombies are left out: an agent or guard that exited after its parent did waits for init to
   # reap it, and holds nothing but its pid until then.
-  ps -eo stat=,args= 2>/dev/null | awk '$1 !~ /^Z/' | grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh|grep|ctest|make|cmake' | awk '{$1=""; print}' | sort
+  # Build tools are left out by their executable's name: a compiler of faultline's sources
+  # has 'faultline' in its arguments, and a build beside the suite is not a leftover of it.
+  ps -eo stat=,comm=,args= 2>/dev/null |
+    awk '$1 !~ /^Z/ && $2 !~ /^(cc1plus|cc1|c\+\+|g\+\+|gcc|clang.*|ld|ld\..*|collect2|as|ccache|cmake|make|gmake|ctest|grep)$/' |
+    grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh' | awk '{$1=""; $2=""; print}' | sort
   echo "# stopped processes of the suite"
   ps -eo stat=,args= 2>/dev/null | awk '$1 ~ /^T/' | grep -E 'fl-test' | sort
 }
 case "${1:-}" in
   snapshot) state > "$2" ;;
   compare)
-    if ! diff <(cat "$2") <(state) > /dev/null; then
+    # A leftover is what is here now and was not before. What was here before and is gone (a
+    # process of another build or test run that ended meanwhile) is only mentioned.
+    now=$(state)
+    gone=$(diff <(cat "$2") <(echo "$now") | grep '^<' || true)
+    new=$(diff <(cat "$2") <(echo "$now") | grep '^>' || true)
+    if [ -n "$gone" ]; then
+      echo "gone since the snapshot (not a leftover):"
+      echo "$gone"
+    fi
+    if [ -n "$new" ]; then
       echo "the test suite left state on this host (lines with > are new):"
-      diff <(cat "$2") <(state) | grep '^>'
+      echo "$new"
       exit 1
     fi
     echo "host state unchanged: no namespaces, links, qdiscs, nftables tables, cgroups or processes left behind"

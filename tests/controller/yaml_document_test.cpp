@@ -23,7 +23,7 @@ SyntaxError parse_bad(std::string_view text) {
   return std::get<SyntaxError>(parsed);
 }
 
-TEST_CASE("yaml: plain ~, null and nothing are null; quoted they are text", "[yaml]") {
+TEST_CASE("yaml: plain ~, null and nothing are null, and quoted they are text", "[yaml]") {
   const auto doc = parse_ok("a: ~\nb: null\nc:\nd: 'null'\ne: \"\"\nf: NULL\ng: nulls\n");
   const Node root = doc->root();
   REQUIRE(root.is_map());
