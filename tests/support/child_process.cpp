@@ -4,12 +4,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -24,17 +27,42 @@ ChildProcess::ChildProcess(const std::string& program, const std::string& name,
   argv.push_back(const_cast<char*>(name.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  // Its own process group, so that whatever it starts is killed with it.
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-  if (posix_spawn(&pid_, program.c_str(), nullptr, &attr, argv.data(), environ) != 0)
+  // The child reports a failed exec through this pipe; a successful one closes it (CLOEXEC).
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error("cannot start " + program);
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ < 0) {
+    close(report[0]);
+    close(report[1]);
     throw std::runtime_error("cannot start " + program);
-  posix_spawnattr_destroy(&attr);
+  }
+  if (pid_ == 0) {
+    // Only async-signal-safe calls until exec. Its own process group, so that whatever it
+    // starts is killed with it; and killed when the test process dies without running its
+    // destructors (a sanitizer's halt, a crash), or it would hold CTest's output pipe open and
+    // CTest would wait for it. PR_SET_PDEATHSIG follows the thread that forked: tests start
+    // children from their main thread.
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(program.c_str(), argv.data());
+    const int error = errno;
+    (void)!write(report[1], &error, sizeof error);
+    _exit(127);
+  }
+  close(report[1]);
+  int exec_error = 0;
+  const ssize_t n = read(report[0], &exec_error, sizeof exec_error);
+  close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof exec_error)) {
+    waitpid(pid_, nullptr, 0);
+    reaped_ = true;
+    throw std::runtime_error("cannot start " + program + ": " + std::strerror(exec_error));
+  }
   // Wait until the exec has happened, so selectors see the new command line.
   for (int i = 0; i < 200; ++i) {
     std::ifstream cmdline("/proc/" + std::to_string(pid_) + "/cmdline");

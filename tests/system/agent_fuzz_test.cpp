@@ -189,6 +189,18 @@ const std::vector<std::string> kNames = {
     "sleep", kTarget, "", "init", "systemd", "sshd", "faultline-agent", "bash", "🙂"};
 // clang-format on
 
+// What a failure message shows of a request (lite messages have no DebugString).
+std::string summary(const v1::ApplyRequest& r) {
+  std::string out = fmt::format("owner '{}' fault_id '{}' kind '{}' duration_ms {} lease_ms {}",
+                                r.owner(), r.fault_id(), r.kind(), r.duration_ms(), r.lease_ms());
+  for (const auto& [k, v] : r.params()) out += fmt::format(" {}='{}'", k, v);
+  if (r.has_selector())
+    out += fmt::format(" selector name '{}' cmdline '{}'", r.selector().name(),
+                       r.selector().cmdline());
+  out += fmt::format(" protected {}", r.protected_processes_size());
+  return out;
+}
+
 // An ApplyRequest that would pause the test's child, for a fault id of its own.
 v1::ApplyRequest good_request(const std::string& owner, const std::string& id) {
   v1::ApplyRequest r;
@@ -411,7 +423,7 @@ TEST_CASE("random apply requests are refused with an error status, and valid one
       const v1::ApplyRequest r = fuzz.well_formed(i);
       const grpc::Status s = call_with_deadline(
           [&](grpc::ClientContext& ctx) { return stub->Apply(&ctx, r, &reply); });
-      INFO("request " << i << ": " << r.ShortDebugString());
+      INFO("request " << i << ": " << summary(r));
       INFO("status " << s.error_code() << ": " << s.error_message());
       REQUIRE(s.ok());
       CHECK(reply.active());
@@ -436,7 +448,7 @@ TEST_CASE("random apply requests are refused with an error status, and valid one
         call_with_deadline([&](grpc::ClientContext& ctx) { return stub->Apply(&ctx, r, &reply); });
     ++codes[s.error_code()];
     INFO("request " << i << " (poison " << static_cast<int>(poison)
-                    << "): " << r.ShortDebugString().substr(0, 2000));
+                    << "): " << summary(r).substr(0, 2000));
     INFO("status " << s.error_code() << ": " << s.error_message().substr(0, 500));
     if (s.ok()) {
       // Must not happen; undo it before failing.
