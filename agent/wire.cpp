@@ -1,9 +1,9 @@
 #include "agent/wire.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "controller/scenario/probe_limits.h"
+#include "core/user_regex.h"
 
 namespace faultline::wire {
 namespace {
@@ -49,11 +49,8 @@ Result<void> within(std::string_view what, std::string_view text, size_t max) {
 Result<void> check_regex(const std::optional<std::string>& re, std::string_view what) {
   if (!re) return {};
   FL_TRY_VOID(within(what, *re, probe_limits::kMaxRegex));
-  try {
-    std::regex compiled(*re, kRegexFlags);
-  } catch (const std::regex_error& e) {
-    return fail("{} is not a valid regular expression: {}", what, e.what());
-  }
+  if (auto compiled = UserRegex::compile(*re); !compiled)
+    return fail("{} is not a valid regular expression: {}", what, compiled.error().message);
   return {};
 }
 

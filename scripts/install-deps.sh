@@ -16,6 +16,8 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
   # faultline-agent: gRPC with mutual TLS, certificates, systemd readiness
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev libsystemd-dev
+  # patterns users write (selectors, probe expectations): RE2, linear-time matching
+  libre2-dev
   openssl ccache
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables

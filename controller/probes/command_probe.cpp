@@ -10,10 +10,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <regex>
 
 #include "controller/probes/probe.h"
-#include "injectors/process/selector.h"
+#include "core/user_regex.h"
 
 extern char** environ;
 
@@ -74,10 +73,18 @@ bool wait_for(pid_t shell, int out, TimePoint deadline, std::string& output) {
 class CommandProbeImpl final : public Probe {
  public:
   explicit CommandProbeImpl(const ProbeSpec& spec) : spec_(spec) {
-    if (spec.expect.stdout_matches) stdout_re_.emplace(*spec.expect.stdout_matches, kRegexFlags);
+    // Validated with the same compile (controller/scenario/parse.cpp, agent/wire.cpp).
+    if (spec.expect.stdout_matches) {
+      auto re = UserRegex::compile(*spec.expect.stdout_matches);
+      if (re)
+        stdout_re_ = std::move(*re);
+      else
+        regex_error_ = "stdout_matches is not a valid regular expression: " + re.error().message;
+    }
   }
 
   CheckResult check() override {
+    if (!regex_error_.empty()) return {false, regex_error_, std::nullopt, true};
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0)
       return {false, fmt::format("cannot create a pipe: {}", std::strerror(errno)), std::nullopt};
@@ -123,7 +130,7 @@ class CommandProbeImpl final : public Probe {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.observed = fmt::format("exit {} in {:.1f} ms", code, to_ms(took));
     r.ok = code == spec_.expect.exit_code.value_or(0);
-    if (stdout_re_ && !std::regex_search(output.substr(0, kMaxRegexInput), *stdout_re_)) {
+    if (stdout_re_ && !stdout_re_->search(output)) {
       r.ok = false;
       r.observed += ", stdout does not match";
     }
@@ -132,7 +139,8 @@ class CommandProbeImpl final : public Probe {
 
  private:
   const ProbeSpec spec_;
-  std::optional<std::regex> stdout_re_;
+  std::optional<UserRegex> stdout_re_;
+  std::string regex_error_;  // set when stdout_matches did not compile: no check can run
 };
 
 }  // namespace

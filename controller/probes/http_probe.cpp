@@ -1,9 +1,9 @@
 // HTTP checks with libcurl: status, optional body regex, and latency against a maximum.
-#include <regex>
+#include <algorithm>
 
 #include "controller/probes/curl_library.h"
 #include "controller/probes/probe.h"
-#include "injectors/process/selector.h"
+#include "core/user_regex.h"
 
 namespace faultline {
 namespace {
@@ -26,18 +26,22 @@ class HttpProbeImpl final : public Probe {
     } else {
       load_error_ = library.error().message;
     }
-    if (spec.expect.body_matches)
-      body_re_.emplace(*spec.expect.body_matches,
-                     kRegexFlags);
+    // Validated with the same compile (controller/scenario/parse.cpp, agent/wire.cpp).
+    if (spec.expect.body_matches) {
+      auto re = UserRegex::compile(*spec.expect.body_matches);
+      if (re)
+        body_re_ = std::move(*re);
+      else
+        load_error_ = "body_matches is not a valid regular expression: " + re.error().message;
+    }
   }
   ~HttpProbeImpl() override {
     if (curl_ != nullptr) c_->easy_cleanup(curl_);
   }
 
   CheckResult check() override {
-    if (curl_ == nullptr)
-      return {false, load_error_.empty() ? "libcurl could not be initialised" : load_error_,
-              std::nullopt, true};
+    if (!load_error_.empty()) return {false, load_error_, std::nullopt, true};
+    if (curl_ == nullptr) return {false, "libcurl could not be initialised", std::nullopt, true};
     std::string body;
     c_->easy_reset(curl_);
     c_->easy_setopt(curl_, CURLOPT_URL, spec_.http.url.c_str());
@@ -69,7 +73,7 @@ class HttpProbeImpl final : public Probe {
       r.ok = false;
       r.observed += fmt::format(" (over {})", format_duration(*spec_.expect.max_latency));
     }
-    if (body_re_ && !std::regex_search(body.substr(0, kMaxRegexInput), *body_re_)) {
+    if (body_re_ && !body_re_->search(body)) {
       r.ok = false;
       r.observed += ", body does not match";
     }
@@ -81,7 +85,7 @@ class HttpProbeImpl final : public Probe {
   const CurlLibrary* c_ = nullptr;
   std::string load_error_;
   CURL* curl_ = nullptr;
-  std::optional<std::regex> body_re_;
+  std::optional<UserRegex> body_re_;
 };
 
 }  // namespace

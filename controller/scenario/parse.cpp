@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
-#include <regex>
 #include <set>
 #include <unordered_map>
 
 #include "controller/fleet/host_name.h"
 #include "controller/scenario/probe_limits.h"
+#include "core/user_regex.h"
 #include "controller/scenario/yaml_reader.h"
 #include "core/suggest.h"
 #include "injectors/injector.h"
@@ -115,12 +115,9 @@ class ScenarioParser {
     longer(sel.parent_pidfile, "parent_pidfile", kMaxSelectorPath);
     longer(sel.cgroup, "cgroup", kMaxSelectorPath);
     if (sel.cmdline && !longer(sel.cmdline, "cmdline", kMaxRegex)) {
-      try {
-        std::regex re(*sel.cmdline, kRegexFlags);
-      } catch (const std::regex_error& e) {
-        r_.error(node["cmdline"],
-                 fmt::format("{}.cmdline is not a valid regular expression: {}", what, e.what()));
-      }
+      if (auto re = UserRegex::compile(*sel.cmdline); !re)
+        r_.error(node["cmdline"], fmt::format("{}.cmdline is not a valid regular expression: {}",
+                                              what, re.error().message));
     }
     if (sel.cgroup && !sel.cgroup->starts_with('/'))
       r_.error(node["cgroup"], fmt::format("{}.cgroup must be an absolute cgroup v2 path such as "
@@ -456,11 +453,9 @@ class ScenarioParser {
     if (!text) return std::nullopt;
     if (!within_limit(map[key], what, *text, probe_limits::kMaxRegex))
       return std::nullopt;
-    try {
-      std::regex re(*text, kRegexFlags);
-    } catch (const std::regex_error& e) {
+    if (auto re = UserRegex::compile(*text); !re) {
       r_.error(map[key],
-               fmt::format("{} is not a valid regular expression: {}", what, e.what()));
+               fmt::format("{} is not a valid regular expression: {}", what, re.error().message));
       return std::nullopt;
     }
     return text;

@@ -18,7 +18,7 @@ namespace faultline::probe_limits {
 // Timeouts and max_latency: long enough for any real check, short enough that one check cannot
 // tie up an agent's RPC thread or delay the end of a run for long.
 inline constexpr Duration kMaxTimeout = std::chrono::seconds(60);
-// std::regex compiles recursively, a level per nesting: a longer pattern can overflow a stack.
+// A pattern (core/user_regex.h) is a few words; this bounds what an agent compiles for a request.
 inline constexpr size_t kMaxRegex = 1024;
 inline constexpr size_t kMaxUrl = 2048;
 inline constexpr size_t kMaxCommand = 4096;

@@ -70,16 +70,10 @@ Result<ProcessMatcher> ProcessMatcher::compile(const ProcessSelector& selector) 
   ProcessMatcher m;
   m.selector_ = selector;
   if (selector.cmdline) {
-    try {
-      // __polynomial (libstdc++): a breadth-first matcher, polynomial in the input, instead of
-      // backtracking, which a pattern like "(.*)*!" turns exponential on a long command line
-      // (a hang of the agent, found by tests/system/agent_fuzz_test.cpp). It refuses
-      // back-references, which a process selector has no need of.
-      m.cmdline_ = std::make_shared<const std::regex>(
-          *selector.cmdline, kRegexFlags);
-    } catch (const std::regex_error& e) {
-      return fail("cmdline regex '{}' is not valid: {}", *selector.cmdline, e.what());
-    }
+    auto re = UserRegex::compile(*selector.cmdline);
+    if (!re)
+      return fail("cmdline regex '{}' is not valid: {}", *selector.cmdline, re.error().message);
+    m.cmdline_ = std::move(*re);
   }
   if (selector.cgroup && !selector.cgroup->starts_with('/'))
     return fail("cgroup '{}' must be an absolute cgroup v2 path such as /system.slice/x.service",
@@ -104,9 +98,7 @@ bool ProcessMatcher::matches(const ProcessInfo& p) const {
   if (selector_.empty() || pidfile_missing_ || p.kernel_thread) return false;
   if (selector_.name && p.comm != *selector_.name && base_name(p.cmdline) != *selector_.name)
     return false;
-  // libstdc++'s regex recurses per character: search a bounded prefix (long Java classpaths
-  // would otherwise overflow the stack).
-  if (cmdline_ && !std::regex_search(p.cmdline.substr(0, kMaxRegexInput), *cmdline_)) return false;
+  if (cmdline_ && !cmdline_->search(p.cmdline)) return false;
   if (pid_ && p.pid != *pid_) return false;
   if (parent_ && p.ppid != *parent_) return false;
   if (selector_.cgroup) {

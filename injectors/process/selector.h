@@ -2,27 +2,19 @@
 // Which processes a fault or probe means. Every criterion given must match (AND).
 #include <memory>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "core/result.h"
+#include "core/user_regex.h"
 #include "injectors/process/proc.h"
 
 namespace faultline {
 
-// How much of a command line, response body or command output a regex searches.
-inline constexpr size_t kMaxRegexInput = 8192;
-
-// Every regex a user writes (selectors, probe expectations) is compiled with these: libstdc++'s
-// polynomial (breadth-first) matcher, so that no pattern can make a check take exponential
-// time; it refuses back-references. Validation uses the same flags, so what validates runs.
-inline constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
-
 struct ProcessSelector {
   std::optional<std::string> name;            // comm, or the base name of argv[0], exactly
-  std::optional<std::string> cmdline;         // ECMAScript regex searched in the command line
+  std::optional<std::string> cmdline;         // RE2 regex searched in the command line
   std::optional<std::string> pidfile;         // the process whose pid the file holds
   std::optional<std::string> parent_pidfile;  // the children of that process
   std::optional<std::string> cgroup;          // cgroup v2 path; the cgroup and those below it
@@ -35,9 +27,8 @@ struct ProcessSelector {
 };
 
 // How long a selector's fields may be, wherever one comes from (a scenario, the agent's wire).
-// std::regex compiles a pattern recursively, a level per nesting: a long one ("((((...")
-// overflows the stack of the thread that compiles it. A process name is at most a file name; the
-// rest are paths.
+// A cmdline pattern is a few words; 1024 characters bound what the agent compiles for a
+// request (RE2's memory for it). A process name is at most a file name; the rest are paths.
 inline constexpr size_t kMaxSelectorRegex = 1024;
 inline constexpr size_t kMaxSelectorName = 255;
 inline constexpr size_t kMaxSelectorPath = 4096;
@@ -63,7 +54,7 @@ class ProcessMatcher {
 
  private:
   ProcessSelector selector_;
-  std::shared_ptr<const std::regex> cmdline_;
+  std::optional<UserRegex> cmdline_;
   std::optional<pid_t> pid_;
   std::optional<pid_t> parent_;
   bool pidfile_missing_ = false;

@@ -77,7 +77,7 @@ TEST_CASE("the agent refuses protected selectors beyond its limits, naming the o
     wire::encode_protected({selector("name", std::string(256, 'n'))}, request);
     CHECK(error_of(request) == "protected_processes[0].name is longer than 255 characters");
   }
-  SECTION("a long regex, which could overflow the stack that compiles it") {
+  SECTION("a long regex") {
     wire::encode_protected({selector("cmdline", std::string(1025, '('))}, request);
     CHECK(error_of(request) == "protected_processes[0].cmdline is longer than 1024 characters");
   }

@@ -24,6 +24,7 @@
 #include <set>
 
 #include "agent/wire.h"
+#include "core/user_regex.h"
 #include "injectors/process/proc.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
@@ -38,12 +39,27 @@ namespace {
 
 constexpr const char* kTarget = "fl-test-fuzz-target";
 
-constexpr const char* kFuzzConfig =
+// A pattern for every command line that is not `prefix` as the first word: the complement of
+// "^prefix( |$)", written out because patterns have no look-ahead (core/user_regex.h). Either
+// the text leaves the prefix at some character, or it is the prefix followed by something other
+// than a space, or it ends before the prefix does.
+std::string not_first_word(const std::string& prefix) {
+  std::string alternatives;
+  std::string shorter = "(?:";
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    alternatives += prefix.substr(0, i) + "[^" + prefix[i] + "]|";
+    shorter += (i ? "|" : "") + prefix.substr(0, i);
+  }
+  return "^(?:" + alternatives + prefix + "[^ ]|" + shorter + ")$)";
+}
+
+// The agent may pause nothing but the test's child: everything else is protected.
+const std::string kFuzzConfig =
     "plaintext: true\n"
     "lease: {default: 2s, max: 5s}\n"
     "policy:\n"
     "  allowed_kinds: [process_pause]\n"
-    "  protected_processes: [{cmdline: '^(?!fl-test-fuzz-target( |$))'}]\n"
+    "  protected_processes: [{cmdline: '" + not_first_word(kTarget) + "'}]\n"
     "  max_duration: 20s\n"
     "  max_faults: 4\n";
 
@@ -176,18 +192,31 @@ const std::vector<std::string> kBadCounts = {
     "-0%", "1%%", "100000001", "NaN", "１", "1 ", "-9223372036854775808", "18446744073709551616"};
 const std::vector<std::string> kBadMethods = {
     "", "sigstop", "Signal", "freezer ", "freezer,signal", "🙂"};
-// Each refused when a selector is compiled; a back-reference too (selectors match in libstdc++'s
-// polynomial mode, which has none).
+// Each refused when a selector is compiled (RE2's syntax: no back-references, no look-around,
+// repetitions of at most 1000).
 const std::vector<std::string> kBadRegexes = {
     "(", "[", "*", "a{2,1}", "(?<n>x)", "\\", "x{99999999}", "(a{1000}){1000}", "[z-a]", "+",
-    "(?", "(()", "a{,", "[[:nope:]]", "(a)\\1"};
+    "(?", "(()", "(?=x)", "[[:nope:]]", "(a)\\1"};
 // Valid regexes, some catastrophic for a backtracking matcher.
 const std::vector<std::string> kRegexes = {
     "(a+)+$", ".*", ".", "^$", "(a|aa)*b", "(x+x+)+y", "sleep", "\\d", "(.*)*!", "[^\\s]+",
-    "fl-test-"};
+    "fl-test-", "a{,"};  // RE2 reads "a{," as the three characters
 const std::vector<std::string> kNames = {
     "sleep", kTarget, "", "init", "systemd", "sshd", "faultline-agent", "bash", "🙂"};
 // clang-format on
+
+TEST_CASE("the fuzz agent's policy protects every process but the target", "[agent][fuzz]") {
+  const auto re = UserRegex::compile(not_first_word(kTarget));
+  REQUIRE_OK(re);
+  for (const char* other : {"", "sleep 1000", "fl-test-fuzz-target2 1000", "fl-test-fuzz-targe",
+                            "fl-test-fuzz", "fl-test-fuzz-target-x", "/bin/fl-test-fuzz-target",
+                            "xfl-test-fuzz-target"}) {
+    INFO(other);
+    CHECK(re->search(other));
+  }
+  CHECK_FALSE(re->search("fl-test-fuzz-target"));
+  CHECK_FALSE(re->search("fl-test-fuzz-target 1000"));
+}
 
 // What a failure message shows of a request (lite messages have no DebugString).
 std::string summary(const v1::ApplyRequest& r) {
