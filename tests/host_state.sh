@@ -21,11 +21,19 @@ state() {
   echo "# faultline processes"
   # Zombies are left out: an agent or guard that exited after its parent did waits for init to
   # reap it, and holds nothing but its pid until then.
-  # Build tools are left out by their executable's name: a compiler of faultline's sources
-  # has 'faultline' in its arguments, and a build beside the suite is not a leftover of it.
-  ps -eo stat=,comm=,args= 2>/dev/null |
-    awk '$1 !~ /^Z/ && $2 !~ /^(cc1plus|cc1|c\+\+|g\+\+|gcc|clang.*|ld|ld\..*|collect2|as|ccache|cmake|make|gmake|ctest|grep)$/' |
-    grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh' | awk '{$1=""; $2=""; print}' | sort
+  # Build tools are left out, by their executable's name or their parent's (make runs each
+  # compile under `sh -c`): a compiler of faultline's sources has 'faultline' in its
+  # arguments, and a build beside the suite is not a leftover of it.
+  ps -eo pid=,ppid=,stat=,comm=,args= 2>/dev/null | awk '
+    { line[NR] = $0; comm[$1] = $4; parent[NR] = $2; self[NR] = $4; state[NR] = $3 }
+    END {
+      drivers = "^(make|gmake|ninja|cmake|ccache)$"
+      tools = "^(cc1plus|cc1|c\\+\\+|g\\+\\+|gcc|clang.*|ld|ld\\..*|collect2|as|ccache|cmake|make|gmake|ninja|ctest|grep)$"
+      for (i = 1; i <= NR; i++) {
+        if (state[i] ~ /^Z/ || self[i] ~ tools || comm[parent[i]] ~ drivers) continue
+        $0 = line[i]; $1 = $2 = $3 = $4 = ""; print
+      }
+    }' | grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh' | sort
   echo "# stopped processes of the suite"
   ps -eo stat=,args= 2>/dev/null | awk '$1 ~ /^T/' | grep -E 'fl-test' | sort
 }
