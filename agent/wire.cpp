@@ -49,8 +49,8 @@ Result<void> within(std::string_view what, std::string_view text, size_t max) {
 Result<void> check_regex(const std::optional<std::string>& re, std::string_view what) {
   if (!re) return {};
   FL_TRY_VOID(within(what, *re, probe_limits::kMaxRegex));
-  if (auto compiled = UserRegex::compile(*re); !compiled)
-    return fail("{} is not a valid regular expression: {}", what, compiled.error().message);
+  if (auto compiled = UserRegex::compile(*re, what); !compiled)
+    return std::unexpected(compiled.error());
   return {};
 }
 

@@ -4,17 +4,25 @@
 
 namespace faultline {
 
-Result<UserRegex> UserRegex::compile(std::string_view pattern) {
+namespace {
+
+std::string why_not(const RE2& re) {
+  if (re.error_code() == RE2::ErrorBadPerlOp)
+    return re.error() +
+           "; look-ahead and look-behind ((?=, (?!, (?<=, (?<!) are not supported, as patterns "
+           "match in time linear in the text (RE2 syntax): match what you want directly";
+  return re.error();
+}
+
+}  // namespace
+
+Result<UserRegex> UserRegex::compile(std::string_view pattern, std::string_view what) {
   RE2::Options options;
   options.set_log_errors(false);  // the error is returned to the caller, not printed to stderr
   auto re = std::make_shared<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!re->ok()) {
-    if (re->error_code() == RE2::ErrorBadPerlOp)
-      return fail("{}; look-ahead and look-behind ((?=, (?!, (?<=, (?<!) are not supported, "
-                  "as patterns match in time linear in the text (RE2 syntax): match what you want "
-                  "directly",
-                  re->error());
-    return fail("{}", re->error());
+    if (what.empty()) return fail("{}", why_not(*re));
+    return fail("{} is not a valid regular expression: {}", what, why_not(*re));
   }
   return UserRegex(std::move(re));
 }

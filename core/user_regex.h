@@ -19,8 +19,9 @@ namespace faultline {
 
 class UserRegex {
  public:
-  // The error says what is wrong in the pattern, in RE2's words ("missing ): (a").
-  static Result<UserRegex> compile(std::string_view pattern);
+  // The error says what is wrong in the pattern, in RE2's words ("missing ): (a"); with `what`
+  // (the field, e.g. "body_matches"), as "<what> is not a valid regular expression: <why>".
+  static Result<UserRegex> compile(std::string_view pattern, std::string_view what = {});
   // Whether the pattern matches anywhere in `text` (unanchored, as grep).
   bool search(std::string_view text) const;
   const std::string& pattern() const;

@@ -75,11 +75,11 @@ class CommandProbeImpl final : public Probe {
   explicit CommandProbeImpl(const ProbeSpec& spec) : spec_(spec) {
     // Validated with the same compile (controller/scenario/parse.cpp, agent/wire.cpp).
     if (spec.expect.stdout_matches) {
-      auto re = UserRegex::compile(*spec.expect.stdout_matches);
+      auto re = UserRegex::compile(*spec.expect.stdout_matches, "stdout_matches");
       if (re)
         stdout_re_ = std::move(*re);
       else
-        regex_error_ = "stdout_matches is not a valid regular expression: " + re.error().message;
+        regex_error_ = re.error().message;
     }
   }
 

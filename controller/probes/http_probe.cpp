@@ -28,11 +28,11 @@ class HttpProbeImpl final : public Probe {
     }
     // Validated with the same compile (controller/scenario/parse.cpp, agent/wire.cpp).
     if (spec.expect.body_matches) {
-      auto re = UserRegex::compile(*spec.expect.body_matches);
+      auto re = UserRegex::compile(*spec.expect.body_matches, "body_matches");
       if (re)
         body_re_ = std::move(*re);
       else
-        load_error_ = "body_matches is not a valid regular expression: " + re.error().message;
+        load_error_ = re.error().message;
     }
   }
   ~HttpProbeImpl() override {

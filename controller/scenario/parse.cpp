@@ -115,9 +115,8 @@ class ScenarioParser {
     longer(sel.parent_pidfile, "parent_pidfile", kMaxSelectorPath);
     longer(sel.cgroup, "cgroup", kMaxSelectorPath);
     if (sel.cmdline && !longer(sel.cmdline, "cmdline", kMaxRegex)) {
-      if (auto re = UserRegex::compile(*sel.cmdline); !re)
-        r_.error(node["cmdline"], fmt::format("{}.cmdline is not a valid regular expression: {}",
-                                              what, re.error().message));
+      if (auto re = UserRegex::compile(*sel.cmdline, fmt::format("{}.cmdline", what)); !re)
+        r_.error(node["cmdline"], re.error().message);
     }
     if (sel.cgroup && !sel.cgroup->starts_with('/'))
       r_.error(node["cgroup"], fmt::format("{}.cgroup must be an absolute cgroup v2 path such as "
@@ -453,9 +452,8 @@ class ScenarioParser {
     if (!text) return std::nullopt;
     if (!within_limit(map[key], what, *text, probe_limits::kMaxRegex))
       return std::nullopt;
-    if (auto re = UserRegex::compile(*text); !re) {
-      r_.error(map[key],
-               fmt::format("{} is not a valid regular expression: {}", what, re.error().message));
+    if (auto re = UserRegex::compile(*text, what); !re) {
+      r_.error(map[key], re.error().message);
       return std::nullopt;
     }
     return text;

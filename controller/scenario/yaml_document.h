@@ -1,7 +1,7 @@
 #pragma once
-// A YAML document read with libyaml into one flat, immutable tree. yaml-cpp took 90% of the
-// time `faultline validate` spent on a 6 MB scenario (2.2 s of 2.5 s to build its node graph);
-// libyaml's events for the same file take 0.3 s. Nodes are small handles into the document,
+// A YAML document read with libyaml into one flat, immutable tree. yaml-cpp was 90% of the
+// 3.5 s `faultline validate` spent on a 6 MB scenario (perf), 2.2 s of it to build its node
+// graph; libyaml's events for the same file take 0.3 s. Nodes are small handles into the document,
 // which must outlive them. The shape of the API follows yaml-cpp's, which the readers were
 // written against: a node for an absent key is undefined (false), a map is iterated as pairs
 // (`it->first`, `it->second`), a list as nodes.

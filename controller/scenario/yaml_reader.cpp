@@ -30,8 +30,9 @@ std::string_view type_name(const yaml::Node& n) {
 }
 
 // libyaml's words for the syntax errors people make most, with what to do about them. Matched
-// on the problem and, where one problem has several causes, the context it was found in.
-std::string explain_yaml_error(const yaml::SyntaxError& e) {
+// on the problem and, where one problem has several causes, the context it was found in or the
+// character it stopped at (`at`).
+std::string explain_yaml_error(const yaml::SyntaxError& e, char at) {
   struct Hint {
     std::string_view problem;
     std::string_view context;  // empty: any
@@ -50,12 +51,15 @@ std::string explain_yaml_error(const yaml::SyntaxError& e) {
        "a '{' is not closed; add the missing '}'"},
       {"did not find expected ',' or ']'", "while parsing a flow sequence",
        "a '[' is not closed; add the missing ']'"},
-      {"did not find expected node content", "while parsing a flow node",
-       "this closes what it did not open; close each '[' with ']' and each '{' with '}'"},
   };
   for (const Hint& h : kHints)
     if (e.problem == h.problem && (h.context.empty() || e.context == h.context))
       return fmt::format("YAML syntax: {}: {}", e.problem, h.fix);
+  // A ']' or '}' where a value should start (`a: ]`): libyaml says only that no value was found.
+  if (e.problem == "did not find expected node content" && (at == ']' || at == '}'))
+    return fmt::format("YAML syntax: {}: this closes what it did not open; close each '[' with "
+                       "']' and each '{{' with '}}'",
+                       e.problem);
   if (e.context.empty()) return fmt::format("YAML syntax: {}", e.problem);
   return fmt::format("YAML syntax: {} {} (line {})", e.problem, e.context, e.context_at.line + 1);
 }
@@ -310,7 +314,8 @@ std::unique_ptr<yaml::Document> load_yaml_document(std::string_view text, const 
       errors.push_back({{file, line, tab},
                         "YAML syntax: a tab indents this line; YAML indents with spaces only"});
     } else {
-      errors.push_back({{file, line, e->at.column + 1}, explain_yaml_error(*e)});
+      const char at = e->at.pos < text.size() ? text[e->at.pos] : '\0';
+      errors.push_back({{file, line, e->at.column + 1}, explain_yaml_error(*e, at)});
     }
     return nullptr;
   }

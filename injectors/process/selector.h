@@ -1,6 +1,5 @@
 #pragma once
 // Which processes a fault or probe means. Every criterion given must match (AND).
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>

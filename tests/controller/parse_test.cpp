@@ -415,6 +415,10 @@ TEST_CASE("errors in YAML syntax are reported alone, with their place", "[parse]
             "only"});
   CHECK(diagnostics_of("") == std::vector<std::string>{"t.yaml:1:1: error: the file is empty; a "
                                                        "scenario starts with 'version: 1'"});
+  CHECK(diagnostics_of("version: 1\ntitle: ]\n") ==
+        std::vector<std::string>{
+            "t.yaml:2:8: error: YAML syntax: did not find expected node content: this closes what "
+            "it did not open; close each '[' with ']' and each '{' with '}'"});
 }
 
 }  // namespace faultline
