@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 #include "injectors/process/selector.h"
 
 namespace faultline::bench {

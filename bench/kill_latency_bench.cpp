@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "agent/local_agent.h"
+#include "agent/local/local_agent.h"
 #include "bench/bench_util.h"
 
 using namespace faultline;

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/agent_config.h"
+#include "agent/daemon/agent_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

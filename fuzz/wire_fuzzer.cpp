@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/wire.h"
+#include "agent/wire/wire.h"
 #include "injectors/injector.h"
 #include "injectors/process/selector.h"
 

@@ -3,7 +3,7 @@
 
 #include "controller/cli/commands.h"
 #include "controller/fleet/preflight.h"
-#include "controller/run/record.h"
+#include "controller/verdict/record.h"
 
 namespace faultline {
 

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "controller/cli/commands.h"
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 #include "controller/plan/host_plan.h"
 #include "controller/scenario/scenario.h"
 

@@ -3,11 +3,11 @@
 #include <random>
 #include <thread>
 
-#include "agent/local_agent.h"
-#include "agent/local_undo.h"
+#include "agent/local/local_agent.h"
+#include "agent/local/local_undo.h"
 #include "controller/cli/commands.h"
-#include "controller/cli/signals.h"
-#include "controller/run/record.h"
+#include "core/stop_signal.h"
+#include "controller/verdict/record.h"
 #include "core/defer.h"
 #include "core/suggest.h"
 #include "injectors/linux/cgroup.h"

@@ -4,13 +4,13 @@
 #include <cstdio>
 #include <random>
 
-#include "agent/local_undo.h"
+#include "agent/local/local_undo.h"
 #include "controller/cli/commands.h"
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 #include "controller/plan/blast_radius.h"
 #include "controller/plan/host_plan.h"
 #include "controller/plan/timeline.h"
-#include "controller/probes/probe.h"
+#include "probes/probe.h"
 #include "controller/scenario/parse.h"
 #include "injectors/injector.h"
 

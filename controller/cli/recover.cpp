@@ -1,6 +1,6 @@
 // `faultline recover`: puts the host back after a faultline that died together with its guardian
 // (kill -9 of both, the OOM killer, a container restart). It performs the undo
-// left in every abandoned local state file (agent/local_undo.h), and in agent state files given
+// left in every abandoned local state file (agent/local/local_undo.h), and in agent state files given
 // with --state; with --scan it also finds what faultline may have left by names and handles
 // alone (injectors/linux/orphans.h), leaving alone what a live run or agent still holds: what the
 // undo plans of the state files whose lock a live process holds name.
@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <set>
 
-#include "agent/local_undo.h"
-#include "agent/undo_keeper.h"
+#include "agent/local/local_undo.h"
+#include "agent/local/undo_keeper.h"
 #include "controller/cli/commands.h"
-#include "controller/run/record.h"
+#include "controller/verdict/record.h"
 #include "injectors/linux/orphans.h"
 #include "injectors/linux/undo_steps.h"
 

@@ -1,11 +1,11 @@
 #include <cstdio>
 #include <random>
 
-#include "agent/local_undo.h"
+#include "agent/local/local_undo.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/console.h"
-#include "controller/cli/signals.h"
-#include "controller/fleet/inventory.h"
+#include "core/stop_signal.h"
+#include "controller/inventory/inventory.h"
 #include "controller/fleet/preflight.h"
 #include "controller/plan/blast_radius.h"
 #include "controller/plan/host_plan.h"

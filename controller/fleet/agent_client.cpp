@@ -3,7 +3,7 @@
 #include <agent.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
 
-#include "agent/wire.h"
+#include "agent/wire/wire.h"
 
 namespace faultline {
 namespace {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/fault_report.h"
-#include "agent/tls_credentials.h"
-#include "controller/probes/probe.h"
+#include "agent/local/fault_report.h"
+#include "agent/wire/tls_credentials.h"
+#include "probes/probe.h"
 #include "controller/scenario/scenario.h"
 #include "core/result.h"
 

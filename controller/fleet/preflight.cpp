@@ -3,7 +3,7 @@
 #include <set>
 #include <thread>
 
-#include "agent/wire.h"
+#include "agent/wire/wire.h"
 
 namespace faultline {
 namespace {

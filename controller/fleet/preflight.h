@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "controller/fleet/agent_client.h"
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 #include "controller/plan/host_plan.h"
 
 namespace faultline {

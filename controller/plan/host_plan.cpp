@@ -6,7 +6,7 @@
 #include <set>
 
 #include "controller/plan/host_selection.h"
-#include "controller/scenario/yaml_reader.h"
+#include "yaml/yaml_reader.h"
 #include "core/suggest.h"
 
 namespace faultline {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 #include "controller/scenario/scenario.h"
 #include "core/diagnostic.h"
 

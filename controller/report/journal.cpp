@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "controller/run/network_effect.h"
+#include "controller/verdict/network_effect.h"
 
 namespace faultline {
 namespace {

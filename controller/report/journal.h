@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "controller/run/record.h"
-#include "controller/run/verdict.h"
+#include "controller/verdict/record.h"
+#include "controller/verdict/verdict.h"
 #include "core/result.h"
 
 namespace faultline {

@@ -1,7 +1,7 @@
 #include "controller/report/summary.h"
 
-#include "controller/probes/probe.h"
-#include "controller/run/network_effect.h"
+#include "probes/probe.h"
+#include "controller/verdict/network_effect.h"
 
 namespace faultline {
 

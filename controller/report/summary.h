@@ -3,8 +3,8 @@
 // fault, requested against observed; then the verdict.
 #include <string>
 
-#include "controller/run/record.h"
-#include "controller/run/verdict.h"
+#include "controller/verdict/record.h"
+#include "controller/verdict/verdict.h"
 
 namespace faultline {
 

@@ -7,10 +7,10 @@
 #include <random>
 #include <thread>
 
-#include "agent/local_agent.h"
+#include "agent/local/local_agent.h"
 #include "controller/plan/timeline.h"
-#include "controller/probes/agent_probe.h"
-#include "controller/probes/probe.h"
+#include "controller/fleet/agent_probe.h"
+#include "probes/probe.h"
 #include "controller/report/journal.h"
 #include "controller/run/remote_faults.h"
 #include "controller/run/stop_conditions.h"

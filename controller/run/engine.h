@@ -7,10 +7,10 @@
 #include <optional>
 #include <string>
 
-#include "agent/undo_keeper.h"
+#include "agent/local/undo_keeper.h"
 #include "controller/plan/host_plan.h"
-#include "controller/run/record.h"
-#include "controller/run/verdict.h"
+#include "controller/verdict/record.h"
+#include "controller/verdict/verdict.h"
 #include "controller/scenario/scenario.h"
 
 namespace faultline {

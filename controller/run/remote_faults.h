@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "controller/fleet/agent_client.h"
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 
 namespace faultline {
 

@@ -6,10 +6,10 @@
 #include <set>
 #include <unordered_map>
 
-#include "controller/fleet/host_name.h"
-#include "controller/scenario/probe_limits.h"
+#include "controller/inventory/host_name.h"
+#include "probes/probe_limits.h"
 #include "core/user_regex.h"
-#include "controller/scenario/yaml_reader.h"
+#include "yaml/yaml_reader.h"
 #include "core/suggest.h"
 #include "injectors/injector.h"
 

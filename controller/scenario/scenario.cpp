@@ -2,18 +2,6 @@
 
 namespace faultline {
 
-std::string_view phase_name(Phase p) {
-  switch (p) {
-    case Phase::Before:
-      return "before";
-    case Phase::During:
-      return "during";
-    case Phase::After:
-      return "after";
-  }
-  return "?";
-}
-
 const TargetGroup* Scenario::target(std::string_view name) const {
   for (const TargetGroup& t : targets)
     if (t.name == name) return &t;

@@ -13,11 +13,9 @@
 #include "injectors/params/params.h"
 #include "injectors/process/selector.h"
 #include "injectors/process/targets.h"
+#include "probes/probe_spec.h"
 
 namespace faultline {
-
-enum class Phase { Before, During, After };
-std::string_view phase_name(Phase p);
 
 // Which inventory hosts a target group acts on (`hosts:`). A host is a candidate when it is
 // among `names` (if given) and has every one of `labels` (if given); the group then takes all
@@ -55,65 +53,6 @@ struct BlastRadius {
   // scenario gives neither bound, max_hosts is 1, as max_processes is.
   std::optional<int64_t> max_hosts;
   std::optional<Percent> max_host_percent;  // of the inventory's hosts, 1%..100%
-};
-
-struct HttpProbe {
-  std::string url;
-  std::string method = "GET";
-  Duration timeout = std::chrono::seconds(1);
-};
-struct TcpProbe {
-  std::string host;
-  int port = 0;
-  Duration timeout = std::chrono::seconds(1);
-};
-struct CommandProbe {
-  std::string run;  // given to /bin/sh -c
-  Duration timeout = std::chrono::seconds(5);
-};
-struct ProcessProbe {
-  ProcessSelector selector;
-  std::string target;  // the group it came from, if any
-};
-
-// What a check must observe to pass. Which fields apply depends on the probe type.
-struct Expectation {
-  std::vector<int> status;                  // http: any of these
-  std::optional<std::string> body_matches;  // http: regex searched in the body
-  std::optional<Duration> max_latency;      // http, tcp
-  bool connects = true;                     // tcp
-  std::optional<int> exit_code;             // command
-  std::optional<std::string> stdout_matches;
-  std::optional<int64_t> min_count;  // process
-  std::optional<int64_t> max_count;
-};
-
-enum class ProbeType { Http, Tcp, Command, Process };
-
-struct ProbeSpec {
-  std::string name;
-  ProbeType type = ProbeType::Http;
-  HttpProbe http;
-  TcpProbe tcp;
-  CommandProbe command;
-  ProcessProbe process;
-  Expectation expect;
-  Duration interval = std::chrono::seconds(1);
-  std::set<Phase> phases = {Phase::Before, Phase::During, Phase::After};
-  // The share of checks allowed to fail in each phase.
-  Percent tolerance_before{0};
-  Percent tolerance_during{0};
-  Percent tolerance_after{0};
-  // `on:`: the inventory host whose agent runs the probe; "" for the controller itself.
-  std::string on;
-  SourceLocation on_at;
-  SourceLocation at;
-
-  Percent tolerance(Phase p) const {
-    return p == Phase::Before   ? tolerance_before
-           : p == Phase::During ? tolerance_during
-                                : tolerance_after;
-  }
 };
 
 struct StopCondition {

@@ -40,4 +40,8 @@ Result<std::vector<PortRange>> parse_port_list(std::string_view text);
 // matching, which compares masked values).
 std::vector<std::pair<uint16_t, uint16_t>> port_range_masks(PortRange range);
 
+// Whether `host` (an IP address without brackets) is 127.0.0.0/8 or ::1. A name such as
+// "localhost" is not: where it resolves is not known here.
+bool is_loopback_address(std::string_view host);
+
 }  // namespace faultline

@@ -1,6 +1,6 @@
 // faultline-agent's config: a good file read field by field, relative TLS paths resolved against
 // the config's directory, and every mistake reported at its place (FILE:LINE:COL) with the fix.
-#include "agent/agent_config.h"
+#include "agent/daemon/agent_config.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>

@@ -1,6 +1,6 @@
 // The agent's state file: what it holds comes back exactly, every write replaces it whole, and a
 // file it cannot understand is an error that says what to do, never an empty state.
-#include "agent/state_file.h"
+#include "agent/local/state_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

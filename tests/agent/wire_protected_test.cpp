@@ -3,7 +3,7 @@
 // with an exact message.
 #include <catch2/catch.hpp>
 
-#include "agent/wire.h"
+#include "agent/wire/wire.h"
 
 using namespace faultline;
 namespace v1 = faultline::agent::v1;

@@ -1,7 +1,7 @@
 // The agent's reading of a ProbeRequest (wire::decode): every field checked as a scenario's probe
 // would be, each mistake an exact message, and random requests answered with a value or an
 // error, never a crash.
-#include "agent/wire.h"
+#include "agent/wire/wire.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // Preflight refuses a probe that an agent would refuse, before the run touches anything: with
-// the agent's own check of a RunProbe request (agent/wire.cpp), not a copy of its limits.
+// the agent's own check of a RunProbe request (agent/wire/wire.cpp), not a copy of its limits.
 #include "controller/fleet/preflight.h"
 
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
-#include "controller/run/verdict.h"
+#include "controller/verdict/verdict.h"
 
 #include <catch2/catch.hpp>
 
-#include "controller/run/network_effect.h"
+#include "controller/verdict/network_effect.h"
 #include "controller/run/stop_conditions.h"
 #include "controller/scenario/parse.h"
 

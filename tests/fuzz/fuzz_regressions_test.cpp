@@ -6,9 +6,9 @@
 #include <map>
 #include <string>
 
-#include "agent/agent_config.h"
-#include "agent/wire.h"
-#include "controller/fleet/inventory.h"
+#include "agent/daemon/agent_config.h"
+#include "agent/wire/wire.h"
+#include "controller/inventory/inventory.h"
 #include "controller/scenario/parse.h"
 
 using namespace faultline;

@@ -52,3 +52,14 @@ TEST_CASE("a port range becomes value/mask pairs that cover it exactly") {
     CHECK(wrong.empty());
   }
 }
+
+TEST_CASE("loopback addresses", "[address]") {
+  CHECK(is_loopback_address("127.0.0.1"));
+  CHECK(is_loopback_address("127.255.255.254"));
+  CHECK(is_loopback_address("::1"));
+  CHECK_FALSE(is_loopback_address("128.0.0.1"));
+  CHECK_FALSE(is_loopback_address("10.0.0.1"));
+  CHECK_FALSE(is_loopback_address("::2"));
+  CHECK_FALSE(is_loopback_address("::ffff:127.0.0.1"));
+  CHECK_FALSE(is_loopback_address("localhost"));
+}

@@ -1,5 +1,5 @@
 #pragma once
-// Finding the guardian of a faultline process (agent/guardian.h), so that a test can kill both,
+// Finding the guardian of a faultline process (agent/local/guardian.h), so that a test can kill both,
 // as the OOM killer or `kill -9 -PGID` would.
 #include <sys/types.h>
 

@@ -23,7 +23,7 @@
 #include <random>
 #include <set>
 
-#include "agent/wire.h"
+#include "agent/wire/wire.h"
 #include "core/user_regex.h"
 #include "injectors/process/proc.h"
 #include "tests/support/agent_process.h"

@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "agent/tls_credentials.h"
+#include "agent/wire/tls_credentials.h"
 #include "controller/fleet/agent_client.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "controller/probes/probe.h"
+#include "probes/probe.h"
 #include "tests/support/temp_dir.h"
 
 using namespace faultline;

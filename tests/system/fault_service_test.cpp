@@ -2,8 +2,8 @@
 // remembered for a bounded time, then forgotten, so that tick() walks a table that stays small.
 #include <catch2/catch.hpp>
 
-#include "agent/fault_service.h"
-#include "agent/undo_keeper.h"
+#include "agent/daemon/fault_service.h"
+#include "agent/local/undo_keeper.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "controller/fleet/agent_client.h"
-#include "controller/fleet/inventory.h"
+#include "controller/inventory/inventory.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/lab_guard.h"

@@ -1,4 +1,4 @@
-// Local runs keep every fault's undo on disk and with a guardian (agent/local_undo.h): whatever
+// Local runs keep every fault's undo on disk and with a guardian (agent/local/local_undo.h): whatever
 // kind the fault is, a SIGKILL of faultline leaves nothing applied, and when the guardian dies
 // too, `faultline recover` puts the host back from the file. Each test keeps its undo files in
 // a directory of its own (FAULTLINE_RUN_DIR), so that it sees only its own leftovers.

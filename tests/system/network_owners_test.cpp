@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
-#include "agent/local_agent.h"
+#include "agent/local/local_agent.h"
 #include "tests/support/netns.h"
 
 using namespace faultline;

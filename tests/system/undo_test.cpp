@@ -13,7 +13,7 @@
 #include <regex>
 #include <thread>
 
-#include "agent/state_file.h"
+#include "agent/local/state_file.h"
 #include "core/defer.h"
 #include "injectors/injector.h"
 #include "injectors/linux/cgroup.h"
