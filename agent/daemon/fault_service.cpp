@@ -5,7 +5,8 @@
 
 #include <algorithm>
 
-#include "injectors/process/targets.h"
+#include "agent/daemon/fault_request.h"
+#include "agent/daemon/policy.h"
 
 namespace faultline {
 namespace {
@@ -24,124 +25,12 @@ std::optional<std::chrono::system_clock::time_point> wall(std::optional<TimePoin
          std::chrono::duration_cast<std::chrono::system_clock::duration>(*t - Clock::now());
 }
 
-ServiceError invalid(std::string message) {
-  return {ServiceCode::Invalid, std::move(message)};
-}
-
-ServiceError refused(std::string message) {
-  return {ServiceCode::Refused, std::move(message)};
-}
-
 }  // namespace
-
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
-           c == '-';
-  });
-}
 
 FaultService::FaultService(const AgentConfig& config, UndoKeeper& keeper)
     : config_(config), agent_(&keeper) {}
 
-std::vector<KindSupport> FaultService::kinds() const {
-  std::vector<KindSupport> out;
-  for (const InjectorDescriptor& d : all_injectors()) {
-    KindSupport k{std::string(d.kind), true, ""};
-    const auto& allowed = config_.policy.allowed_kinds;
-    if (!allowed.empty() && !allowed.contains(k.kind)) {
-      k.supported = false;
-      k.reason = fmt::format("not allowed by this agent's policy.allowed_kinds ({})", config_.file);
-    } else if (const Support s = d.supported(); !s.ok) {
-      k.supported = false;
-      k.reason = s.reason;
-    }
-    out.push_back(std::move(k));
-  }
-  return out;
-}
-
-ServiceResult<FaultRequest> FaultService::build_request(const ApplyInput& in) const {
-  if (!valid_id(in.owner))
-    return std::unexpected(invalid("owner must be 1 to 128 letters, digits, '.', '_', ':' or '-'"));
-  if (!valid_id(in.fault_id))
-    return std::unexpected(
-        invalid("fault_id must be 1 to 128 letters, digits, '.', '_', ':' or '-'"));
-  // Selector fields come from the network; the limits are the scenario parser's.
-  if (auto too_long = oversized_selector_field(in.selector, "selector"))
-    return std::unexpected(invalid(*too_long));
-  const InjectorDescriptor* d = find_injector(in.kind);
-  if (d == nullptr)
-    return std::unexpected(invalid(fmt::format("unknown fault kind '{:.64}'; known kinds: {}",
-                                               in.kind, fmt::join(injector_kinds(), ", "))));
-  FaultRequest request;
-  request.id = key(in.owner, in.fault_id);
-  request.kind = in.kind;
-  request.selector = in.selector;
-  request.duration = in.duration;
-  request.seed = in.seed;
-  request.max_processes = in.max_processes;
-  // The same parser as a scenario file: the agent trusts no value the controller checked.
-  std::vector<RawParam> raw;
-  const SourceLocation at{fmt::format("fault '{}'", in.fault_id)};
-  for (const auto& [k, v] : in.params) raw.push_back({k, v, at, at});
-  ParsedParams parsed = parse_params(d->params, raw, at, in.kind);
-  if (!parsed.errors.empty()) {
-    std::vector<std::string> messages;
-    for (const Diagnostic& e : parsed.errors) messages.push_back(e.message);
-    return std::unexpected(invalid(fmt::format("{}", fmt::join(messages, "; "))));
-  }
-  request.params = std::move(parsed.params);
-  if (in.selector.cmdline)
-    if (auto m = ProcessMatcher::compile(in.selector); !m)
-      return std::unexpected(invalid(m.error().message));
-  // Both hold: the scenario's blast_radius.protected (wire.cpp checked it) adds to what the
-  // agent's own policy protects, which stays as configured whatever the controller sends.
-  request.protection.selectors = in.protected_processes;
-  request.protection.agent_policy = config_.policy.protected_processes;
-  if (config_.scope_own_netns) {
-    // Without its own namespace to compare against, the scope cannot be kept: refuse.
-    request.protection.only_netns = netns_inode(getpid());
-    if (!request.protection.only_netns)
-      return std::unexpected(
-          ServiceError{ServiceCode::Unavailable,
-                       "scope.netns is 'own' but the agent cannot read its own network namespace"});
-  }
-  return request;
-}
-
-ServiceResult<void> FaultService::check_policy(const ApplyInput& in,
-                                               const FaultRequest& request) const {
-  const AgentPolicy& p = config_.policy;
-  if (!p.allowed_kinds.empty() && !p.allowed_kinds.contains(in.kind))
-    return std::unexpected(refused(
-        fmt::format("refused by this agent's policy: {} is not in policy.allowed_kinds ({})",
-                    in.kind, fmt::join(p.allowed_kinds, ", "))));
-  if (in.duration && *in.duration > p.max_duration)
-    return std::unexpected(refused(fmt::format(
-        "refused by this agent's policy: duration {} is longer than policy.max_duration {}",
-        format_duration(*in.duration), format_duration(p.max_duration))));
-  if (request.params.has("interface")) {
-    const std::string& itf = request.params.text("interface");
-    if (std::find(p.protected_interfaces.begin(), p.protected_interfaces.end(), itf) !=
-        p.protected_interfaces.end())
-      return std::unexpected(refused(fmt::format(
-          "refused by this agent's policy: interface {} is in policy.protected_interfaces", itf)));
-  }
-  // A lab agent acts in its own network namespace only; a named one would be another host's.
-  if (config_.scope_own_netns && request.params.has("netns"))
-    return std::unexpected(
-        refused("refused by this agent's scope: netns is not allowed when scope.netns is 'own'"));
-  // Active, being applied, or having its targets found: each counts against the limit.
-  size_t busy = preparing_.size();
-  for (const auto& [k, l] : leases_) busy += (l.applying || agent_.active_deadline(k)) ? 1 : 0;
-  if (busy >= static_cast<size_t>(p.max_faults))
-    return std::unexpected(refused(
-        fmt::format("refused by this agent's policy: {} faults are active, the policy.max_faults",
-                    p.max_faults)));
-  return {};
-}
+std::vector<KindSupport> FaultService::kinds() const { return kinds_offered(config_); }
 
 Duration FaultService::lease_for(std::optional<Duration> asked) const {
   if (!asked || *asked <= Duration::zero()) return config_.lease_default;
@@ -149,10 +38,10 @@ Duration FaultService::lease_for(std::optional<Duration> asked) const {
 }
 
 ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
-  auto built = build_request(in);
+  auto built = build_fault_request(in, config_);
   if (!built) return std::unexpected(built.error());
   FaultRequest request = std::move(*built);
-  const std::string k = key(in.owner, in.fault_id);
+  const std::string k = fault_key(in.owner, in.fault_id);
   {
     std::lock_guard lock(mutex_);
     if (auto it = leases_.find(k); it != leases_.end()) {
@@ -173,7 +62,11 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
       return std::unexpected(ServiceError{
           ServiceCode::Unavailable,
           fmt::format("fault '{}' is being applied by another call; ask again", in.fault_id)});
-    if (auto ok = check_policy(in, request); !ok) return std::unexpected(ok.error());
+    // Active, being applied, or having its targets found: each counts against the limit.
+    size_t busy = preparing_.size();
+    for (const auto& [other, l] : leases_)
+      busy += (l.applying || agent_.active_deadline(other)) ? 1 : 0;
+    if (auto ok = check_policy(config_, in, request, busy); !ok) return std::unexpected(ok.error());
     preparing_.insert(k);
   }
   // Targets are found without the service's lock: leases keep expiring meanwhile.
@@ -257,7 +150,7 @@ ServiceResult<std::vector<FaultReport>> FaultService::revert(const std::string& 
     std::lock_guard lock(mutex_);
     bool found = false;
     for (const std::string& k : preparing_)
-      if (k.starts_with(owner + "/") && (fault_id.empty() || k == key(owner, fault_id))) {
+      if (k.starts_with(owner + "/") && (fault_id.empty() || k == fault_key(owner, fault_id))) {
         cancelled_.insert(k);
         found = true;
       }

@@ -1,8 +1,9 @@
 #pragma once
-// What faultline-agent does for its controllers, apart from the wire: it checks each request
-// against the agent's own policy, applies faults through the LocalAgent with a lease, reverts
-// them when the lease or the deadline passes, and keeps the undo of every active fault on disk
-// (state_file) so that an agent killed mid-fault puts the host back when it starts again.
+// What faultline-agent does for its controllers, apart from the wire: it takes each request
+// once it is checked (fault_request.h) and within the agent's own policy (policy.h), applies
+// faults through the LocalAgent with a lease, reverts them when the lease or the deadline
+// passes, and keeps the undo of every active fault on disk (state_file, through UndoKeeper) so
+// that an agent killed mid-fault puts the host back when it starts again.
 // The gRPC layer (grpc_service.cpp) only translates messages to and from these calls.
 #include <expected>
 #include <map>
@@ -14,41 +15,13 @@
 
 #include "agent/daemon/actuator.h"
 #include "agent/daemon/agent_config.h"
+#include "agent/daemon/policy.h"
+#include "agent/daemon/service_types.h"
 #include "agent/local/fault_report.h"
 #include "agent/local/local_agent.h"
 #include "agent/local/undo_keeper.h"
 
 namespace faultline {
-
-enum class ServiceCode { Invalid, Refused, Unavailable, Failed, NotFound };
-
-struct ServiceError {
-  ServiceCode code = ServiceCode::Failed;
-  std::string message;
-};
-
-template <typename T>
-using ServiceResult = std::expected<T, ServiceError>;
-
-struct ApplyInput {
-  std::string owner;
-  std::string fault_id;
-  std::string kind;
-  std::map<std::string, std::string> params;  // as written in a scenario
-  ProcessSelector selector;
-  std::optional<Duration> duration;
-  std::optional<Duration> lease;  // nullopt: the agent's default
-  uint64_t seed = 0;
-  int64_t max_processes = 0;
-  // The scenario's blast_radius.protected, in addition to the agent's policy.protected_processes.
-  std::vector<ProcessSelector> protected_processes;
-};
-
-struct KindSupport {
-  std::string kind;
-  bool supported = false;
-  std::string reason;
-};
 
 struct RenewOutcome {
   size_t renewed = 0;
@@ -86,11 +59,6 @@ class FaultService {
     bool revert_asked = false;  // a revert came meanwhile: apply() reverts it when done
     TimePoint ended_at{};       // when it ended (reverted, or its apply failed); for prune()
   };
-  static std::string key(const std::string& owner, const std::string& fault_id) {
-    return owner + "/" + fault_id;
-  }
-  ServiceResult<FaultRequest> build_request(const ApplyInput& input) const;
-  ServiceResult<void> check_policy(const ApplyInput& input, const FaultRequest& request) const;
   Duration lease_for(std::optional<Duration> asked) const;
   FaultReport report(const std::string& k) const;
   // Reverts one fault; takes mutex_ only around the bookkeeping, never across the revert.
@@ -107,8 +75,5 @@ class FaultService {
   std::set<std::string> cancelled_;      // reverted while still being prepared: not applied
   bool stopping_ = false;                // revert_everything ran: no new fault
 };
-
-// Owner and fault ids travel in logs, file names and replies: [A-Za-z0-9._:-]{1,128}.
-bool valid_id(std::string_view id);
 
 }  // namespace faultline

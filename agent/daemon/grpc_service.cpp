@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "agent/daemon/fault_request.h"
 #include "agent/wire/wire.h"
 #include "probes/probe.h"
 

@@ -1,0 +1,68 @@
+#include "agent/daemon/fault_request.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "injectors/process/targets.h"
+
+namespace faultline {
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
+           c == '-';
+  });
+}
+
+ServiceResult<FaultRequest> build_fault_request(const ApplyInput& in, const AgentConfig& config) {
+  if (!valid_id(in.owner))
+    return std::unexpected(invalid("owner must be 1 to 128 letters, digits, '.', '_', ':' or '-'"));
+  if (!valid_id(in.fault_id))
+    return std::unexpected(
+        invalid("fault_id must be 1 to 128 letters, digits, '.', '_', ':' or '-'"));
+  // Selector fields come from the network; the limits are the scenario parser's.
+  if (auto too_long = oversized_selector_field(in.selector, "selector"))
+    return std::unexpected(invalid(*too_long));
+  const InjectorDescriptor* d = find_injector(in.kind);
+  if (d == nullptr)
+    return std::unexpected(invalid(fmt::format("unknown fault kind '{:.64}'; known kinds: {}",
+                                               in.kind, fmt::join(injector_kinds(), ", "))));
+  FaultRequest request;
+  request.id = fault_key(in.owner, in.fault_id);
+  request.kind = in.kind;
+  request.selector = in.selector;
+  request.duration = in.duration;
+  request.seed = in.seed;
+  request.max_processes = in.max_processes;
+  // The same parser as a scenario file: the agent trusts no value the controller checked.
+  std::vector<RawParam> raw;
+  const SourceLocation at{fmt::format("fault '{}'", in.fault_id)};
+  for (const auto& [k, v] : in.params) raw.push_back({k, v, at, at});
+  ParsedParams parsed = parse_params(d->params, raw, at, in.kind);
+  if (!parsed.errors.empty()) {
+    std::vector<std::string> messages;
+    for (const Diagnostic& e : parsed.errors) messages.push_back(e.message);
+    return std::unexpected(invalid(fmt::format("{}", fmt::join(messages, "; "))));
+  }
+  request.params = std::move(parsed.params);
+  if (in.selector.cmdline)
+    if (auto m = ProcessMatcher::compile(in.selector); !m)
+      return std::unexpected(invalid(m.error().message));
+  // Both hold: the scenario's blast_radius.protected (wire.cpp checked it) adds to what the
+  // agent's own policy protects, which stays as configured whatever the controller sends.
+  request.protection.selectors = in.protected_processes;
+  request.protection.agent_policy = config.policy.protected_processes;
+  if (config.scope_own_netns) {
+    // Without its own namespace to compare against, the scope cannot be kept: refuse.
+    request.protection.only_netns = netns_inode(getpid());
+    if (!request.protection.only_netns)
+      return std::unexpected(
+          ServiceError{ServiceCode::Unavailable,
+                       "scope.netns is 'own' but the agent cannot read its own network namespace"});
+  }
+  return request;
+}
+
+}  // namespace faultline
