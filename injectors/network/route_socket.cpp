@@ -29,16 +29,13 @@ int collect(nl_msg* msg, void* arg) {
   return NL_OK;
 }
 
+thread_local std::vector<std::vector<uint8_t>>* request_tap = nullptr;
+
 }  // namespace
 
+void RouteSocket::tap_requests(std::vector<std::vector<uint8_t>>* tap) { request_tap = tap; }
+
 Result<RouteSocket> RouteSocket::open() {
-  // netem's delay distribution tables are 8 KiB and more: larger than libnl's default message
-  // size (a page), so every message gets room for them.
-  static const bool sized = [] {
-    nlmsg_set_default_size(64 * 1024);
-    return true;
-  }();
-  (void)sized;
   nl_sock* sock = nl_socket_alloc();
   if (sock == nullptr) return fail("cannot allocate a netlink socket");
   if (int rc = nl_connect(sock, NETLINK_ROUTE); rc < 0) {
@@ -63,7 +60,12 @@ RouteSocket::~RouteSocket() {
 }
 
 Result<void> RouteSocket::request(nl_msg* msg, const std::string& what) {
-  nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
+  nlmsghdr* header = nlmsg_hdr(msg);
+  header->nlmsg_flags |= NLM_F_ACK;
+  if (request_tap != nullptr) {
+    const auto* begin = reinterpret_cast<const uint8_t*>(header);
+    request_tap->emplace_back(begin, begin + header->nlmsg_len);
+  }
   const int sent = nl_send_auto(sock_, msg);
   nlmsg_free(msg);
   if (sent < 0) return fail("{}: cannot send: {}", what, nl_geterror(sent));

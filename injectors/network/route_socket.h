@@ -35,6 +35,11 @@ class RouteSocket {
   // RTM_GETQDISC / RTM_GETTCLASS / RTM_GETTFILTER dump for one interface (parent 0 = all).
   Result<std::vector<RawMessage>> dump(int type, int ifindex, uint32_t parent = 0);
 
+  // While set, every request() of the calling thread is copied there as it is about to be sent
+  // (before the socket numbers it). bench/netlink_vs_tc_bench replays them on a bare socket: the
+  // floor that faultline's own apply and revert are measured against. nullptr ends it.
+  static void tap_requests(std::vector<std::vector<uint8_t>>* tap);
+
  private:
   explicit RouteSocket(nl_sock* sock) : sock_(sock) {}
   nl_sock* sock_ = nullptr;

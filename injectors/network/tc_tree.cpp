@@ -108,9 +108,13 @@ std::unexpected<Error> interface_taken(const std::string& interface) {
 }
 
 nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
-                   uint32_t info) {
-  nl_msg* msg = nlmsg_alloc_simple(type, flags);
+                   uint32_t info, size_t capacity) {
+  nl_msg* msg = capacity == 0 ? nlmsg_alloc() : nlmsg_alloc_size(capacity);
   if (msg == nullptr) return nullptr;
+  if (nlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, type, 0, flags) == nullptr) {
+    nlmsg_free(msg);
+    return nullptr;
+  }
   tcmsg tc{};
   tc.tcm_family = AF_UNSPEC;
   tc.tcm_ifindex = ifindex;
@@ -177,7 +181,7 @@ Result<void> ScopedQdiscTree::prepare() {
   if (installed_) return {};  // the tree is ours already: nothing to check
   ifindex_ = static_cast<int>(if_nametoindex(interface_.c_str()));
   if (ifindex_ == 0) return fail("interface '{}' does not exist here", interface_);
-  RouteSocket sock = FL_TRY(RouteSocket::open());
+  RouteSocket& sock = *FL_TRY(socket());
   previous_root_.reset();
   for (const QdiscState& q : FL_TRY(list_qdiscs(sock, ifindex_))) {
     if ((q.handle & 0xffff0000) == kRootHandle) return interface_taken(interface_);
@@ -215,7 +219,7 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
   // this one was prepared (both passed prepare). The LocalAgent applies under its lock, so among
   // one process's faults this check is exact; NLM_F_EXCL below settles a race with another.
   FL_TRY_VOID(prepare());
-  RouteSocket sock = FL_TRY(RouteSocket::open());
+  RouteSocket& sock = *FL_TRY(socket());
   auto undo_on_error = [&](Error e) -> Result<void> {
     if (auto r = revert(); !r) e.message += "; and then: " + r.error().message;
     return std::unexpected(std::move(e));
@@ -250,7 +254,8 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
     return undo_on_error(r.error());
 
   nl_msg* child =
-      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultHandle, kFaultClass);
+      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex_, kFaultHandle, kFaultClass, 0,
+                 kFaultQdiscCapacity);
   if (child == nullptr || nla_put_string(child, TCA_KIND, fault_qdisc.kind.c_str()) < 0)
     return undo_on_error({"cannot build the fault qdisc message"});
   if (auto r = fault_qdisc.put_options(child); !r) {
@@ -284,15 +289,20 @@ Result<void> ScopedQdiscTree::apply(const NetworkScope& scope, const FaultQdisc&
 Result<void> ScopedQdiscTree::revert() {
   if (!installed_) return {};
   if (!last_stats_) last_stats_ = fault_qdisc_stats();
-  RouteSocket sock = FL_TRY(RouteSocket::open());
+  RouteSocket& sock = *FL_TRY(socket());
   FL_TRY_VOID(delete_faultline_root(sock, ifindex_, interface_));
   installed_ = false;
   return restore();
 }
 
+Result<RouteSocket*> ScopedQdiscTree::socket() {
+  if (!sock_) sock_ = FL_TRY(RouteSocket::open());
+  return &*sock_;
+}
+
 Result<void> ScopedQdiscTree::restore() {
   if (!previous_root_) return {};
-  RouteSocket sock = FL_TRY(RouteSocket::open());
+  RouteSocket& sock = *FL_TRY(socket());
   FL_TRY_VOID(put_back_root(sock, ifindex_, interface_, *previous_root_));
   previous_root_.reset();
   return {};
@@ -316,8 +326,9 @@ Result<void> delete_faultline_root(RouteSocket& sock, int ifindex, const std::st
 
 Result<void> put_back_root(RouteSocket& sock, int ifindex, const std::string& interface,
                            const QdiscState& previous) {
-  nl_msg* msg =
-      tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, previous.handle, TC_H_ROOT);
+  // Room for the user's options as the kernel listed them (a netem root's tables are large).
+  nl_msg* msg = tc_message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, previous.handle,
+                           TC_H_ROOT, 0, previous.options.size() + 4096);
   if (msg == nullptr || nla_put_string(msg, TCA_KIND, previous.kind.c_str()) < 0 ||
       (!previous.options.empty() &&
        nla_put(msg, TCA_OPTIONS, static_cast<int>(previous.options.size()),
@@ -385,9 +396,9 @@ Result<QdiscState> qdisc_snapshot_from_json(const nlohmann::json& j) {
 
 std::optional<QdiscState> ScopedQdiscTree::fault_qdisc_stats() {
   if (!installed_) return last_stats_;
-  auto sock = RouteSocket::open();
+  auto sock = socket();
   if (!sock) return last_stats_;
-  auto qs = list_qdiscs(*sock, ifindex_);
+  auto qs = list_qdiscs(**sock, ifindex_);
   if (!qs) return last_stats_;
   for (const QdiscState& q : *qs)
     if (q.handle == kFaultHandle) return q;
@@ -396,9 +407,9 @@ std::optional<QdiscState> ScopedQdiscTree::fault_qdisc_stats() {
 
 nlohmann::json ScopedQdiscTree::read_back() {
   nlohmann::json out = nlohmann::json::array();
-  auto sock = RouteSocket::open();
+  auto sock = socket();
   if (!sock) return out;
-  auto qs = list_qdiscs(*sock, ifindex_);
+  auto qs = list_qdiscs(**sock, ifindex_);
   if (!qs) return out;
   for (const QdiscState& q : *qs)
     out.push_back({{"kind", q.kind},

@@ -43,8 +43,11 @@ struct QdiscState {
 };
 
 // An rtnetlink traffic-control message (qdisc, class or filter) with its tcmsg header filled.
+// `capacity` 0 is libnl's default (a page), enough for all but netem's distribution tables.
 nl_msg* tc_message(int type, int flags, int ifindex, uint32_t handle, uint32_t parent,
-                   uint32_t info = 0);
+                   uint32_t info = 0, size_t capacity = 0);
+// Room for a fault qdisc's options, netem's 8 KiB-and-more distribution tables included.
+inline constexpr size_t kFaultQdiscCapacity = 64 * 1024;
 
 // The refusal of a second faultline fault on an interface that carries one already.
 std::unexpected<Error> interface_taken(const std::string& interface);
@@ -89,6 +92,10 @@ class ScopedQdiscTree {
 
  private:
   Result<void> restore();
+  // One socket for the tree's life, opened on first use in the calling thread's namespace:
+  // opening one per call cost more than a request.
+  Result<RouteSocket*> socket();
+  std::optional<RouteSocket> sock_;
   std::string interface_;
   int ifindex_ = 0;
   std::optional<QdiscState> previous_root_;  // a user's classless root, to put back
