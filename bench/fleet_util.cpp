@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/user_regex.h"
+
 namespace faultline::bench {
 namespace {
 
@@ -312,8 +314,8 @@ std::string group_agent_config(const std::string& prefix, size_t index,
       "  allowed_kinds: [process_pause]\n"
       "  max_duration: 1h\n"
       "  max_faults: 8\n"
-      "  protected_processes: [{{cmdline: \"^{}-(?!{} )\"}}]\n",
-      lease_default, prefix, index);
+      "  protected_processes: [{{cmdline: '^{}-{}'}}]\n",
+      lease_default, prefix, regex_not_starting_with(fmt::format("{} ", index)));
 }
 
 ProcessSelector group_selector(const std::string& prefix) {

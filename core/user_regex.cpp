@@ -1,6 +1,9 @@
 #include "core/user_regex.h"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
+
+#include <cctype>
 
 namespace faultline {
 
@@ -33,6 +36,28 @@ bool UserRegex::search(std::string_view text) const {
 
 const std::string& UserRegex::pattern() const {
   return re_->pattern();
+}
+
+std::string regex_not_starting_with(std::string_view prefix) {
+  // Letters and digits as they are, punctuation escaped, anything else by its code.
+  const auto literal = [](char c) -> std::string {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) return std::string(1, c);
+    if (std::ispunct(u)) return std::string{'\\', c};
+    return fmt::format("\\x{{{:02x}}}", u);
+  };
+  if (prefix.empty()) return "[^\\s\\S]";  // every text starts with "": nothing follows
+  // A text that does not start with the prefix leaves it at some character (the prefix's first
+  // i characters, then another character), or ends before the prefix is complete.
+  std::string differs;
+  std::string shorter;
+  std::string head;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    differs += fmt::format("{}{}[^{}]", i ? "|" : "", head, literal(prefix[i]));
+    shorter += fmt::format("{}{}", i ? "|" : "", head);
+    head += literal(prefix[i]);
+  }
+  return fmt::format("(?:{}|(?:{})$)", differs, shorter);
 }
 
 }  // namespace faultline

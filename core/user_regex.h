@@ -31,4 +31,10 @@ class UserRegex {
   std::shared_ptr<const re2::RE2> re_;  // shared: matchers are copied, RE2 is not copyable
 };
 
+// A piece of pattern that matches where the rest of the text does not start with `prefix`: what
+// the look-ahead "(?!prefix)" said, in the syntax RE2 has (e.g. "^nginx " +
+// regex_not_starting_with("-g ")). Every character of `prefix` is taken literally. For a policy
+// that protects every process but those of one command line.
+std::string regex_not_starting_with(std::string_view prefix);
+
 }  // namespace faultline

@@ -54,5 +54,27 @@ TEST_CASE("user regex: what does not compile says why", "[regex]") {
   CHECK_FALSE(UserRegex::compile("(a)\\1").has_value());  // no back-references
 }
 
+TEST_CASE("regex_not_starting_with says what a look-ahead said, in RE2's syntax", "[regex]") {
+  CHECK(regex_not_starting_with("1 ") == "(?:[^1]|1[^\\x{20}]|(?:|1)$)");
+  const auto re = UserRegex::compile("^fl-bench-" + regex_not_starting_with("1 "));
+  REQUIRE(re);
+  CHECK(re->search("fl-bench-2 sleep"));
+  CHECK(re->search("fl-bench-12 sleep"));
+  CHECK(re->search("fl-bench-1x"));
+  CHECK(re->search("fl-bench-1"));
+  CHECK(re->search("fl-bench-"));
+  CHECK_FALSE(re->search("fl-bench-1 sleep"));
+  CHECK_FALSE(re->search("other-2 sleep"));
+  // Punctuation is taken literally, not as pattern syntax.
+  const auto dots = UserRegex::compile("^" + regex_not_starting_with("a.b"));
+  REQUIRE(dots);
+  CHECK(dots->search("axb"));
+  CHECK_FALSE(dots->search("a.b c"));
+  const auto none = UserRegex::compile("^x" + regex_not_starting_with(""));
+  REQUIRE(none);
+  CHECK_FALSE(none->search("x"));
+  CHECK_FALSE(none->search("xy"));
+}
+
 }  // namespace
 }  // namespace faultline
