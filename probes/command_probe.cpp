@@ -73,7 +73,7 @@ bool wait_for(pid_t shell, int out, TimePoint deadline, std::string& output) {
 class CommandProbeImpl final : public Probe {
  public:
   explicit CommandProbeImpl(const ProbeSpec& spec) : spec_(spec) {
-    // Validated with the same compile (controller/scenario/parse.cpp, agent/wire/wire.cpp).
+    // Validated with the same compile (controller/scenario/parse_probe.cpp, agent/wire/wire.cpp).
     if (spec.expect.stdout_matches) {
       auto re = UserRegex::compile(*spec.expect.stdout_matches, "stdout_matches");
       if (re)

@@ -26,7 +26,7 @@ class HttpProbeImpl final : public Probe {
     } else {
       load_error_ = library.error().message;
     }
-    // Validated with the same compile (controller/scenario/parse.cpp, agent/wire/wire.cpp).
+    // Validated with the same compile (controller/scenario/parse_probe.cpp, agent/wire/wire.cpp).
     if (spec.expect.body_matches) {
       auto re = UserRegex::compile(*spec.expect.body_matches, "body_matches");
       if (re)
