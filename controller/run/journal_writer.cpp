@@ -20,7 +20,6 @@ bool JournalWriter::due(TimePoint now) const { return now - last_ >= kJournalEve
 
 std::string JournalWriter::render(const Scenario& scenario, const RunRecord& record,
                                   const Verdict* verdict) const {
-  if (!path_) return {};
   // Process names and command output need not be UTF-8; replace what is not.
   return journal_json(scenario, record, verdict)
              .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +

@@ -17,7 +17,7 @@ ProbeRunner::~ProbeRunner() { stop(); }
 void ProbeRunner::start(MakeProbe make) {
   make_ = std::move(make);
   for (size_t i = 0; i < scenario_.steady_state.size(); ++i)
-    threads_.emplace_back([this, i] { loop(i, make_); });
+    threads_.emplace_back([this, i] { loop(i); });
 }
 
 void ProbeRunner::stop() {
@@ -30,9 +30,9 @@ void ProbeRunner::stop() {
     if (t.joinable()) t.join();
 }
 
-void ProbeRunner::loop(size_t index, const MakeProbe& make) {
+void ProbeRunner::loop(size_t index) {
   const ProbeSpec& spec = scenario_.steady_state[index];
-  const std::unique_ptr<Probe> probe = make(index);
+  const std::unique_ptr<Probe> probe = make_(index);
   TimePoint next = run_start_;
   std::optional<bool> last_ok;
   for (;;) {

@@ -29,7 +29,7 @@ class ProbeRunner {
   void stop();
 
  private:
-  void loop(size_t index, const MakeProbe& make);
+  void loop(size_t index);
 
   const Scenario& scenario_;
   RunState& state_;
