@@ -7,10 +7,15 @@
 //   agent_footprint_bench [SECONDS=60]
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "bench/bench_util.h"
@@ -39,6 +44,59 @@ long pss_kib(pid_t pid) {
   for (std::string line; std::getline(in, line);)
     if (line.starts_with("Pss:")) return std::stol(line.substr(4));
   return 0;
+}
+
+// Where the resident memory is: /proc/PID/smaps's Rss summed by what is mapped (a file's base
+// name, [heap], [stack], or anonymous), largest first.
+std::vector<std::pair<std::string, double>> rss_by_mapping(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  std::map<std::string, long> kib;
+  std::string current = "anonymous";
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    // A mapping's header: "start-end perms offset dev inode [path]".
+    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < 16 &&
+        !line.starts_with("Rss")) {
+      std::istringstream f(line);
+      std::string range, perms, offset, dev, inode, path;
+      f >> range >> perms >> offset >> dev >> inode;
+      std::getline(f >> std::ws, path);
+      current = path.empty() ? "anonymous" : path.substr(path.rfind('/') + 1);
+      if (current.empty()) current = path;
+    } else if (line.starts_with("Rss:")) {
+      kib[current] += std::stol(line.substr(4));
+    }
+  }
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [name, k] : kib) out.emplace_back(name, static_cast<double>(k) / 1024.0);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+// Start-up to ready: a new agent with an empty state file, from fork to its port accepting a
+// connection (it listens only after the config, the state file's lock, recovery and the
+// guardian); polled every 1 ms. Peer: the same binary's bare start (`--version`).
+void startup(const std::string& dir, const std::string& certs, int runs) {
+  std::vector<double> ready_ms, bare_ms;
+  for (int r = 0; r < runs; ++r) {
+    bench::throw_if_interrupted();
+    bench::BenchAgent agent(dir, certs, "start-1", bench::group_agent_config(kPrefix, 1, "5s"));
+    std::filesystem::remove(dir + "/start-1-state.json");
+    const auto t0 = std::chrono::steady_clock::now();
+    agent.start();
+    if (!agent.ready(5000, 1)) throw std::runtime_error("agent did not start: " + agent.log_tail());
+    ready_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    agent.stop();
+    const auto t1 = std::chrono::steady_clock::now();
+    (void)bench::wait_cpu_seconds(bench::spawn({bench::agent_binary(), "--version"}));
+    bare_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
+  }
+  const auto ready = bench::stats(ready_ms), bare = bench::stats(bare_ms);
+  std::printf("  start-up to ready (empty state file, %d starts): median %.1f ms, max %.1f ms; "
+              "peer `faultline-agent --version` %.1f ms: %.2fx; goal < 50 ms\n",
+              runs, ready.median, ready.max, bare.median, ready.median / bare.median);
 }
 
 struct Footprint {
@@ -82,7 +140,7 @@ void print(const char* label, const Footprint& f) {
 
 int run(int seconds) {
   bench::ScratchDir dir;
-  const std::string certs = bench::make_certs(dir.path(), {"foot-1"});
+  const std::string certs = bench::make_certs(dir.path(), {"foot-1", "start-1"});
   bench::Target target(std::string(kPrefix) + "-1");
   auto agents = bench::start_agents(dir.path(), certs, {"foot-1"}, [](size_t) {
     return bench::group_agent_config(kPrefix, 1, "5s");
@@ -90,6 +148,7 @@ int run(int seconds) {
   const pid_t agent = agents.front()->pid();
   std::this_thread::sleep_for(kSettle);
   const Footprint idle = sample(agent, seconds);
+  const auto idle_mappings = rss_by_mapping(agent);
   pid_t guardian = 0;
   for (pid_t c : bench::children_of(agent)) guardian = c;
 
@@ -97,7 +156,8 @@ int run(int seconds) {
   size_t renew_failures = 0;
   char state_at_end = '?';
   {
-    RemoteFaults remote("footprint-bench", kLease, Clock::now(), [&](const std::string& line) {
+    RemoteFaults remote(std::make_shared<AgentPool>(), "footprint-bench", kLease, Clock::now(),
+                        [&](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       ++renew_failures;
     });
@@ -129,6 +189,17 @@ int run(int seconds) {
     std::printf("  guardian process (forked at start): RSS %.1f MiB, PSS %.1f MiB\n",
                 static_cast<double>(bench::rss_kib(guardian)) / 1024.0,
                 static_cast<double>(pss_kib(guardian)) / 1024.0);
+  std::printf("  where the idle RSS is (/proc/PID/smaps, MiB):");
+  size_t shown = 0;
+  double rest = 0;
+  for (const auto& [name, mib] : idle_mappings)
+    if (shown < 12 && mib >= 0.05) {
+      std::printf("%s %s %.2f", shown++ == 0 ? "" : ",", name.c_str(), mib);
+    } else {
+      rest += mib;
+    }
+  std::printf(", the rest %.2f\n", rest);
+  startup(dir.path(), certs, 10);
   std::printf("  goals: RSS < 15 MiB, CPU < 0.5%% of a core\n");
   return 0;
 }

@@ -162,7 +162,7 @@ int run(size_t n, int rounds) {
 
   // RemoteFaults' own log (renewals, "fault X ended by controller") is not this benchmark's
   // output; an unreachable agent shows in the error counts.
-  RemoteFaults remote("fanout-bench", std::chrono::seconds(60), Clock::now(),
+  RemoteFaults remote(std::make_shared<AgentPool>(), "fanout-bench", std::chrono::seconds(60), Clock::now(),
                       [](const std::string&) {});
   // The first round makes every connection (TCP, TLS handshake): reported on its own.
   const Round cold_all = one_round(remote, hosts, pids, targets, "cold-all");

@@ -249,7 +249,7 @@ void BenchAgent::start() {
   }
 }
 
-bool BenchAgent::ready(int timeout_ms) {
+bool BenchAgent::ready(int timeout_ms, int poll_ms) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < until) {
     if (pid_ <= 0) return false;
@@ -258,7 +258,7 @@ bool BenchAgent::ready(int timeout_ms) {
       pid_ = 0;
       return false;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
   }
   return false;
 }

@@ -79,8 +79,9 @@ class BenchAgent {
   BenchAgent& operator=(const BenchAgent&) = delete;
 
   void start();  // does not wait
-  // Polls until the port accepts connections; false if the agent exited or time ran out.
-  bool ready(int timeout_ms);
+  // Polls (every `poll_ms`) until the port accepts connections; false if the agent exited or
+  // time ran out.
+  bool ready(int timeout_ms, int poll_ms = 10);
   void stop();
   pid_t pid() const { return pid_; }
   // The controller's view of this agent, as an inventory would give it.

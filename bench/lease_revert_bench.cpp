@@ -34,7 +34,7 @@ constexpr auto kPoll = std::chrono::milliseconds(5);
 // The controller child: apply on every host, say how it went on `report_fd` ('1' all applied,
 // '0' not), then renew until killed.
 [[noreturn]] void controller(const std::vector<Agent>& hosts, Duration lease, int report_fd) {
-  RemoteFaults remote("lease-bench", lease, Clock::now(),
+  RemoteFaults remote(std::make_shared<AgentPool>(), "lease-bench", lease, Clock::now(),
                       [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
   RemoteFault fault;
   fault.owner = "lease-bench";

@@ -30,7 +30,15 @@ std::optional<std::chrono::system_clock::time_point> wall(std::optional<TimePoin
 FaultService::FaultService(const AgentConfig& config, UndoKeeper& keeper)
     : config_(config), agent_(&keeper) {}
 
-std::vector<KindSupport> FaultService::kinds() const { return kinds_offered(config_); }
+std::vector<KindSupport> FaultService::kinds() const {
+  std::lock_guard lock(kinds_mutex_);
+  const TimePoint now = Clock::now();
+  if (!kinds_at_ || now - *kinds_at_ >= kKindsFresh) {
+    kinds_ = kinds_offered(config_);
+    kinds_at_ = now;
+  }
+  return kinds_;
+}
 
 Duration FaultService::lease_for(std::optional<Duration> asked) const {
   if (!asked || *asked <= Duration::zero()) return config_.lease_default;

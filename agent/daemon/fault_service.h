@@ -33,7 +33,12 @@ class FaultService {
   // `keeper` is where undos are kept; the service does not apply a fault it could not record.
   FaultService(const AgentConfig& config, UndoKeeper& keeper);
 
+  // What this host can do, as Describe says it. The kernel's answers (a test qdisc in a
+  // throwaway namespace, an nftables listing) cost tens of milliseconds, so they are kept for
+  // kKindsFresh: a controller that asks a thousand agents, or asks again before a run, does not
+  // pay them each time; a module loaded meanwhile shows within seconds.
   std::vector<KindSupport> kinds() const;
+  static constexpr Duration kKindsFresh = std::chrono::seconds(5);
   ServiceResult<FaultReport> apply(const ApplyInput& input);
   ServiceResult<RenewOutcome> renew(const std::string& owner, std::optional<Duration> lease);
   // Every fault of `owner`, or one of them.
@@ -74,6 +79,9 @@ class FaultService {
   std::set<std::string> preparing_;      // keys whose targets are being found
   std::set<std::string> cancelled_;      // reverted while still being prepared: not applied
   bool stopping_ = false;                // revert_everything ran: no new fault
+  mutable std::mutex kinds_mutex_;  // held while the answers are made: one caller makes them
+  mutable std::vector<KindSupport> kinds_;
+  mutable std::optional<TimePoint> kinds_at_;
 };
 
 }  // namespace faultline

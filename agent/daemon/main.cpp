@@ -3,7 +3,6 @@
 // always runs. Signals only set a flag (core/stop_signal.cpp); the main loop acts on it.
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +16,7 @@
 #include "agent/daemon/grpc_service.h"
 #include "agent/local/state_file.h"
 #include "agent/daemon/server_credentials.h"
+#include "agent/daemon/service_manager.h"
 #include "agent/local/undo_keeper.h"
 #include "agent/wire/wire.h"
 #include "core/stop_signal.h"
@@ -124,14 +124,14 @@ int serve(const AgentConfig& config) {
   spdlog::info("event=ready host={} listen={} tls={} scope={} state_file={}", config.host,
                config.listen, config.tls ? "mutual" : "off",
                config.scope_own_netns ? "own-netns" : "all", config.state_file);
-  sd_notify(0, "READY=1");
+  notify_service_manager("READY=1");
 
   while (stop_signal().load() == 0) {
     faults.tick(Clock::now());
     std::this_thread::sleep_for(kTick);
   }
 
-  sd_notify(0, "STOPPING=1");
+  notify_service_manager("STOPPING=1");
   spdlog::info("event=stopping signal={}", signal_name(stop_signal().load()));
   // Faults first: a slow RPC must not keep the host faulted.
   std::vector<std::string> errors = faults.revert_everything("shutdown");

@@ -10,8 +10,9 @@ namespace faultline {
 int agents_command(const std::string& inventory_file) {
   const std::optional<Inventory> inventory = load_inventory_or_report(inventory_file);
   if (!inventory) return kExitInvalid;
+  AgentPool pool;
   const std::vector<AgentHealth> health =
-      describe_agents(inventory->agents, std::chrono::seconds(3));
+      describe_agents(pool, inventory->agents, std::chrono::seconds(3));
   size_t down = 0;
   for (const AgentHealth& h : health) {
     if (!h.description) {

@@ -39,9 +39,12 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
                  inventory_file ? " --inventory " : "", inventory_file.value_or("").c_str());
     return kExitInvalid;
   }
+  // The connections made by the preflight serve the run.
+  auto agents = std::make_shared<AgentPool>();
   if (hosts->remote()) {
     // Every agent the run needs answers and can do its part, or nothing starts anywhere.
-    const std::vector<std::string> preflight = preflight_problems(s, *hosts, *inventory, lease);
+    const std::vector<std::string> preflight =
+        preflight_problems(*agents, s, *hosts, *inventory, lease);
     for (const std::string& p : preflight)
       std::fprintf(stderr, "%s: error: %s\n", file.c_str(), p.c_str());
     if (!preflight.empty()) {
@@ -72,6 +75,7 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
   options.hosts = &*hosts;
   options.lease = lease;
   options.keeper = keeper->get();
+  options.agents = agents;
   RunResult result = run_scenario(s, options);
   // What could not be reverted stays in the file: the guardian tries again as we exit, and
   // `faultline recover` after that.

@@ -1,6 +1,12 @@
 #pragma once
 // The controller's side of the agent API: one client per agent, over mutual TLS, each call with
 // a deadline so that an agent that stopped answering costs a bounded wait, never a hang.
+//
+// Every call has two forms. The `_async` one starts the call and returns at once; its `done`
+// runs exactly once, on one of gRPC's threads, with the answer or the error. That is how the
+// controller talks to a thousand hosts without a thread each: start every call, then wait for
+// the answers (std::latch). `done` must not block. The plain form waits for its own answer.
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,9 +62,15 @@ struct RenewResult {
   std::vector<FaultReport> ended;
 };
 
+template <typename T>
+using Answer = std::function<void(Result<T>)>;
+
 class AgentClient {
  public:
+  // Makes the channel; it connects on the first call and stays connected while the client lives.
   explicit AgentClient(const AgentEndpoint& endpoint);
+  // Cancels the calls still waiting for an answer and waits for their `done`, so that no
+  // callback runs after the client is gone.
   ~AgentClient();
   AgentClient(const AgentClient&) = delete;
   AgentClient& operator=(const AgentClient&) = delete;
@@ -73,6 +85,16 @@ class AgentClient {
                                           Duration timeout);
   Result<std::vector<FaultReport>> list(const std::string& owner, Duration timeout);
   Result<CheckResult> run_probe(const ProbeSpec& spec, Duration timeout);
+
+  void describe_async(Duration timeout, Answer<AgentDescription> done);
+  void apply_async(const RemoteFault& fault, Duration timeout, Answer<FaultReport> done);
+  void renew_async(const std::string& owner, Duration lease, Duration timeout,
+                   Answer<RenewResult> done);
+  void revert_async(const std::string& owner, const std::string& fault_id, Duration timeout,
+                    Answer<std::vector<FaultReport>> done);
+  void list_async(const std::string& owner, Duration timeout,
+                  Answer<std::vector<FaultReport>> done);
+  void run_probe_async(const ProbeSpec& spec, Duration timeout, Answer<CheckResult> done);
 
  private:
   struct Impl;

@@ -1,7 +1,6 @@
 #include "controller/fleet/preflight.h"
 
 #include <set>
-#include <thread>
 
 #include "agent/wire/wire.h"
 
@@ -10,34 +9,33 @@ namespace {
 constexpr Duration kDescribeTimeout = std::chrono::seconds(3);
 }
 
-std::vector<AgentHealth> describe_agents(const std::vector<Agent>& agents, Duration timeout) {
+std::vector<AgentHealth> describe_agents(AgentPool& pool, const std::vector<Agent>& agents,
+                                         Duration timeout) {
   std::vector<AgentHealth> out(agents.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < agents.size(); ++i)
-    threads.emplace_back([&, i] {
-      const Agent& a = agents[i];
-      AgentEndpoint e{a.name, a.address, std::nullopt};
-      if (a.tls) e.tls = ClientTls{a.tls->ca, a.tls->cert, a.tls->key};
-      AgentClient client(e);
-      out[i].name = a.name;
-      out[i].address = a.address;
-      const TimePoint start = Clock::now();
-      out[i].description = client.describe(timeout);
-      out[i].round_trip = Clock::now() - start;
-    });
-  for (std::thread& t : threads) t.join();
+  all_at_once(agents.size(), [&](size_t i, auto answered) {
+    out[i].name = agents[i].name;
+    out[i].address = agents[i].address;
+    const TimePoint start = Clock::now();
+    pool.client(agents[i])->describe_async(
+        timeout, [&out, i, start, answered](Result<AgentDescription> r) {
+          out[i].round_trip = Clock::now() - start;
+          out[i].description = std::move(r);
+          answered();
+        });
+  });
   return out;
 }
 
-std::vector<std::string> preflight_problems(const Scenario& s, const HostPlan& plan,
-                                            const Inventory& inventory, Duration lease) {
+std::vector<std::string> preflight_problems(AgentPool& pool, const Scenario& s,
+                                            const HostPlan& plan, const Inventory& inventory,
+                                            Duration lease) {
   std::set<std::string> needed(plan.touched.begin(), plan.touched.end());
   for (const ProbeHost& p : plan.probes)
     if (p.agent) needed.insert(p.agent->name);
   std::vector<Agent> agents;
   for (const std::string& name : needed)
     if (const Agent* a = inventory.agent(name)) agents.push_back(*a);
-  const std::vector<AgentHealth> health = describe_agents(agents, kDescribeTimeout);
+  const std::vector<AgentHealth> health = describe_agents(pool, agents, kDescribeTimeout);
   std::vector<std::string> problems;
   // The agent's own check of a RunProbe request, made here: a probe it would refuse must stop
   // the run before it starts, not make every one of its checks fail to run.

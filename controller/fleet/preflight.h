@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "controller/fleet/agent_client.h"
+#include "controller/fleet/agent_pool.h"
 #include "controller/inventory/inventory.h"
 #include "controller/plan/host_plan.h"
 
@@ -18,13 +19,16 @@ struct AgentHealth {
   Duration round_trip{};
 };
 
-// Asks every agent at once; one entry per agent, in the order given.
-std::vector<AgentHealth> describe_agents(const std::vector<Agent>& agents, Duration timeout);
+// Asks every agent at once through `pool`; one entry per agent, in the order given.
+std::vector<AgentHealth> describe_agents(AgentPool& pool, const std::vector<Agent>& agents,
+                                         Duration timeout);
 
 // Every reason the run cannot start on its hosts, one line each; empty when it can.
 // `lease` is the run's: an agent caps leases at its lease.max, so a longer one would end every
 // fault early.
-std::vector<std::string> preflight_problems(const Scenario& scenario, const HostPlan& plan,
-                                            const Inventory& inventory, Duration lease);
+// The connections made here stay in `pool` for the run.
+std::vector<std::string> preflight_problems(AgentPool& pool, const Scenario& scenario,
+                                            const HostPlan& plan, const Inventory& inventory,
+                                            Duration lease);
 
 }  // namespace faultline

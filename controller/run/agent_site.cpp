@@ -7,8 +7,8 @@
 
 namespace faultline {
 
-AgentSite::AgentSite(std::string owner, const Scenario& scenario, const HostPlan& plan,
-                     Duration lease, TimePoint run_start,
+AgentSite::AgentSite(std::shared_ptr<AgentPool> pool, std::string owner, const Scenario& scenario,
+                     const HostPlan& plan, Duration lease, TimePoint run_start,
                      std::chrono::system_clock::time_point run_start_wall, RunLog log)
     : owner_(std::move(owner)),
       scenario_(scenario),
@@ -16,7 +16,7 @@ AgentSite::AgentSite(std::string owner, const Scenario& scenario, const HostPlan
       lease_(lease),
       run_start_wall_(run_start_wall),
       log_(log),
-      remote_(owner_, lease, run_start, log) {}
+      remote_(std::move(pool), owner_, lease, run_start, log) {}
 
 AgentSite::~AgentSite() {
   if (connector_.joinable()) connector_.join();

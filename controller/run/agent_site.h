@@ -14,9 +14,9 @@ namespace faultline {
 
 class AgentSite : public FaultSite {
  public:
-  AgentSite(std::string owner, const Scenario& scenario, const HostPlan& plan, Duration lease,
-            TimePoint run_start, std::chrono::system_clock::time_point run_start_wall,
-            RunLog log);
+  AgentSite(std::shared_ptr<AgentPool> pool, std::string owner, const Scenario& scenario,
+            const HostPlan& plan, Duration lease, TimePoint run_start,
+            std::chrono::system_clock::time_point run_start_wall, RunLog log);
   ~AgentSite() override;
 
   // The agent of an `on: HOST` probe, shared with the faults on that host.

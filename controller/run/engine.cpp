@@ -94,8 +94,9 @@ class Engine {
         std::make_unique<LocalSite>(owner_, s_.blast_radius, start_, o_.keeper, o_.log));
     local_ = sites_.back().get();
     if (o_.hosts && o_.hosts->remote()) {
-      auto agents = std::make_unique<AgentSite>(owner_, s_, *o_.hosts, o_.lease, start_,
-                                                state_.record.started_wall, o_.log);
+      auto agents = std::make_unique<AgentSite>(
+          o_.agents ? o_.agents : std::make_shared<AgentPool>(), owner_, s_, *o_.hosts, o_.lease,
+          start_, state_.record.started_wall, o_.log);
       agents_ = agents.get();
       sites_.push_back(std::move(agents));
     }

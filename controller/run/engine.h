@@ -4,10 +4,12 @@
 // condition fires or a signal arrives, and always reverts everything before returning.
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "agent/local/undo_keeper.h"
+#include "controller/fleet/agent_pool.h"
 #include "controller/plan/host_plan.h"
 #include "controller/verdict/record.h"
 #include "controller/verdict/verdict.h"
@@ -39,6 +41,9 @@ struct RunOptions {
   // Where the undo of every local fault is kept before it is applied (a local run's state file
   // and its guardian); nullptr: in memory only (tests that drive the engine directly).
   UndoKeeper* keeper = nullptr;
+  // The connections to the inventory's agents, warm from the preflight; nullptr: the run makes
+  // its own.
+  std::shared_ptr<AgentPool> agents;
 };
 
 struct RunResult {

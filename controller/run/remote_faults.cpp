@@ -17,26 +17,15 @@ uint64_t stable_hash(std::string_view s) {
   return h;
 }
 
-AgentEndpoint endpoint_of(const Agent& a) {
-  AgentEndpoint e{a.name, a.address, std::nullopt};
-  if (a.tls) e.tls = ClientTls{a.tls->ca, a.tls->cert, a.tls->key};
-  return e;
-}
-
-// Runs `fn(i)` for i in [0, n) on their own threads and waits for all.
-template <typename Fn>
-void in_parallel(size_t n, Fn&& fn) {
-  std::vector<std::thread> threads;
-  threads.reserve(n);
-  for (size_t i = 0; i < n; ++i) threads.emplace_back([&fn, i] { fn(i); });
-  for (std::thread& t : threads) t.join();
-}
-
 }  // namespace
 
-RemoteFaults::RemoteFaults(std::string owner, Duration lease, TimePoint run_start,
-                           std::function<void(const std::string&)> log)
-    : owner_(std::move(owner)), lease_(lease), run_start_(run_start), log_(std::move(log)) {
+RemoteFaults::RemoteFaults(std::shared_ptr<AgentPool> pool, std::string owner, Duration lease,
+                           TimePoint run_start, std::function<void(const std::string&)> log)
+    : pool_(std::move(pool)),
+      owner_(std::move(owner)),
+      lease_(lease),
+      run_start_(run_start),
+      log_(std::move(log)) {
   renewer_ = std::thread([this] { renew_loop(); });
 }
 
@@ -47,12 +36,14 @@ RemoteFaults::~RemoteFaults() {
   }
   wake_.notify_all();
   renewer_.join();
+  std::unique_lock lock(mutex_);
+  answered_.wait(lock, [this] { return renewing_.empty(); });
 }
 
 std::shared_ptr<AgentClient> RemoteFaults::client(const Agent& agent) {
+  std::shared_ptr<AgentClient> c = pool_->client(agent);
   std::lock_guard lock(mutex_);
-  auto& c = clients_[agent.name];
-  if (!c) c = std::make_shared<AgentClient>(endpoint_of(agent));
+  clients_[agent.name] = c;
   return c;
 }
 
@@ -61,7 +52,10 @@ void RemoteFaults::connect(const std::vector<Agent>& hosts) {
   for (const Agent& a : hosts) clients.push_back(client(a));
   // List is the cheapest call: Describe would probe the host's qdisc kinds again, which the
   // preflight has just done.
-  in_parallel(clients.size(), [&](size_t i) { (void)clients[i]->list(owner_, kApplyTimeout); });
+  all_at_once(clients.size(), [&](size_t i, auto answered) {
+    clients[i]->list_async(owner_, kApplyTimeout,
+                           [answered](const Result<std::vector<FaultReport>>&) { answered(); });
+  });
 }
 
 std::vector<RemoteFaults::HostResult> RemoteFaults::apply(const std::vector<Agent>& hosts,
@@ -69,19 +63,25 @@ std::vector<RemoteFaults::HostResult> RemoteFaults::apply(const std::vector<Agen
   std::vector<std::shared_ptr<AgentClient>> clients;
   for (const Agent& a : hosts) clients.push_back(client(a));
   std::vector<HostResult> results(hosts.size());
-  in_parallel(hosts.size(), [&](size_t i) {
+  all_at_once(hosts.size(), [&](size_t i, auto answered) {
     results[i].host = hosts[i].name;
     RemoteFault f = fault;
     f.seed = fault.seed ^ stable_hash(hosts[i].name);
-    if (auto r = clients[i]->apply(f, kApplyTimeout))
-      results[i].report = std::move(*r);
-    else
-      results[i].error = r.error();
-    // Placed as soon as this host answers, so its lease is renewed while slower hosts are still
-    // applying. A failed apply is placed too: the agent may have applied it after all (a
-    // timeout), and revert_all must ask it.
-    std::lock_guard lock(mutex_);
-    placed_.push_back({results[i].host, fault.fault_id, results[i].report.value_or(FaultReport{})});
+    clients[i]->apply_async(f, kApplyTimeout, [&, i, answered](Result<FaultReport> r) {
+      if (r)
+        results[i].report = std::move(*r);
+      else
+        results[i].error = r.error();
+      // Placed as soon as this host answers, so its lease is renewed while slower hosts are
+      // still applying. A failed apply is placed too: the agent may have applied it after all
+      // (a timeout), and revert_all must ask it.
+      {
+        std::lock_guard lock(mutex_);
+        placed_.push_back(
+            {results[i].host, fault.fault_id, results[i].report.value_or(FaultReport{})});
+      }
+      answered();
+    });
   });
   return results;
 }
@@ -94,13 +94,17 @@ std::vector<RemoteFaults::HostResult> RemoteFaults::revert(const std::string& fa
       if (p.fault_id == fault_id) targets.emplace_back(p.host, clients_.at(p.host));
   }
   std::vector<HostResult> results(targets.size());
-  in_parallel(targets.size(), [&](size_t i) {
+  all_at_once(targets.size(), [&](size_t i, auto answered) {
     results[i].host = targets[i].first;
-    auto r = targets[i].second->revert(owner_, fault_id, kRevertTimeout);
-    if (!r)
-      results[i].error = r.error();
-    else if (!r->empty())
-      results[i].report = r->front();
+    targets[i].second->revert_async(
+        owner_, fault_id, kRevertTimeout,
+        [&results, i, answered](Result<std::vector<FaultReport>> r) {
+          if (!r)
+            results[i].error = r.error();
+          else if (!r->empty())
+            results[i].report = r->front();
+          answered();
+        });
   });
   std::lock_guard lock(mutex_);
   for (const HostResult& r : results)
@@ -119,13 +123,16 @@ std::vector<std::string> RemoteFaults::revert_all() {
   }
   std::vector<std::string> failed(hosts.size());
   std::vector<std::vector<FaultReport>> reports(hosts.size());
-  in_parallel(hosts.size(), [&](size_t i) {
-    auto r = hosts[i].second->revert(owner_, "", kRevertTimeout);
-    if (!r)
-      failed[i] = fmt::format("{} (its faults end by their lease, {})", r.error().message,
-                              format_duration(lease_));
-    else
-      reports[i] = std::move(*r);
+  all_at_once(hosts.size(), [&](size_t i, auto answered) {
+    hosts[i].second->revert_async(
+        owner_, "", kRevertTimeout, [&, i, answered](Result<std::vector<FaultReport>> r) {
+          if (!r)
+            failed[i] = fmt::format("{} (its faults end by their lease, {})", r.error().message,
+                                    format_duration(lease_));
+          else
+            reports[i] = std::move(*r);
+          answered();
+        });
   });
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
@@ -188,39 +195,50 @@ void RemoteFaults::renew_loop() {
 
 void RemoteFaults::renew_once() {
   const std::vector<std::string> hosts = hosts_with_active_faults();
-  std::vector<std::shared_ptr<AgentClient>> clients;
-  {
-    std::lock_guard lock(mutex_);
-    for (const std::string& h : hosts) clients.push_back(clients_.at(h));
-  }
+  // The answer comes within `timeout`, before the next round starts; a host that has not
+  // answered by then is skipped in that round rather than asked twice.
   const Duration timeout = lease_ / kRenewalsPerLease;
-  in_parallel(hosts.size(), [&](size_t i) {
-    auto r = clients[i]->renew(owner_, lease_, timeout);
-    bool was_unreachable = false;
+  for (const std::string& host : hosts) {
+    std::shared_ptr<AgentClient> client;
     {
       std::lock_guard lock(mutex_);
-      was_unreachable = unreachable_since_.contains(hosts[i]);
-      if (r) unreachable_since_.erase(hosts[i]);
-      else if (!was_unreachable) unreachable_since_[hosts[i]] = Clock::now();
+      if (stop_ || !renewing_.insert(host).second) continue;
+      client = clients_.at(host);
     }
-    if (!r) {
-      if (!was_unreachable)
-        note(hosts[i], fmt::format("UNREACHABLE, its faults end by their lease within {}: {}",
-                                   format_duration(lease_), r.error().message));
-      return;
-    }
-    if (was_unreachable) note(hosts[i], "reachable again");
-    for (const FaultReport& ended : r->ended) {
+    client->renew_async(owner_, lease_, timeout, [this, host](Result<RenewResult> r) {
+      renewed(host, r);
       std::lock_guard lock(mutex_);
-      for (Placed& p : placed_)
-        if (p.host == hosts[i] && p.fault_id == ended.fault_id && p.report.active) {
-          p.report = ended;
-          if (ended.ended_by != "completed")
-            log_(fmt::format("agent {}: fault {} ended by {}", hosts[i], ended.fault_id,
+      renewing_.erase(host);
+      answered_.notify_all();
+    });
+  }
+}
+
+void RemoteFaults::renewed(const std::string& host, const Result<RenewResult>& r) {
+  bool was_unreachable = false;
+  {
+    std::lock_guard lock(mutex_);
+    was_unreachable = unreachable_since_.contains(host);
+    if (r) unreachable_since_.erase(host);
+    else if (!was_unreachable) unreachable_since_[host] = Clock::now();
+  }
+  if (!r) {
+    if (!was_unreachable)
+      note(host, fmt::format("UNREACHABLE, its faults end by their lease within {}: {}",
+                             format_duration(lease_), r.error().message));
+    return;
+  }
+  if (was_unreachable) note(host, "reachable again");
+  for (const FaultReport& ended : r->ended) {
+    std::lock_guard lock(mutex_);
+    for (Placed& p : placed_)
+      if (p.host == host && p.fault_id == ended.fault_id && p.report.active) {
+        p.report = ended;
+        if (ended.ended_by != "completed")
+          log_(fmt::format("agent {}: fault {} ended by {}", host, ended.fault_id,
                            ended.ended_by.empty() ? "the agent" : ended.ended_by));
-        }
-    }
-  });
+      }
+  }
 }
 
 }  // namespace faultline

@@ -1,5 +1,6 @@
 #include "injectors/linux/nftables.h"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <charconv>
@@ -11,10 +12,49 @@ namespace {
 
 constexpr int kCapNetAdmin = 12;  // linux/capability.h
 
-struct ContextFree {
-  void operator()(nft_ctx* ctx) const { nft_ctx_free(ctx); }
+// libnftables and the five libraries it brings (libnftnl, libmnl, libxtables, libjansson,
+// libgmp) are loaded when a partition is first made or checked, not when faultline or the agent
+// starts: most runs never cut traffic, and an idle agent keeps its memory small.
+struct NftLibrary {
+  decltype(&nft_ctx_new) ctx_new;
+  decltype(&nft_ctx_free) ctx_free;
+  decltype(&nft_ctx_buffer_output) buffer_output;
+  decltype(&nft_ctx_buffer_error) buffer_error;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
+  decltype(&nft_ctx_get_error_buffer) get_error_buffer;
+  decltype(&nft_ctx_get_output_buffer) get_output_buffer;
 };
-using Context = std::unique_ptr<nft_ctx, ContextFree>;
+
+template <class F>
+bool bind(void* handle, const char* name, F& out) {
+  out = reinterpret_cast<F>(dlsym(handle, name));
+  return out != nullptr;
+}
+
+Result<NftLibrary> load_nft() {
+  void* handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr)
+    return fail(
+        "network partitions need libnftables, which could not be loaded ({}); install it with "
+        "'apt-get install libnftables1'",
+        dlerror());
+  NftLibrary n{};
+  const bool ok = bind(handle, "nft_ctx_new", n.ctx_new) &&
+                  bind(handle, "nft_ctx_free", n.ctx_free) &&
+                  bind(handle, "nft_ctx_buffer_output", n.buffer_output) &&
+                  bind(handle, "nft_ctx_buffer_error", n.buffer_error) &&
+                  bind(handle, "nft_run_cmd_from_buffer", n.run_cmd_from_buffer) &&
+                  bind(handle, "nft_ctx_get_error_buffer", n.get_error_buffer) &&
+                  bind(handle, "nft_ctx_get_output_buffer", n.get_output_buffer);
+  if (!ok) return fail("libnftables.so.1 lacks a function faultline needs: {}", dlerror());
+  return n;  // the library stays loaded for the life of the process
+}
+
+Result<const NftLibrary*> nft_library() {
+  static const Result<NftLibrary> loaded = load_nft();
+  if (!loaded) return std::unexpected(loaded.error());
+  return &*loaded;
+}
 
 // nft's error output is the message, then the offending command with a caret line under it:
 // one line of message and the command is enough for a report.
@@ -54,14 +94,16 @@ bool has_capability(int capability) {
 }  // namespace
 
 Result<std::string> nft_run(std::string_view script) {
-  Context ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  const NftLibrary* nft = FL_TRY(nft_library());
+  std::unique_ptr<nft_ctx, decltype(nft->ctx_free)> ctx(nft->ctx_new(NFT_CTX_DEFAULT),
+                                                        nft->ctx_free);
   if (!ctx) return fail("libnftables could not create a context");
-  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
+  if (nft->buffer_output(ctx.get()) != 0 || nft->buffer_error(ctx.get()) != 0)
     return fail("libnftables could not buffer its output");
   const std::string text(script);
-  if (nft_run_cmd_from_buffer(ctx.get(), text.c_str()) != 0)
-    return fail("{}", condense(nft_ctx_get_error_buffer(ctx.get())));
-  const char* output = nft_ctx_get_output_buffer(ctx.get());
+  if (nft->run_cmd_from_buffer(ctx.get(), text.c_str()) != 0)
+    return fail("{}", condense(nft->get_error_buffer(ctx.get())));
+  const char* output = nft->get_output_buffer(ctx.get());
   return std::string(output == nullptr ? "" : output);
 }
 

@@ -5,22 +5,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <limits>
-#include <sstream>
+#include <string_view>
 
 namespace faultline {
 namespace {
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  out = buffer.str();
-  return true;
+// A /proc file, whole, with plain read(2) into `out` (its capacity is kept between calls). procfs
+// reports a size of 0, so it reads until end of file. A scan reads two or three of these for
+// each of hundreds of processes: no stream objects, locales or formatting on the way.
+bool read_file(const char* path, std::string& out) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buffer[4096];
+  bool ok = true;
+  for (;;) {
+    const ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      ok = got == 0;
+      break;
+    }
+    out.append(buffer, static_cast<size_t>(got));
+  }
+  close(fd);
+  return ok;
 }
+
+// "/proc/PID/NAME" in a stack buffer.
+struct ProcPath {
+  char text[64];
+  ProcPath(pid_t pid, std::string_view name) {
+    *fmt::format_to_n(text, sizeof text - 1, "/proc/{}/{}", pid, name).out = '\0';
+  }
+};
 
 // /proc/PID/stat: "pid (comm) state ppid ...". comm may hold spaces and parentheses, so the
 // fields after it are found from the last ')'.
@@ -32,14 +54,17 @@ std::optional<ProcessInfo> parse_stat(pid_t pid, const std::string& stat) {
   ProcessInfo p;
   p.pid = pid;
   p.comm = stat.substr(open + 1, close - open - 1);
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  // Fields from 3 (state) on; starttime is field 22, flags (9) tells kernel threads apart.
-  for (int index = 3; index <= 22 && rest >> field; ++index) {
-    if (index == 3) p.state = field.empty() ? '?' : field[0];
-    if (index == 4) p.ppid = static_cast<pid_t>(std::strtol(field.c_str(), nullptr, 10));
-    if (index == 9) p.kernel_thread = (std::strtoull(field.c_str(), nullptr, 10) & 0x00200000) != 0;
-    if (index == 22) p.start_ticks = std::strtoull(field.c_str(), nullptr, 10);
+  // Fields from 3 (state) on, separated by single spaces; starttime is field 22, flags (9)
+  // tells kernel threads apart.
+  const char* at = stat.c_str() + close + 2;
+  for (int index = 3; index <= 22 && *at != '\0'; ++index) {
+    const char* end = std::strchr(at, ' ');
+    if (end == nullptr) end = at + std::strlen(at);
+    if (index == 3) p.state = end == at ? '?' : *at;
+    if (index == 4) p.ppid = static_cast<pid_t>(std::strtol(at, nullptr, 10));
+    if (index == 9) p.kernel_thread = (std::strtoull(at, nullptr, 10) & 0x00200000) != 0;
+    if (index == 22) p.start_ticks = std::strtoull(at, nullptr, 10);
+    at = *end == '\0' ? end : end + 1;
   }
   return p;
 }
@@ -47,48 +72,60 @@ std::optional<ProcessInfo> parse_stat(pid_t pid, const std::string& stat) {
 }  // namespace
 
 std::optional<ProcessInfo> read_process_stat(pid_t pid) {
-  std::string stat;
-  if (!read_file(fmt::format("/proc/{}/stat", pid), stat)) return std::nullopt;
+  thread_local std::string stat;
+  if (!read_file(ProcPath(pid, "stat").text, stat)) return std::nullopt;
   return parse_stat(pid, stat);
+}
+
+void read_process_details(ProcessInfo& p, bool cmdline, bool cgroup) {
+  std::string text;
+  if (cmdline && read_file(ProcPath(p.pid, "cmdline").text, text)) {
+    while (!text.empty() && text.back() == '\0') text.pop_back();
+    for (char& c : text)
+      if (c == '\0') c = ' ';
+    p.cmdline = std::move(text);
+  }
+  if (cgroup && read_file(ProcPath(p.pid, "cgroup").text, text)) {
+    std::string_view rest = text;
+    while (!rest.empty()) {
+      const size_t eol = rest.find('\n');
+      const std::string_view line = rest.substr(0, eol);
+      if (line.starts_with("0::")) p.cgroup = std::string(line.substr(3));
+      rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
+    }
+  }
 }
 
 std::optional<ProcessInfo> read_process(pid_t pid, bool with_cgroup) {
   auto p = read_process_stat(pid);
-  if (!p) return std::nullopt;
-  std::string cmdline;
-  if (read_file(fmt::format("/proc/{}/cmdline", pid), cmdline)) {
-    while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
-    for (char& c : cmdline)
-      if (c == '\0') c = ' ';
-    p->cmdline = std::move(cmdline);
-  }
-  std::string cgroups;
-  if (with_cgroup && read_file(fmt::format("/proc/{}/cgroup", pid), cgroups)) {
-    std::istringstream lines(cgroups);
-    std::string line;
-    while (std::getline(lines, line))
-      if (line.starts_with("0::")) p->cgroup = line.substr(3);
-  }
+  if (p) read_process_details(*p, true, with_cgroup);
   return p;
 }
 
-std::vector<ProcessInfo> scan_processes(bool with_cgroup) {
-  std::vector<ProcessInfo> out;
+std::vector<pid_t> list_pids() {
+  std::vector<pid_t> out;
   DIR* dir = opendir("/proc");
   if (dir == nullptr) return out;
   while (dirent* entry = readdir(dir)) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    if (auto p = read_process(static_cast<pid_t>(pid), with_cgroup)) out.push_back(std::move(*p));
+    out.push_back(static_cast<pid_t>(pid));
   }
   closedir(dir);
   return out;
 }
 
+std::vector<ProcessInfo> scan_processes(bool with_cgroup) {
+  std::vector<ProcessInfo> out;
+  for (pid_t pid : list_pids())
+    if (auto p = read_process(pid, with_cgroup)) out.push_back(std::move(*p));
+  return out;
+}
+
 std::optional<Duration> read_cpu_time(pid_t pid) {
   std::string text;
-  if (!read_file(fmt::format("/proc/{}/schedstat", pid), text)) return std::nullopt;
+  if (!read_file(ProcPath(pid, "schedstat").text, text)) return std::nullopt;
   return Duration(static_cast<int64_t>(std::strtoull(text.c_str(), nullptr, 10)));
 }
 

@@ -31,6 +31,13 @@ std::vector<ProcessInfo> scan_processes(bool with_cgroup = true);
 // One process; nullopt when it is gone.
 std::optional<ProcessInfo> read_process(pid_t pid, bool with_cgroup = true);
 
+// The pids in /proc now, in its order.
+std::vector<pid_t> list_pids();
+
+// What read_process_stat leaves out, read into `p`: the command line and the cgroup, each when
+// asked. A scan that matches lazily reads stat for every process and these only where needed.
+void read_process_details(ProcessInfo& p, bool cmdline, bool cgroup);
+
 // Only the fields of /proc/PID/stat (no cmdline or cgroup): cheap enough for tight polling.
 std::optional<ProcessInfo> read_process_stat(pid_t pid);
 

@@ -94,6 +94,23 @@ void ProcessMatcher::refresh() {
   }
 }
 
+bool ProcessMatcher::may_match_pid(pid_t pid) const {
+  return !selector_.empty() && !pidfile_missing_ && (!pid_ || pid == *pid_);
+}
+
+bool ProcessMatcher::cmdline_pattern_matches(std::string_view cmdline) const {
+  return !cmdline_ || cmdline_->search(cmdline);
+}
+
+bool ProcessMatcher::may_match(const ProcessInfo& p) const {
+  if (!may_match_pid(p.pid) || p.kernel_thread) return false;
+  return !parent_ || p.ppid == *parent_;
+}
+
+bool ProcessMatcher::needs_cmdline(const ProcessInfo& p) const {
+  return cmdline_.has_value() || (selector_.name && p.comm != *selector_.name);
+}
+
 bool ProcessMatcher::matches(const ProcessInfo& p) const {
   if (selector_.empty() || pidfile_missing_ || p.kernel_thread) return false;
   if (selector_.name && p.comm != *selector_.name && base_name(p.cmdline) != *selector_.name)

@@ -49,6 +49,17 @@ class ProcessMatcher {
   // Reads the pid files again (they change when a service restarts).
   void refresh();
   bool matches(const ProcessInfo& p) const;
+  // For a scan that reads /proc lazily, cheapest test first; matches() still decides.
+  // may_match_pid: false when the pid alone rules the process out (the pid file names another,
+  // or is missing). cmdline_pattern_matches: the cmdline pattern, if any, on a command line.
+  // may_match: false when the fields of /proc/PID/stat alone rule `p` out (its pid, its
+  // parent, a kernel thread). needs_cmdline: whether `p`'s command line can change the
+  // answer; not when there is no cmdline pattern and `name` (if any) equals `p`'s comm.
+  bool may_match_pid(pid_t pid) const;
+  bool has_cmdline_pattern() const { return cmdline_.has_value(); }
+  bool cmdline_pattern_matches(std::string_view cmdline) const;
+  bool may_match(const ProcessInfo& p) const;
+  bool needs_cmdline(const ProcessInfo& p) const;
   const ProcessSelector& selector() const { return selector_; }
 
  private:

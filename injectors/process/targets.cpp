@@ -51,14 +51,34 @@ Result<Resolution> resolve_processes(const ProcessSelector& selector,
   bool by_cgroup = selector.cgroup.has_value();
   for (const auto* list : {&protection.selectors, &protection.agent_policy})
     for (const ProcessSelector& s : *list) by_cgroup |= s.cgroup.has_value();
-  for (ProcessInfo& p : scan_processes(by_cgroup)) {
+  // Lazily, cheapest test first: a pid file decides without reading anything; a cmdline
+  // pattern is tried on the command line alone (most processes fail there, at one read each);
+  // then /proc/PID/stat, and the command line only where the selector still needs it. A process
+  // that matched is read whole: what it reports, and what protects it.
+  for (pid_t pid : list_pids()) {
+    if (!matcher.may_match_pid(pid)) continue;
+    std::optional<std::string> cmdline;
+    if (matcher.has_cmdline_pattern()) {
+      ProcessInfo only;
+      only.pid = pid;
+      read_process_details(only, true, false);
+      if (!matcher.cmdline_pattern_matches(only.cmdline)) continue;
+      cmdline = std::move(only.cmdline);
+    }
+    std::optional<ProcessInfo> p = read_process_stat(pid);
     // A zombie has exited already: nothing to kill, pause or count.
-    if (p.state == 'Z' || p.state == 'X' || !matcher.matches(p)) continue;
-    std::string reason = protection_reason(p, protection, protected_matchers, ancestors);
+    if (!p || p->state == 'Z' || p->state == 'X' || !matcher.may_match(*p)) continue;
+    const bool read_before = cmdline.has_value();
+    if (read_before) p->cmdline = std::move(*cmdline);
+    const bool cmdline_read = read_before || matcher.needs_cmdline(*p);
+    read_process_details(*p, cmdline_read && !read_before, by_cgroup);
+    if (!matcher.matches(*p)) continue;
+    if (!cmdline_read) read_process_details(*p, true, false);
+    std::string reason = protection_reason(*p, protection, protected_matchers, ancestors);
     if (reason.empty())
-      out.matched.push_back(std::move(p));
+      out.matched.push_back(std::move(*p));
     else
-      out.excluded.push_back({std::move(p), std::move(reason)});
+      out.excluded.push_back({std::move(*p), std::move(reason)});
   }
   return out;
 }

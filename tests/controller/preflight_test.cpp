@@ -21,9 +21,10 @@ TEST_CASE("preflight names a probe that its agent would refuse", "[preflight]") 
   agent.plaintext = true;
   Inventory inventory{.file = "inventory.yaml", .tls = std::nullopt, .agents = {agent}};
   HostPlan plan;
+  AgentPool pool;
   plan.probes.push_back({0, agent});
 
-  const std::vector<std::string> problems = preflight_problems(s, plan, inventory, 10s);
+  const std::vector<std::string> problems = preflight_problems(pool, s, plan, inventory, 10s);
   REQUIRE(problems.size() == 2);
   CHECK(problems[0] ==
         "probe 'db-ready': agent db-1 would refuse it: command.timeout_ms 120000ms is longer "
@@ -34,7 +35,7 @@ TEST_CASE("preflight names a probe that its agent would refuse", "[preflight]") 
   plan.probes.clear();
   s.steady_state[0].command.timeout = 60s;
   plan.probes.push_back({0, agent});
-  const std::vector<std::string> within = preflight_problems(s, plan, inventory, 10s);
+  const std::vector<std::string> within = preflight_problems(pool, s, plan, inventory, 10s);
   REQUIRE(within.size() == 1);
   CHECK_THAT(within[0], Catch::StartsWith("agent db-1: "));
 }

@@ -1,0 +1,28 @@
+#include "controller/fleet/agent_pool.h"
+
+#include <sys/resource.h>
+
+namespace faultline {
+
+AgentEndpoint endpoint_of(const Agent& a) {
+  AgentEndpoint e{a.name, a.address, std::nullopt};
+  if (a.tls) e.tls = ClientTls{a.tls->ca, a.tls->cert, a.tls->key};
+  return e;
+}
+
+AgentPool::AgentPool() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+std::shared_ptr<AgentClient> AgentPool::client(const Agent& agent) {
+  std::lock_guard lock(mutex_);
+  std::shared_ptr<AgentClient>& c = clients_[agent.name];
+  if (!c) c = std::make_shared<AgentClient>(endpoint_of(agent));
+  return c;
+}
+
+}  // namespace faultline
