@@ -1,6 +1,7 @@
 // faultline-agent: the per-host daemon. Start-up is a list of steps in order; any failing step
 // stops the start before the host is touched or a port is opened. Teardown (revert everything)
 // always runs. Signals only set a flag (core/stop_signal.cpp); the main loop acts on it.
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -175,6 +176,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   setup_logging();
+  // Debian's abseil records the lock order of every absl::Mutex gRPC takes, to find deadlocks:
+  // CPU on every call that a production daemon need not spend.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   remove_stale_cgroups();
   install_stop_handlers();
   return serve(*read.config);

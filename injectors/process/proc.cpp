@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -36,11 +38,16 @@ bool read_file(const char* path, std::string& out) {
   return ok;
 }
 
-// "/proc/PID/NAME" in a stack buffer.
+// "/proc/PID/NAME" in a stack buffer (no formatting library: a scan makes hundreds).
 struct ProcPath {
   char text[64];
   ProcPath(pid_t pid, std::string_view name) {
-    *fmt::format_to_n(text, sizeof text - 1, "/proc/{}/{}", pid, name).out = '\0';
+    std::memcpy(text, "/proc/", 6);
+    char* at = std::to_chars(text + 6, text + 32, pid).ptr;
+    *at++ = '/';
+    const size_t n = std::min(name.size(), sizeof text - 1 - static_cast<size_t>(at - text));
+    std::memcpy(at, name.data(), n);
+    at[n] = '\0';
   }
 };
 
