@@ -1,8 +1,6 @@
 #include "agent/wire/tls_credentials.h"
 
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
 
 namespace faultline {
@@ -25,17 +23,7 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> client_credentials(const Clien
   options.pem_root_certs = FL_TRY(read_pem(tls.ca, "CA certificate"));
   options.pem_private_key = FL_TRY(read_pem(tls.key, "controller key"));
   options.pem_cert_chain = FL_TRY(read_pem(tls.cert, "controller certificate"));
-  // One credentials object per distinct CA, certificate and key (by content, so that files
-  // rewritten in place are read anew): a fleet's agents share one, and the channels made from
-  // it share what gRPC builds from it rather than each parsing the PEM texts again.
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<grpc::ChannelCredentials>> made;
-  std::string key = options.pem_root_certs + '\0' + options.pem_cert_chain + '\0' +
-                    options.pem_private_key;
-  std::lock_guard lock(mutex);
-  std::shared_ptr<grpc::ChannelCredentials>& c = made[std::move(key)];
-  if (!c) c = grpc::SslCredentials(options);
-  return c;
+  return grpc::SslCredentials(options);
 }
 
 }  // namespace faultline
