@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints its figures. Run on a quiet machine; the CPU accuracy and
-# idle overhead benchmarks take about 3 minutes and 70 s, the agent footprint one about 130 s.
+# idle overhead benchmarks take about 3 minutes and 70 s, the agent footprint one about 130 s,
+# the 1,000-endpoint fleet one about a minute.
 # `bench/run.sh quick` shortens them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,3 +24,7 @@ echo
 "$bin/agent_footprint_bench" "$idle"
 echo
 "$bin/lease_revert_bench" 10 2s
+echo
+"$bin/fleet_scale_bench" 1000 "$rounds" 10
+echo
+"$bin/inventory_scale_bench" 10000 10

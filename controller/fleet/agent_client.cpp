@@ -118,6 +118,10 @@ AgentClient::AgentClient(const AgentEndpoint& endpoint)
   // SETTINGS frame") and the calls failed as unreachable; a distant agent would never connect.
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
   args.SetMaxReceiveMessageSize(4 * wire::kMaxMessageBytes);
+  // gRPC's retry machinery buffers every call's messages in case it must send them again; the
+  // controller decides itself what to ask again (renewals come every lease/4), so each call is
+  // sent once.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (endpoint.tls) {
     auto c = client_credentials(*endpoint.tls);
