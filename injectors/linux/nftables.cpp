@@ -1,11 +1,12 @@
 #include "injectors/linux/nftables.h"
 
-#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <charconv>
 #include <fstream>
 #include <memory>
+
+#include "core/loaded_library.h"
 
 namespace faultline {
 namespace {
@@ -25,29 +26,19 @@ struct NftLibrary {
   decltype(&nft_ctx_get_output_buffer) get_output_buffer;
 };
 
-template <class F>
-bool bind(void* handle, const char* name, F& out) {
-  out = reinterpret_cast<F>(dlsym(handle, name));
-  return out != nullptr;
-}
-
 Result<NftLibrary> load_nft() {
-  void* handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr)
-    return fail(
-        "network partitions need libnftables, which could not be loaded ({}); install it with "
-        "'apt-get install libnftables1'",
-        dlerror());
+  void* handle = FL_TRY(open_library("libnftables.so.1", "network partitions need libnftables",
+                                     "libnftables1"));
   NftLibrary n{};
-  const bool ok = bind(handle, "nft_ctx_new", n.ctx_new) &&
-                  bind(handle, "nft_ctx_free", n.ctx_free) &&
-                  bind(handle, "nft_ctx_buffer_output", n.buffer_output) &&
-                  bind(handle, "nft_ctx_buffer_error", n.buffer_error) &&
-                  bind(handle, "nft_run_cmd_from_buffer", n.run_cmd_from_buffer) &&
-                  bind(handle, "nft_ctx_get_error_buffer", n.get_error_buffer) &&
-                  bind(handle, "nft_ctx_get_output_buffer", n.get_output_buffer);
+  const bool ok = bind_function(handle, "nft_ctx_new", n.ctx_new) &&
+                  bind_function(handle, "nft_ctx_free", n.ctx_free) &&
+                  bind_function(handle, "nft_ctx_buffer_output", n.buffer_output) &&
+                  bind_function(handle, "nft_ctx_buffer_error", n.buffer_error) &&
+                  bind_function(handle, "nft_run_cmd_from_buffer", n.run_cmd_from_buffer) &&
+                  bind_function(handle, "nft_ctx_get_error_buffer", n.get_error_buffer) &&
+                  bind_function(handle, "nft_ctx_get_output_buffer", n.get_output_buffer);
   if (!ok) return fail("libnftables.so.1 lacks a function faultline needs: {}", dlerror());
-  return n;  // the library stays loaded for the life of the process
+  return n;
 }
 
 Result<const NftLibrary*> nft_library() {
