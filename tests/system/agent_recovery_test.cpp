@@ -99,6 +99,17 @@ TEST_CASE(
   REQUIRE_OK(agent.start());
   net.exec(net.a(), "tc qdisc show dev fl-a", &after);
   CHECK(after == before);
+  // The port accepts a moment before the agent logs that it is ready: wait for the second
+  // start's "ready" line, then check that recovery came before it.
+  auto readies = [&] {
+    const std::string text = agent.log();
+    size_t n = 0;
+    for (size_t at = text.find("event=ready"); at != std::string::npos;
+         at = text.find("event=ready", at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(poll_until([&] { return readies() >= 2; }, 5s));
   const std::string log = agent.log();
   CHECK(log.find("event=recovered owner=run-crash fault=throttle kind=bandwidth steps=1") !=
         std::string::npos);
