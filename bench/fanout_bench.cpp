@@ -205,8 +205,7 @@ int run(size_t n, int rounds) {
         fmt::format("^{}-{}", kPrefix, regex_not_starting_with("1 "));
     std::vector<double> scan_ms;
     size_t processes = 0;
-    const int scans = std::getenv("FL_BENCH_SCANS") ? std::atoi(std::getenv("FL_BENCH_SCANS")) : 50;
-    for (int i = 0; i < scans; ++i) {
+    for (int i = 0; i < 50; ++i) {
       const double cpu0 = self_cpu_ms();
       auto r = resolve_processes(bench::group_selector(kPrefix), protection);
       scan_ms.push_back(self_cpu_ms() - cpu0);

@@ -307,6 +307,15 @@ void print_row(const char* what, const std::vector<double>& wall, const std::vec
               w.median, w.p99, c.median / static_cast<double>(hosts));
 }
 
+void print_figures(const char* title, const Figures& f, size_t hosts) {
+  std::printf("%s:\n", title);
+  print_row("apply", f.apply_ms, f.apply_cpu_ms, hosts);
+  print_row("revert", f.revert_ms, f.revert_cpu_ms, hosts);
+  print_row("renew", f.renew_ms, f.renew_cpu_ms, hosts);
+  std::printf("  errors %zu%s%s\n", f.errors, f.first_error.empty() ? "" : ", first: ",
+              f.first_error.c_str());
+}
+
 int run(size_t n, int rounds, size_t dead) {
   bench::install_interrupt_flag();
   // The command runs with a login's usual soft limit of 1,024 descriptors, fewer than its
@@ -386,18 +395,9 @@ int run(size_t n, int rounds, size_t dead) {
     async_round(remote, clients, hosts, fmt::format("a{}", r), async);
     threaded_round(clients, fmt::format("t{}", r), threaded);
   }
-  std::printf("async fan-out (today: one call per host on a warm channel, no thread per host):\n");
-  print_row("apply", async.apply_ms, async.apply_cpu_ms, n);
-  print_row("revert", async.revert_ms, async.revert_cpu_ms, n);
-  print_row("renew", async.renew_ms, async.renew_cpu_ms, n);
-  std::printf("  errors %zu%s%s\n", async.errors,
-              async.first_error.empty() ? "" : ", first: ", async.first_error.c_str());
-  std::printf("peer, thread per host (before), same channels and rounds:\n");
-  print_row("apply", threaded.apply_ms, threaded.apply_cpu_ms, n);
-  print_row("revert", threaded.revert_ms, threaded.revert_cpu_ms, n);
-  print_row("renew", threaded.renew_ms, threaded.renew_cpu_ms, n);
-  std::printf("  errors %zu%s%s\n", threaded.errors,
-              threaded.first_error.empty() ? "" : ", first: ", threaded.first_error.c_str());
+  print_figures("async fan-out (today: one call per host on a warm channel, no thread per host)",
+                async, n);
+  print_figures("peer, thread per host (before), same channels and rounds", threaded, n);
   const double ratio_apply =
       bench::stats(threaded.apply_ms).p99 / std::max(bench::stats(async.apply_ms).p99, 1e-9);
   const double ratio_cpu = bench::stats(threaded.apply_cpu_ms).median /

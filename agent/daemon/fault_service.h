@@ -33,10 +33,10 @@ class FaultService {
   // `keeper` is where undos are kept; the service does not apply a fault it could not record.
   FaultService(const AgentConfig& config, UndoKeeper& keeper);
 
-  // What this host can do, as Describe says it. The kernel's answers (a test qdisc in a
-  // throwaway namespace, an nftables listing) cost tens of milliseconds, so they are kept for
-  // kKindsFresh: a controller that asks a thousand agents, or asks again before a run, does not
-  // pay them each time; a module loaded meanwhile shows within seconds.
+  // What this host can do, as Describe says it. Asking the kernel (an nftables listing each
+  // time; the qdisc kinds are probed once per process) is kept for kKindsFresh, so a controller
+  // that asks again before a run, or a monitor that polls, does not pay it each time; a change
+  // on the host shows within seconds.
   std::vector<KindSupport> kinds() const;
   static constexpr Duration kKindsFresh = std::chrono::seconds(5);
   ServiceResult<FaultReport> apply(const ApplyInput& input);

@@ -13,8 +13,9 @@ AgentEndpoint endpoint_of(const Agent& a) {
 
 AgentPool::AgentPool() {
   // Debian builds abseil with its debug checks, so every absl::Mutex that gRPC takes records
-  // its lock order in a global graph to find deadlocks: a sixth of the controller's CPU when it
-  // connects to a thousand agents. gRPC's own tests keep that watch; a tool in production need not.
+  // its lock order in a global graph to find deadlocks. Off, fleet_scale_bench measured the
+  // controller's CPU per host at 4.5 instead of 5.2 ms to connect and 0.123 instead of 0.139 ms
+  // per apply. gRPC's own tests keep that watch; a tool in production need not.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {

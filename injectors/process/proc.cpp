@@ -17,8 +17,8 @@ namespace faultline {
 namespace {
 
 // A /proc file, whole, with plain read(2) into `out` (its capacity is kept between calls). procfs
-// reports a size of 0, so it reads until end of file. A scan reads two or three of these for
-// each of hundreds of processes: no stream objects, locales or formatting on the way.
+// reports a size of 0, so it reads until end of file. A scan reads one to three of these for
+// each of hundreds of processes: no stream objects or locales on the way.
 bool read_file(const char* path, std::string& out) {
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -38,7 +38,7 @@ bool read_file(const char* path, std::string& out) {
   return ok;
 }
 
-// "/proc/PID/NAME" in a stack buffer (no formatting library: a scan makes hundreds).
+// "/proc/PID/NAME" in a stack buffer; a scan makes hundreds.
 struct ProcPath {
   char text[64];
   ProcPath(pid_t pid, std::string_view name) {

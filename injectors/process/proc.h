@@ -35,7 +35,7 @@ std::optional<ProcessInfo> read_process(pid_t pid, bool with_cgroup = true);
 std::vector<pid_t> list_pids();
 
 // What read_process_stat leaves out, read into `p`: the command line and the cgroup, each when
-// asked. A scan that matches lazily reads stat for every process and these only where needed.
+// asked, so that a scan reads only the files its selector needs (resolve_processes).
 void read_process_details(ProcessInfo& p, bool cmdline, bool cgroup);
 
 // Only the fields of /proc/PID/stat (no cmdline or cgroup): cheap enough for tight polling.

@@ -112,12 +112,10 @@ bool ProcessMatcher::needs_cmdline(const ProcessInfo& p) const {
 }
 
 bool ProcessMatcher::matches(const ProcessInfo& p) const {
-  if (selector_.empty() || pidfile_missing_ || p.kernel_thread) return false;
+  if (!may_match(p)) return false;
   if (selector_.name && p.comm != *selector_.name && base_name(p.cmdline) != *selector_.name)
     return false;
-  if (cmdline_ && !cmdline_->search(p.cmdline)) return false;
-  if (pid_ && p.pid != *pid_) return false;
-  if (parent_ && p.ppid != *parent_) return false;
+  if (!cmdline_pattern_matches(p.cmdline)) return false;
   if (selector_.cgroup) {
     const std::string& want = *selector_.cgroup;
     const bool inside = p.cgroup == want || (p.cgroup.starts_with(want) &&
