@@ -27,6 +27,9 @@ packages=(
   # libclang-rt-16-dev holds the fuzzer and ASan runtimes; it is only a Recommends of clang-16,
   # which --no-install-recommends skips.
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
+  # reports: the HTML one loaded in headless Chromium, JUnit checked with xmllint, journals
+  # checked against their JSON Schema
+  chromium libxml2-utils python3-jsonschema
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/report/report_files.h"
 #include "core/duration.h"
 
 namespace faultline {
@@ -16,9 +17,19 @@ inline constexpr int kExitError = 4;
 int validate_command(const std::vector<std::string>& files);
 int plan_command(const std::string& file, const std::optional<std::string>& inventory,
                  std::optional<uint64_t> seed);
-int run_command(const std::string& file, const std::optional<std::string>& inventory,
-                const std::optional<std::string>& journal, std::optional<uint64_t> seed,
-                Duration lease);
+struct RunCommandOptions {
+  std::string file;
+  std::optional<std::string> inventory;
+  std::optional<std::string> journal;
+  std::optional<uint64_t> seed;
+  Duration lease = std::chrono::seconds(5);
+  ReportFiles reports;
+};
+int run_command(const RunCommandOptions& options);
+
+// Reports from saved journals; `format` is a name parse_report_format takes.
+int report_command(const std::vector<std::string>& journals, const std::string& format,
+                   const std::optional<std::string>& out);
 int agents_command(const std::string& inventory);
 int inject_command(const std::string& kind, const std::optional<std::string>& duration,
                    const std::vector<std::string>& assignments, int64_t max_processes,

@@ -7,6 +7,20 @@
 #include "core/duration.h"
 #include "injectors/injector.h"
 
+namespace {
+
+// The report files a run or a game day writes as it ends.
+void add_report_file_options(CLI::App& command, faultline::ReportFiles& files) {
+  command.add_option("--junit", files.junit, "write a JUnit XML report (for CI) to this path");
+  command.add_option("--html", files.html, "write a self-contained HTML report to this path");
+  command.add_option("--markdown", files.markdown,
+                     "write a Markdown report (a PR comment, $GITHUB_STEP_SUMMARY) to this path");
+  command.add_option("--metrics-textfile", files.metrics_textfile,
+                     "write the results for node_exporter's textfile collector to this path");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace faultline;
   CLI::App app{
@@ -45,6 +59,23 @@ int main(int argc, char** argv) {
   std::string lease_text = "5s";
   run->add_option("--lease", lease_text,
                   "lease of each fault on an agent: if faultline dies, agents revert within it");
+  ReportFiles run_reports;
+  add_report_file_options(*run, run_reports);
+
+  std::vector<std::string> report_journals;
+  std::string report_format = "text";
+  std::optional<std::string> report_out;
+  auto* report = app.add_subcommand(
+      "report", "reports from saved journals; several journals make one report, a scenario's "
+                "older journals its history");
+  report->add_option("JOURNAL", report_journals, "journal files written by --journal")
+      ->required();
+  report
+      ->add_option("--format", report_format,
+                   "text (the run's summary), json, junit, html, markdown or metrics "
+                   "(node_exporter textfile)")
+      ->capture_default_str();
+  report->add_option("--out", report_out, "write to this file (atomically) instead of stdout");
 
   std::string agents_inventory;
   auto* agents = app.add_subcommand("agents",
@@ -134,8 +165,10 @@ int main(int argc, char** argv) {
                    lease_text.c_str());
       return kExitInvalid;
     }
-    return run_command(run_file, run_inventory, journal, seed, *lease);
+    return run_command(RunCommandOptions{run_file, run_inventory, journal, seed, *lease,
+                                         run_reports});
   }
+  if (*report) return report_command(report_journals, report_format, report_out);
   if (*agents) return agents_command(agents_inventory);
   if (*certs) return certs_command(certs_options);
   if (*lab_up) return lab_up_command(lab_options);

@@ -9,15 +9,20 @@
 #include "controller/fleet/preflight.h"
 #include "controller/plan/blast_radius.h"
 #include "controller/plan/host_plan.h"
-#include "controller/report/summary.h"
+#include "controller/report/journal.h"
+#include "controller/report/report_files.h"
+#include "controller/report/text_report.h"
 #include "controller/scenario/parse.h"
 #include "injectors/linux/cgroup.h"
 
 namespace faultline {
 
-int run_command(const std::string& file, const std::optional<std::string>& inventory_file,
-                const std::optional<std::string>& journal, std::optional<uint64_t> seed,
-                Duration lease) {
+int run_command(const RunCommandOptions& o) {
+  const std::string& file = o.file;
+  const std::optional<std::string>& inventory_file = o.inventory;
+  const std::optional<std::string>& journal = o.journal;
+  const std::optional<uint64_t>& seed = o.seed;
+  const Duration lease = o.lease;
   auto loaded = load_scenario_or_report(file);
   if (!loaded) return kExitInvalid;
   warn_about_leftovers(stderr);
@@ -83,8 +88,25 @@ int run_command(const std::string& file, const std::optional<std::string>& inven
     std::fprintf(stderr, "faultline: undo kept in %s; `faultline recover` performs it\n",
                  (*keeper)->path().c_str());
   console.finish();
-  std::fputs(format_summary(s, result.record, result.verdict).c_str(), stdout);
+  // The summary and every report are made from the journal, as `faultline report` makes them
+  // later from the saved file: the same text, whichever made it.
+  const std::string journal_text =
+      journal_json(s, result.record, &result.verdict)
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto read = read_journal(nlohmann::json::parse(journal_text), journal.value_or(file));
+  if (!read) {
+    std::fprintf(stderr, "faultline: error: %s\n", read.error().message.c_str());
+    return kExitError;
+  }
+  std::fputs(format_text(*read).c_str(), stdout);
   if (journal) std::printf("journal: %s\n", journal->c_str());
+  if (o.reports.any()) {
+    const ReportSet set = make_report_set({std::move(*read)});
+    if (auto w = write_reports(set, o.reports); !w) {
+      std::fprintf(stderr, "faultline: error: %s\n", w.error().message.c_str());
+      return std::max(exit_code(result.verdict.status), kExitError);
+    }
+  }
   return exit_code(result.verdict.status);
 }
 

@@ -1,5 +1,7 @@
 #include "controller/report/journal.h"
 
+#include <unistd.h>
+
 #include <ctime>
 
 #include "controller/verdict/network_effect.h"
@@ -21,6 +23,26 @@ nlohmann::json optional_ms(const std::optional<Duration>& d) {
   return d ? nlohmann::json(to_ms(*d)) : nlohmann::json(nullptr);
 }
 
+std::string this_host() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
+std::string_view probe_type_name(ProbeType t) {
+  switch (t) {
+    case ProbeType::Http:
+      return "http";
+    case ProbeType::Tcp:
+      return "tcp";
+    case ProbeType::Command:
+      return "command";
+    case ProbeType::Process:
+      return "process";
+  }
+  return "unknown";
+}
+
 nlohmann::json phase_json(const PhaseResult& r) {
   nlohmann::json j = {{"checks", r.checks},
                       {"passed", r.passed},
@@ -35,7 +57,9 @@ nlohmann::json phase_json(const PhaseResult& r) {
 
 nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict* verdict) {
   nlohmann::json j;
+  j["journal_version"] = kJournalVersion;
   j["faultline_version"] = FAULTLINE_VERSION;
+  j["host"] = this_host();
   j["scenario"] = {{"file", r.scenario_file}, {"title", r.title}};
   j["seed"] = r.seed;
   j["started_at"] = iso8601(r.started_wall);
@@ -56,6 +80,7 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
   if (r.stop_reason) j["stop_reason"] = *r.stop_reason;
   if (!r.error.empty()) j["error"] = r.error;
   j["faults_skipped"] = r.faults_skipped;
+  j["recovery_within_ms"] = to_ms(s.recovery.within);
 
   nlohmann::json probes = nlohmann::json::array();
   for (size_t i = 0; i < r.probes.size(); ++i) {
@@ -70,7 +95,15 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
       if (c.could_not_run) cj["could_not_run"] = true;
       checks.push_back(std::move(cj));
     }
-    nlohmann::json pj = {{"name", p.name}, {"expected", p.expected}, {"checks", checks}};
+    nlohmann::json pj = {{"name", p.name}, {"expected", p.expected}};
+    if (i < s.steady_state.size()) {
+      const ProbeSpec& spec = s.steady_state[i];
+      pj["type"] = probe_type_name(spec.type);
+      pj["on"] = spec.on;
+      pj["interval_ms"] = to_ms(spec.interval);
+      pj["max_latency_ms"] = optional_ms(spec.expect.max_latency);
+    }
+    pj["checks"] = std::move(checks);
     if (verdict != nullptr && i < verdict->probes.size()) {
       const ProbeVerdict& pv = verdict->probes[i];
       nlohmann::json phases = nlohmann::json::object();
@@ -85,6 +118,7 @@ nlohmann::json journal_json(const Scenario& s, const RunRecord& r, const Verdict
                                 {"first_observed", o->first_observed}};
       if (pv.judged_recovery)
         pj["recovery"] = {{"recovered", pv.recovered},
+                          {"needed", pv.needed_recovery},
                           {"time_to_recover_ms", optional_ms(pv.time_to_recover)},
                           {"within_ms", to_ms(s.recovery.within)}};
     }

@@ -6,6 +6,7 @@
 
 #include "controller/verdict/record.h"
 #include "controller/verdict/verdict.h"
+#include "controller/report/run_journal.h"
 #include "core/result.h"
 
 namespace faultline {
