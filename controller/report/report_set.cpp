@@ -4,6 +4,25 @@
 #include <map>
 
 namespace faultline {
+namespace {
+
+// How loud a run's exit code is, in the order judge_run ranks statuses within one run:
+// revert_failed, then aborted, error, deviated, held.
+int loudness(int exit_code) {
+  switch (exit_code) {
+    case 5:
+      return 4;
+    case 3:
+      return 3;
+    case 1:
+      return 1;
+    case 0:
+      return 0;
+  }
+  return 2;  // error, and anything unknown
+}
+
+}  // namespace
 ReportSet make_report_set(std::vector<RunJournal> journals, std::string title) {
   ReportSet set;
   std::map<std::pair<std::string, std::string>, size_t> place;
@@ -49,7 +68,7 @@ int loudest_exit_code(const ReportSet& set) {
   int loudest = 0;
   for (const ScenarioReport& s : set.scenarios) {
     const int code = s.run.complete ? s.run.exit_code.value_or(4) : 4;
-    loudest = std::max(loudest, code);  // the exit codes are ordered by loudness
+    if (loudness(code) > loudness(loudest)) loudest = code;
   }
   return loudest;
 }

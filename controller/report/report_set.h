@@ -37,8 +37,9 @@ ReportSet make_report_set(std::vector<RunJournal> journals, std::string title = 
 // "" when there is no earlier run.
 std::string describe_history(const ScenarioReport& scenario);
 
-// The loudest status of the set, as a process exit code (revert_failed 5 > error 4 > aborted
-// 3 > deviated 1 > held 0: the codes are ordered so); an incomplete journal counts as an error.
+// The loudest status of the set, as a process exit code, ranked as one run ranks its own:
+// revert_failed (5) > aborted (3) > error (4) > deviated (1) > held (0). An incomplete journal
+// counts as an error.
 int loudest_exit_code(const ReportSet& set);
 
 }  // namespace faultline

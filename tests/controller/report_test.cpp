@@ -196,7 +196,7 @@ TEST_CASE("report: a long lane is drawn smaller, keeping every failure and each 
   CHECK(svg.find("950 ms</text>") != std::string::npos);  // the spike sets the scale: kept
 }
 
-TEST_CASE("report: several journals make one report; a scenario's older journals its history") {
+TEST_CASE("report: several journals make one report, a scenario's older journals its history") {
   RunJournal a = fixture();
   RunJournal b = fixture();
   b.started_at = "2026-12-08T03:29:26.202Z";
@@ -219,7 +219,7 @@ TEST_CASE("report: several journals make one report; a scenario's older journals
   CHECK(xml.find("<testsuites name=\"nightly\" tests=\"16\" failures=\"2\"") != std::string::npos);
 }
 
-TEST_CASE("report: formats by name; an unknown one names those there are") {
+TEST_CASE("report: formats by name, and an unknown one names those there are") {
   CHECK(parse_report_format("junit") == ReportFormat::Junit);
   auto bad = parse_report_format("xml");
   REQUIRE_FALSE(bad);

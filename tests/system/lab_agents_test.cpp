@@ -13,6 +13,7 @@
 #include "controller/inventory/inventory.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/journal_schema.h"
 #include "tests/support/lab_guard.h"
 #include "tests/support/require_ok.h"
 
@@ -151,4 +152,19 @@ faults:
   CHECK(out.find("verdict: error (exit 4): fault 'pause' on lab-2: ended by its lease at") !=
         std::string::npos);
   CHECK(kept->state() != 'T');
+
+  // The journal of a run across hosts, and its reports: a fault window and a JUnit case per
+  // host, the lease's end an error of the run.
+  const std::string journal = lab.dir + "/journal.json";
+  faultline::test::check_journal_schema(journal);
+  const CommandResult junit = run_command({FAULTLINE_BINARY, "report", journal, "--format", "junit"});
+  INFO(junit.out << junit.err);
+  REQUIRE(junit.exit_code == 0);
+  CHECK(junit.out.find("name=\"fault pause on lab-1: applied and confirmed\"") != std::string::npos);
+  CHECK(junit.out.find("name=\"fault pause on lab-2: applied and confirmed\"") != std::string::npos);
+  const CommandResult html = run_command({FAULTLINE_BINARY, "report", journal, "--format", "html"});
+  REQUIRE(html.exit_code == 0);
+  CHECK(html.out.find("data-fault=\"pause\" data-host=\"lab-1\"") != std::string::npos);
+  CHECK(html.out.find("data-fault=\"pause\" data-host=\"lab-2\"") != std::string::npos);
+  CHECK(html.out.find("<g class=\"host-event\" data-host=\"lab-2\">") != std::string::npos);
 }

@@ -17,6 +17,7 @@
 #include "tests/support/guardian.h"
 #include "tests/support/netns.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/journal_schema.h"
 
 using namespace faultline;
 using namespace faultline::test;
@@ -246,6 +247,7 @@ faults:
   CHECK(r.exit_code == 5);
   CHECK(r.out.find("revert_failed") != std::string::npos);
   const nlohmann::json j = nlohmann::json::parse(read_text(journal));
+  faultline::test::check_journal_schema(journal);
   CHECK(j["status"] == "revert_failed");
   REQUIRE(j["faults"].size() == 1);
   CHECK(j["faults"][0]["revert_error"] ==

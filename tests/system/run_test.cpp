@@ -16,6 +16,7 @@
 #include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/cpu_workers.h"
+#include "tests/support/journal_schema.h"
 #include "tests/support/parse_scenario.h"
 #include "tests/support/require_ok.h"
 
@@ -101,6 +102,7 @@ faults:
   CHECK(r.verdict.status == RunStatus::Held);
   CHECK(a.exited() + b.exited() == 1);
   const nlohmann::json j = read_json(journal);
+  faultline::test::check_journal_schema(journal);
   CHECK(j["complete"] == true);
   CHECK(j["status"] == "held");
   CHECK(j["exit_code"] == 0);
@@ -291,6 +293,7 @@ faults:
   CHECK(child.state() != 'T');
   CHECK(still_working(workers) == 0);  // reverted (and reaped) before faultline exited
   const nlohmann::json j = read_json(journal);
+  faultline::test::check_journal_schema(journal);
   CHECK(j["status"] == "aborted");
   CHECK(j["exit_code"] == 3);
   CHECK(j["reason"] == "interrupted by SIGINT");
@@ -378,6 +381,7 @@ faults:
 
       // The journal on disk is whole JSON, and says the run did not end.
       const nlohmann::json j = read_json(journal);
+      faultline::test::check_journal_schema(journal);
       CHECK(j["complete"] == false);
       CHECK(j["status"] == "running");
       REQUIRE(j["probes"].size() == 1);
