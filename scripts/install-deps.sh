@@ -14,6 +14,8 @@ packages=(
   # libraries
   libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-dev libyaml-cpp-dev
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
+  # reading many journals at once (faultline report, game-day history)
+  libsimdjson-dev
   # faultline-agent: gRPC with mutual TLS, certificates
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev
   # patterns users write (selectors, probe expectations): RE2, linear-time matching

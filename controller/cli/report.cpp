@@ -2,7 +2,6 @@
 
 #include "controller/cli/commands.h"
 #include "controller/report/report_files.h"
-#include "controller/report/run_journal.h"
 #include "core/atomic_file.h"
 
 namespace faultline {
@@ -14,19 +13,19 @@ int report_command(const std::vector<std::string>& paths, const std::string& for
     std::fprintf(stderr, "faultline report: error: --format %s\n", format.error().message.c_str());
     return kExitInvalid;
   }
-  std::vector<RunJournal> journals;
-  bool bad = false;
-  for (const std::string& path : paths) {
-    auto journal = read_journal_file(path);
-    if (!journal) {
-      std::fprintf(stderr, "faultline report: error: %s\n", journal.error().message.c_str());
-      bad = true;
-      continue;
+  auto set = load_report_set(paths);
+  if (!set) {
+    // One line per journal that could not be read.
+    std::string_view problems = set.error().message;
+    while (!problems.empty()) {
+      const size_t end = std::min(problems.find('\n'), problems.size());
+      std::fprintf(stderr, "faultline report: error: %.*s\n", static_cast<int>(end),
+                   problems.data());
+      problems.remove_prefix(std::min(end + 1, problems.size()));
     }
-    journals.push_back(std::move(*journal));
+    return kExitInvalid;
   }
-  if (bad) return kExitInvalid;
-  const std::string text = render_report(make_report_set(std::move(journals)), *format);
+  const std::string text = render_report(*set, *format);
   if (!out) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "controller/report/journal_header.h"
+
 namespace faultline {
 namespace {
 
@@ -39,7 +41,8 @@ ReportSet make_report_set(std::vector<RunJournal> journals, std::string title) {
     });
     ScenarioReport s;
     for (const RunJournal& j : group)
-      s.history.push_back(HistoryPoint{j.started_at, j.status, j.seed, j.time_to_recover_ms});
+      s.history.push_back(HistoryPoint{j.started_at, j.complete ? j.status : "incomplete", j.seed,
+                                       j.time_to_recover_ms});
     s.run = std::move(group.back());
     set.scenarios.push_back(std::move(s));
   }
@@ -71,6 +74,45 @@ int loudest_exit_code(const ReportSet& set) {
     if (loudness(code) > loudness(loudest)) loudest = code;
   }
   return loudest;
+}
+
+Result<ReportSet> load_report_set(const std::vector<std::string>& paths, std::string title) {
+  std::vector<std::string> problems;
+  std::map<std::pair<std::string, std::string>, size_t> place;
+  std::vector<std::vector<JournalHeader>> groups;
+  for (const std::string& path : paths) {
+    auto header = read_journal_header(path);
+    if (!header) {
+      problems.push_back(header.error().message);
+      continue;
+    }
+    const auto key = std::make_pair(header->scenario_file, header->title);
+    auto [it, added] = place.emplace(key, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(std::move(*header));
+  }
+  ReportSet set;
+  for (std::vector<JournalHeader>& group : groups) {
+    std::stable_sort(group.begin(), group.end(), [](const JournalHeader& a, const JournalHeader& b) {
+      return a.started_at < b.started_at;
+    });
+    auto newest = read_journal_file(group.back().path);
+    if (!newest) {
+      problems.push_back(newest.error().message);
+      continue;
+    }
+    ScenarioReport s;
+    for (const JournalHeader& h : group)
+      s.history.push_back(HistoryPoint{h.started_at, h.complete ? h.status : "incomplete", h.seed,
+                                       h.time_to_recover_ms});
+    s.run = std::move(*newest);
+    set.scenarios.push_back(std::move(s));
+  }
+  if (!problems.empty()) return fail("{}", fmt::join(problems, "\n"));
+  set.title = !title.empty()               ? std::move(title)
+              : set.scenarios.size() == 1 ? set.scenarios.front().run.title
+                                          : "faultline report";
+  return set;
 }
 
 }  // namespace faultline

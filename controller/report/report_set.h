@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "controller/report/run_journal.h"
+#include "core/result.h"
 
 namespace faultline {
 
@@ -41,5 +42,13 @@ std::string describe_history(const ScenarioReport& scenario);
 // revert_failed (5) > aborted (3) > error (4) > deviated (1) > held (0). An incomplete journal
 // counts as an error.
 int loudest_exit_code(const ReportSet& set);
+
+}  // namespace faultline
+
+namespace faultline {
+
+// The same set from journal files: every file's header is read (journal_header.h) and only the
+// newest journal of each scenario in full. Every file that cannot be read is named.
+Result<ReportSet> load_report_set(const std::vector<std::string>& paths, std::string title = "");
 
 }  // namespace faultline

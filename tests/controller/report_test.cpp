@@ -3,6 +3,9 @@
 // pause-web.yaml: a web server paused for 3 s), whose summary as the run printed it is kept
 // beside it.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -232,4 +235,29 @@ TEST_CASE("report: markup escaping keeps XML well-formed whatever a process prin
   CHECK(escape_xml("bell\x07 bad\xff ok\xc3\xa9") == "bell\xEF\xBF\xBD bad\xEF\xBF\xBD ok\xc3\xa9");
   CHECK(escape_markdown_cell("a|b\nc_d") == "a\\|b c\\_d");
   CHECK(slug("Nightly game day: web (EU)") == "nightly-game-day-web-eu");
+}
+
+TEST_CASE("report: journal files make the same set, the older ones read only for their history") {
+  const std::string dir = "/tmp/fl-report-test-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  nlohmann::json older = fixture_json();
+  older["started_at"] = "2026-12-01T03:00:00.000Z";
+  older["time_to_recover_ms"] = 1900.0;
+  older["status"] = "held";
+  older["probes"][0]["checks"] = "not read: only the newest journal is read in full";
+  std::ofstream(dir + "/older.json") << older.dump();
+  std::ofstream(dir + "/newest.json") << fixture_json().dump();
+  std::ofstream(dir + "/broken.json") << "{\"journal_version\": 1, ";
+  auto set = load_report_set({dir + "/newest.json", dir + "/older.json"});
+  REQUIRE(set);
+  REQUIRE(set->scenarios.size() == 1);
+  CHECK(set->scenarios[0].run.source == dir + "/newest.json");
+  CHECK(describe_history(set->scenarios[0]) ==
+        "time to recover 1.90 s -> 0.49 s over the last 2 runs; verdicts: deviated x1, held x1");
+  auto bad = load_report_set({dir + "/newest.json", dir + "/broken.json", dir + "/none.json"});
+  REQUIRE_FALSE(bad);
+  INFO(bad.error().message);
+  CHECK(bad.error().message.starts_with(dir + "/broken.json: not JSON"));
+  CHECK(bad.error().message.find("\n" + dir + "/none.json: cannot read: ") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
