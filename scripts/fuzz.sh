@@ -12,7 +12,7 @@ seconds=${1:-20}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(scenario_fuzzer inventory_fuzzer agent_config_fuzzer wire_fuzzer
-                              values_fuzzer)
+                              values_fuzzer suite_fuzzer)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 compiler=$(command -v clang++-16 || true)
 if [[ -z $compiler ]]; then
@@ -44,7 +44,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t"
   log="$build/$t.log"
   dict=()
-  [[ $t == scenario_fuzzer || $t == inventory_fuzzer || $t == agent_config_fuzzer ]] &&
+  [[ $t == scenario_fuzzer || $t == inventory_fuzzer || $t == agent_config_fuzzer ||
+    $t == suite_fuzzer ]] &&
     dict=(-dict="$root/fuzz/yaml.dict")
   status=0
   "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \

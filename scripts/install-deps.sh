@@ -20,6 +20,9 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev
   # patterns users write (selectors, probe expectations): RE2, linear-time matching
   libre2-dev
+  # game-day windows in IANA time zones (g++ 12 has no std::chrono tzdb): Howard Hinnant's date
+  # library, built by Debian to read the system's tzdata
+  libhowardhinnant-date-dev tzdata
   openssl ccache
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
