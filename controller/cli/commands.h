@@ -13,6 +13,9 @@ namespace faultline {
 // Exit codes shared by every command.
 inline constexpr int kExitInvalid = 2;
 inline constexpr int kExitError = 4;
+// faultline gameday: nothing ran, the suite's window is closed / another game day holds the lock.
+inline constexpr int kExitOutsideWindow = 6;
+inline constexpr int kExitLocked = 7;
 
 int validate_command(const std::vector<std::string>& files);
 int plan_command(const std::string& file, const std::optional<std::string>& inventory,
@@ -26,6 +29,16 @@ struct RunCommandOptions {
   ReportFiles reports;
 };
 int run_command(const RunCommandOptions& options);
+
+struct GamedayOptions {
+  std::string file;
+  std::optional<std::string> history;      // --history DIR
+  std::optional<std::string> journal_dir;  // --journal-dir DIR
+  bool ignore_window = false;
+  Duration lease = std::chrono::seconds(5);
+  ReportFiles reports;
+};
+int gameday_command(const GamedayOptions& options);
 
 // Reports from saved journals; `format` is a name parse_report_format takes.
 int report_command(const std::vector<std::string>& journals, const std::string& format,

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
   app.footer(
       "exit codes: 0 held, 1 deviated, 2 invalid input or refused, 3 aborted, 4 error, "
-      "5 a fault could not be reverted");
+      "5 a fault could not be reverted; gameday: 6 outside its window, 7 another game day "
+      "holds its lock");
 
   std::vector<std::string> files;
   auto* validate = app.add_subcommand("validate", "check scenario files; report every problem");
@@ -79,6 +80,21 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json", "junit", "html", "markdown", "metrics"}));
   report->add_option("--out", report_out, "write to this file (atomically) instead of stdout");
+
+  GamedayOptions gameday_options;
+  auto* gameday = app.add_subcommand(
+      "gameday", "run a game-day suite: its scenarios in order, in its time window, one combined "
+                 "report (docs/gameday.md, docs/ci.md)");
+  gameday->add_option("FILE", gameday_options.file, "game-day suite file")->required();
+  gameday->add_option("--history", gameday_options.history,
+                      "keep the last journals of each scenario here; reports show their trend");
+  gameday->add_option("--journal-dir", gameday_options.journal_dir,
+                      "keep this run's journals here (default: a temporary folder)");
+  gameday->add_flag("--ignore-window", gameday_options.ignore_window,
+                    "run even outside the suite's time window (a manual run)");
+  std::string gameday_lease = "5s";
+  gameday->add_option("--lease", gameday_lease, "as for run: the lease of each fault on an agent");
+  add_report_file_options(*gameday, gameday_options.reports);
 
   std::string agents_inventory;
   auto* agents = app.add_subcommand("agents",
@@ -174,6 +190,18 @@ int main(int argc, char** argv) {
     }
     return run_command(RunCommandOptions{run_file, run_inventory, journal, seed, *lease,
                                          run_reports});
+  }
+  if (*gameday) {
+    auto lease = parse_duration(gameday_lease);
+    if (!lease || *lease < std::chrono::milliseconds(500) || *lease > std::chrono::minutes(5)) {
+      std::fprintf(stderr,
+                   "faultline gameday: error: --lease '%s' must be a duration from 500ms to "
+                   "5m, e.g. --lease 5s\n",
+                   gameday_lease.c_str());
+      return kExitInvalid;
+    }
+    gameday_options.lease = *lease;
+    return gameday_command(gameday_options);
   }
   if (*report) return report_command(report_journals, report_format, report_out);
   if (*agents) return agents_command(agents_inventory);

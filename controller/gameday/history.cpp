@@ -13,7 +13,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "controller/gameday/slug.h"
+#include "controller/report/markup.h"
 #include "core/atomic_file.h"
 
 namespace faultline {

@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "controller/gameday/slug.h"
+#include "controller/report/markup.h"
 
 namespace faultline {
 namespace {

@@ -160,9 +160,9 @@ std::string format_html(const ReportSet& set) {
     size_t held = 0;
     for (const ScenarioReport& s : set.scenarios) held += s.run.complete && s.run.status == "held";
     out += fmt::format(
-        "<p><span class=\"verdict v-{}\">{}</span> exit {}: {} of {} scenarios held. {}</p>",
+        "<p><span class=\"verdict v-{}\">{}</span> exit {}: {} of {} scenarios held{}.</p>",
         code == 0 ? "held" : "deviated", code == 0 ? "HELD" : "NOT HELD", code, held,
-        set.scenarios.size(), escape_xml(set.note));
+        set.scenarios.size(), set.note.empty() ? "" : "; " + escape_xml(set.note));
     out += suite_summary(set);
   } else if (!set.scenarios.empty()) {
     out += fmt::format("<p>{}</p>", badge(set.scenarios.front().run));

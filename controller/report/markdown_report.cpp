@@ -84,9 +84,9 @@ std::string format_markdown(const ReportSet& set) {
   std::string out = fmt::format("## faultline: {}\n\n", cell(set.title));
   size_t held = 0;
   for (const ScenarioReport& s : set.scenarios) held += s.run.complete && s.run.status == "held";
-  out += fmt::format("**{}** (exit {}): {} of {} scenarios held.{}\n\n",
+  out += fmt::format("**{}** (exit {}): {} of {} scenarios held{}.\n\n",
                      code == 0 ? "HELD" : "NOT HELD", code, held, set.scenarios.size(),
-                     set.note.empty() ? "" : " " + cell(set.note));
+                     set.note.empty() ? "" : "; " + cell(set.note));
   out += "| scenario | verdict | time to recover | history |\n|---|---|---|---|\n";
   for (const ScenarioReport& s : set.scenarios)
     out += fmt::format("| {} | {} | {} | {} |\n", cell(s.run.title), status_headline(s.run),

@@ -75,7 +75,7 @@ std::string escape_markdown_cell(std::string_view text) {
   return out;
 }
 
-std::string slug(std::string_view text) {
+std::string slug(std::string_view text, std::string_view fallback) {
   std::string out;
   for (char c : text) {
     if (std::isalnum(static_cast<unsigned char>(c)))
@@ -84,7 +84,7 @@ std::string slug(std::string_view text) {
       out += '-';
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
-  return out.empty() ? "scenario" : out;
+  return out.empty() ? std::string(fallback) : out;
 }
 
 }  // namespace faultline

@@ -13,7 +13,9 @@ std::string escape_xml(std::string_view text);
 // start formatting.
 std::string escape_markdown_cell(std::string_view text);
 
-// "Nightly game day: web" -> "nightly-game-day-web", for ids and class names.
-std::string slug(std::string_view text);
+// Lower-case ASCII letters and digits kept, every other run of characters one '-', none at
+// either end: "Web Latency (p99).yaml" -> "web-latency-p99-yaml", for ids, class names and
+// path components; "" or "--" -> `fallback`.
+std::string slug(std::string_view text, std::string_view fallback = "scenario");
 
 }  // namespace faultline

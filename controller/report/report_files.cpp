@@ -81,19 +81,27 @@ nlohmann::json json_report(const ReportSet& set) {
 std::string text_report(const ReportSet& set) {
   if (set.scenarios.size() == 1 && set.note.empty()) return format_text(set.scenarios.front().run);
   std::string out;
-  for (const ScenarioReport& s : set.scenarios) {
-    out += format_text(s.run);
-    if (const std::string h = describe_history(s); !h.empty()) out += "history: " + h + "\n";
-  }
-  size_t held = 0;
-  for (const ScenarioReport& s : set.scenarios) held += s.run.complete && s.run.status == "held";
-  out += fmt::format("\n== {} ==\n{} of {} scenarios held{}; exit {}\n", set.title, held,
-                     set.scenarios.size(), set.note.empty() ? "" : "; " + set.note,
-                     loudest_exit_code(set));
-  return out;
+  for (const ScenarioReport& s : set.scenarios) out += format_text(s.run);
+  return out + format_suite_summary(set);
 }
 
 }  // namespace
+
+std::string format_suite_summary(const ReportSet& set) {
+  std::string out = fmt::format("\n== {} ==\n", set.title);
+  size_t held = 0;
+  for (const ScenarioReport& s : set.scenarios) {
+    const RunJournal& r = s.run;
+    held += r.complete && r.status == "held";
+    out += fmt::format("  {:<13} {}{}\n", r.complete ? r.status : "incomplete", r.title,
+                       r.status == "held" ? "" : ": " + r.reason);
+    if (const std::string h = describe_history(s); !h.empty())
+      out += fmt::format("  {:<13} history: {}\n", "", h);
+  }
+  out += fmt::format("{} of {} scenarios held{}; exit {}\n", held, set.scenarios.size(),
+                     set.note.empty() ? "" : "; " + set.note, loudest_exit_code(set));
+  return out;
+}
 
 Result<ReportFormat> parse_report_format(std::string_view name) {
   const std::pair<std::string_view, ReportFormat> names[] = {

@@ -16,6 +16,10 @@ enum class ReportFormat { Text, Json, Junit, Html, Markdown, Metrics };
 Result<ReportFormat> parse_report_format(std::string_view name);
 std::string render_report(const ReportSet& set, ReportFormat format);
 
+// A suite's summary: a line per scenario (its verdict, and its history), then the set's
+// verdict. `faultline gameday` prints it after the scenarios' own summaries.
+std::string format_suite_summary(const ReportSet& set);
+
 // The files a run or a game day writes its reports to; each is written atomically (temp file
 // and rename), so a CI job or node_exporter never reads half a report.
 struct ReportFiles {
