@@ -28,6 +28,9 @@ std::string own_binary() {
 struct JournalDir {
   std::string path;
   bool ours = false;
+  JournalDir() = default;
+  JournalDir(const JournalDir&) = delete;
+  JournalDir& operator=(const JournalDir&) = delete;
   ~JournalDir() {
     std::error_code ignored;
     if (ours) std::filesystem::remove_all(path, ignored);
@@ -99,7 +102,8 @@ int gameday_command(const GamedayOptions& o) {
                    std::strerror(errno));
       return kExitError;
     }
-    journals = JournalDir{tmpl, true};
+    journals.path = tmpl;
+    journals.ours = true;
   }
 
   install_stop_handlers();
