@@ -28,3 +28,5 @@ echo
 "$bin/fleet_scale_bench" 1000 "$rounds" 10
 echo
 "$bin/inventory_scale_bench" 10000 10
+echo
+"$bin/report_bench" "$tool" 3

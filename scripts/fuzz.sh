@@ -12,7 +12,7 @@ seconds=${1:-20}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(scenario_fuzzer inventory_fuzzer agent_config_fuzzer wire_fuzzer
-                              values_fuzzer suite_fuzzer)
+                              values_fuzzer suite_fuzzer journal_fuzzer)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 compiler=$(command -v clang++-16 || true)
 if [[ -z $compiler ]]; then

@@ -50,13 +50,13 @@ class Reader {
     const nlohmann::json* v = member(o, path, key, required);
     if (v == nullptr || v->is_null()) return std::nullopt;
     if (!v->is_number()) return wrong(path + "/" + key, "a number", *v), std::nullopt;
-    return v->get<double>();
+    return in_range(path, key, v->get<double>());
   }
   double number(const nlohmann::json& o, const std::string& path, const char* key) {
     const nlohmann::json* v = member(o, path, key, true);
     if (v == nullptr) return 0;
     if (!v->is_number()) return wrong(path + "/" + key, "a number", *v), 0.0;
-    return v->get<double>();
+    return in_range(path, key, v->get<double>());
   }
   uint64_t count(const nlohmann::json& o, const std::string& path, const char* key,
                  bool required = true) {
@@ -91,6 +91,16 @@ class Reader {
   }
 
  private:
+  // Times and latencies are milliseconds: more than a million hours is not from a run (and
+  // would overflow a Duration when drawn).
+  double in_range(const std::string& path, const char* key, double value) {
+    if (std::isfinite(value) && std::abs(value) <= kMaxMs) return value;
+    problem(fmt::format("{}/{}: {} is out of range (at most {:.0f} ms either way)", path, key,
+                        value, kMaxMs));
+    return 0;
+  }
+  static constexpr double kMaxMs = 3.6e12;
+
   void wrong(const std::string& path, const char* expected, const nlohmann::json& found) {
     problem(fmt::format("{}: expected {}, found {}", path, expected, found.type_name()));
   }

@@ -225,7 +225,8 @@ std::string timeline_svg(const RunJournal& r, const TimelineOptions& options) {
                       : end_ms <= 600'000  ? 60'000
                       : end_ms <= 3'600'000 ? 300'000
                                             : 1'800'000;
-  for (double t = 0; t <= end_ms; t += tick)
+  // At most ~24 ticks, whatever the run's length.
+  for (double t = 0, step = std::max(tick, end_ms / 24); t <= end_ms; t += step)
     out += fmt::format("<text class=\"small tick\" x=\"{:.1f}\" y=\"{:.1f}\">+{}</text>", sc.x(t),
                        plot_bottom + 16, format_duration(from_ms(t)));
   out += "</svg>";
