@@ -80,6 +80,8 @@ grep -q '^\*\*NOT HELD\*\* (exit 1): 1 of 2 scenarios held; every scenario ran\.
 grep -q 'faultline_run_exit_code{scenario="strict"} 1' g.prom || fail "g.prom: $(cat g.prom)"
 [[ -f journals/01-tolerant.json && -f journals/02-strict.json ]] || fail "journals not kept: $(ls journals)"
 [[ $(ls hist/tolerant | wc -l) -eq 1 && $(ls hist/strict | wc -l) -eq 1 ]] || fail "history: $(ls -R hist)"
+"$source_dir/tests/support/check_journal.py" "$source_dir/docs/schema/journal.schema.json" journals/*.json
+case $? in 0) ;; 77) echo "(journals not checked: python3-jsonschema is missing)" ;; *) fail "a journal does not match its schema" ;; esac
 
 # 2. Again: the history has two runs of each, and the report says so.
 "$faultline" gameday both.yaml --markdown g2.md --history hist >out2 2>err2
