@@ -216,7 +216,7 @@ TEST_CASE("the host name, labels, state file and scope are checked", "[agent-con
             "{role: app}"});
 }
 
-TEST_CASE("metrics listen on a loopback IP:PORT of their own unless remote ones are allowed",
+TEST_CASE("metrics listen on a loopback IPv4 port of their own unless remote ones are allowed",
           "[agent-config]") {
   const AgentConfig c = parse_valid(std::string(kLoopback) + "metrics: {listen: 127.0.0.1:9464}\n");
   REQUIRE(c.metrics.has_value());
