@@ -23,9 +23,15 @@ packages=(
   # game-day windows in IANA time zones (g++ 12 has no std::chrono tzdb): Howard Hinnant's date
   # library, built by Debian to read the system's tzdata
   libhowardhinnant-date-dev tzdata
+  # faultline-agent's Prometheus metrics: prometheus-cpp's registry and text format, served by
+  # civetweb (not libcpp-httplib: Debian builds it with OpenSSL, which would load a second
+  # OpenSSL beside the agent's static one; see agent/daemon/metrics/metrics_server.h)
+  prometheus-cpp-dev libcivetweb-dev
   openssl ccache
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
+  # tests/system/agent_metrics_test.cpp: a real Prometheus scrapes a real agent
+  prometheus
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
   qemu-system-x86 busybox-static cpio kmod xz-utils
   # scripts/fuzz.sh: libFuzzer. clang-16, not 14: libstdc++ 12's std::expected needs P0848.
@@ -45,4 +51,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian's prometheus package enables and starts a system-wide server on *:9090. The tests
+  # start their own on loopback; one newly installed for them is stopped and disabled (one that
+  # was installed before is left as it was).
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi

@@ -96,10 +96,10 @@ asan() {
 
 # The system tests that run threads: the engine (faultline run: probes, stop conditions and
 # faults on their own threads, the guardian), the agent (gRPC server threads, the lease ticker,
-# the actuator thread) and fan-out to several agents. Chosen by source file, through Catch's
+# the actuator thread, the metrics server's) and fan-out to several agents. Chosen by source file, through Catch's
 # file-name tags, so that a new test in one of these files is run without editing this list.
 tsan_files=(run_test agent_test agent_recovery_test agent_tls_test agent_fuzz_test
-  multi_host_run_test lab_agents_test fault_service_test local_undo_test)
+  agent_metrics_test multi_host_run_test lab_agents_test fault_service_test local_undo_test)
 
 tsan() {
   # halt_on_error: the first race ends the process (exit 66). second_deadlock_stack: both

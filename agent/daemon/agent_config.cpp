@@ -1,5 +1,6 @@
 #include "agent/daemon/agent_config.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -13,11 +14,12 @@
 namespace faultline {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"host",       "labels", "listen", "tls",   "plaintext",
-                                         "state_file", "scope",  "lease",  "policy"};
+constexpr std::string_view kTopKeys[] = {"host",       "labels", "listen", "tls",    "plaintext",
+                                         "state_file", "scope",  "lease",  "policy", "metrics"};
 constexpr std::string_view kTlsKeys[] = {"ca", "cert", "key", "allowed_clients"};
 constexpr std::string_view kScopeKeys[] = {"netns"};
 constexpr std::string_view kLeaseKeys[] = {"default", "max"};
+constexpr std::string_view kMetricsKeys[] = {"listen", "allow_remote"};
 constexpr std::string_view kPolicyKeys[] = {"allowed_kinds",  "protected_processes",
                                             "protected_interfaces", "max_duration",
                                             "max_faults",     "allow_command_probes"};
@@ -38,6 +40,21 @@ std::string listen_host(const std::string& listen) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   return host;
+}
+
+// "127.0.0.1:7443" -> "7443".
+std::string listen_port(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  return colon == std::string::npos ? "" : listen.substr(colon + 1);
+}
+
+// An IPv4 address and a port: what the metrics server binds. It resolves no names, and Debian's
+// civetweb is built without IPv6.
+bool ipv4_literal(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  in_addr address{};
+  return colon != std::string::npos &&
+         inet_pton(AF_INET, listen.substr(0, colon).c_str(), &address) == 1;
 }
 
 class ConfigParser {
@@ -111,6 +128,7 @@ class ConfigParser {
                                 format_duration(c.lease_default), format_duration(c.lease_max)));
     }
     if (root["policy"]) parse_policy(root["policy"], c.policy);
+    if (root["metrics"]) parse_metrics(root["metrics"], c, listen_ok);
     return c;
   }
 
@@ -124,6 +142,31 @@ class ConfigParser {
       return false;
     const int p = std::stoi(port);
     return p >= 1 && p <= 65535;
+  }
+
+  void parse_metrics(const yaml::Node& node, AgentConfig& c, bool listen_ok) {
+    if (!r_.mapping(node, "metrics", kMetricsKeys)) return;
+    AgentMetricsConfig m;
+    m.allow_remote = r_.boolean(node, "allow_remote", "metrics.allow_remote").value_or(false);
+    if (!r_.require(node, "listen", "metrics")) return;
+    m.listen = r_.text(node, "listen", "metrics.listen").value_or("");
+    if (m.listen.empty()) return;
+    const yaml::Node at = node["listen"];
+    if (!valid_listen(m.listen) || !ipv4_literal(m.listen))
+      r_.error(at, fmt::format("metrics.listen '{}' must be IPV4-ADDRESS:PORT (not a name; the "
+                               "metrics server has no IPv6), e.g. 127.0.0.1:9464",
+                               m.listen));
+    else if (listen_ok && listen_port(m.listen) == listen_port(c.listen))
+      r_.error(at, fmt::format("metrics.listen '{}' has the port of listen '{}', the agent's "
+                               "gRPC port; give the metrics a port of their own, e.g. "
+                               "127.0.0.1:9464",
+                               m.listen, c.listen));
+    else if (!m.allow_remote && !is_loopback_address(listen_host(m.listen)))
+      r_.error(at, fmt::format("metrics.listen '{}' is not a loopback address, and the metrics "
+                               "are plain HTTP with no authentication; listen on 127.0.0.1, or "
+                               "set metrics.allow_remote: true to serve them to other hosts",
+                               m.listen));
+    c.metrics = std::move(m);
   }
 
   void parse_labels(const yaml::Node& node, AgentConfig& c) {

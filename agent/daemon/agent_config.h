@@ -29,6 +29,13 @@ struct AgentPolicy {
   bool allow_command_probes = false;
 };
 
+// Where the agent serves its Prometheus metrics (docs/agent.md#metrics). Plain HTTP without
+// authentication, so a loopback address unless the config opts in to more.
+struct AgentMetricsConfig {
+  std::string listen;         // IPV4:PORT, e.g. 127.0.0.1:9464; never listen's port
+  bool allow_remote = false;  // required for an address other than loopback
+};
+
 struct AgentConfig {
   std::string file;
   std::string host;
@@ -41,6 +48,7 @@ struct AgentConfig {
   Duration lease_default = std::chrono::seconds(5);
   Duration lease_max = std::chrono::seconds(60);
   AgentPolicy policy;
+  std::optional<AgentMetricsConfig> metrics;  // none: no metrics endpoint
 };
 
 struct AgentConfigResult {

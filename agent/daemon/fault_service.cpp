@@ -25,10 +25,19 @@ std::optional<std::chrono::system_clock::time_point> wall(std::optional<TimePoin
          std::chrono::duration_cast<std::chrono::system_clock::duration>(*t - Clock::now());
 }
 
+// A fault's ended_by (as List reports it) as the reason its revert is counted under.
+RevertReason revert_reason(const std::string& ended_by) {
+  if (ended_by == "lease") return RevertReason::Lease;
+  if (ended_by == "deadline") return RevertReason::Deadline;
+  if (ended_by == "completed") return RevertReason::End;
+  if (ended_by == "shutdown") return RevertReason::Shutdown;
+  return RevertReason::Revert;  // "controller"
+}
+
 }  // namespace
 
-FaultService::FaultService(const AgentConfig& config, UndoKeeper& keeper)
-    : config_(config), agent_(&keeper) {}
+FaultService::FaultService(const AgentConfig& config, UndoKeeper& keeper, AgentMetrics& metrics)
+    : config_(config), metrics_(metrics), agent_(&keeper) {}
 
 std::vector<KindSupport> FaultService::kinds() const {
   std::lock_guard lock(kinds_mutex_);
@@ -46,6 +55,7 @@ Duration FaultService::lease_for(std::optional<Duration> asked) const {
 }
 
 ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
+  const TimePoint started = Clock::now();
   auto built = build_fault_request(in, config_);
   if (!built) return std::unexpected(built.error());
   FaultRequest request = std::move(*built);
@@ -96,7 +106,7 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
                        prepared.error().message});
     } else {
       Lease& l = leases_[k];
-      l = {in.owner, in.fault_id, Clock::now() + lease_for(in.lease), "", !in.duration};
+      l = {in.owner, in.fault_id, in.kind, Clock::now() + lease_for(in.lease), "", !in.duration};
       l.applying = true;
     }
   }
@@ -124,6 +134,7 @@ ServiceResult<FaultReport> FaultService::apply(const ApplyInput& in) {
     // A revert (or shutdown) came while it was being applied: it ends now.
     revert_now = l.revert_asked || stopping_;
   }
+  metrics_.fault_applied(in.kind, Clock::now() - started);
   if (revert_now) (void)revert_one(k, "controller");
   std::lock_guard lock(mutex_);
   return report(k);
@@ -193,18 +204,24 @@ Result<void> FaultService::revert_one(const std::string& k, const std::string& e
   auto it = leases_.find(k);
   if (it == leases_.end()) return r;
   Lease& l = it->second;
-  if (l.ended_by.empty()) l.ended_by = ended_by;
+  if (l.ended_by.empty()) {
+    l.ended_by = ended_by;
+    if (ended_by == "lease") metrics_.lease_expired();
+  }
   if (r) {
     if (l.ended_at == TimePoint{}) {
       l.ended_at = Clock::now();
+      metrics_.fault_reverted(l.kind, revert_reason(l.ended_by));
       spdlog::info("event=reverted owner={} fault={} ended_by={}", l.owner, l.fault_id, l.ended_by);
     }
-  } else if (l.failed_reverts++ % 50 == 0) {
+  } else {
+    if (l.failed_reverts == 0) metrics_.revert_failed(l.kind);
     // A failed revert keeps its undo on disk: the next start of the agent tries again.
-    spdlog::critical(
-        "event=revert_failed owner={} fault={} ended_by={} attempts={} "
-        "error=\"{}\" (tried again every tick)",
-        l.owner, l.fault_id, l.ended_by, l.failed_reverts, r.error().message);
+    if (l.failed_reverts++ % 50 == 0)
+      spdlog::critical(
+          "event=revert_failed owner={} fault={} ended_by={} attempts={} "
+          "error=\"{}\" (tried again every tick)",
+          l.owner, l.fault_id, l.ended_by, l.failed_reverts, r.error().message);
   }
   return r;
 }
@@ -219,6 +236,14 @@ std::vector<FaultReport> FaultService::list(const std::string& owner) const {
 
 size_t FaultService::active_count() const {
   return agent_.active_count();
+}
+
+std::map<std::string, size_t> FaultService::active_by_kind() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, size_t> out;
+  for (const auto& [k, l] : leases_)
+    if (!l.applying && agent_.active_deadline(k)) ++out[l.kind];
+  return out;
 }
 
 void FaultService::tick(TimePoint now) {

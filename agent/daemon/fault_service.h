@@ -15,6 +15,7 @@
 
 #include "agent/daemon/actuator.h"
 #include "agent/daemon/agent_config.h"
+#include "agent/daemon/metrics/agent_metrics.h"
 #include "agent/daemon/policy.h"
 #include "agent/daemon/service_types.h"
 #include "agent/local/fault_report.h"
@@ -31,7 +32,8 @@ struct RenewOutcome {
 class FaultService {
  public:
   // `keeper` is where undos are kept; the service does not apply a fault it could not record.
-  FaultService(const AgentConfig& config, UndoKeeper& keeper);
+  // `metrics` counts what it applies and reverts, and why.
+  FaultService(const AgentConfig& config, UndoKeeper& keeper, AgentMetrics& metrics);
 
   // What this host can do, as Describe says it. Asking the kernel (an nftables listing each
   // time; the qdisc kinds are probed once per process) is kept for kKindsFresh, so a controller
@@ -46,6 +48,8 @@ class FaultService {
                                                  const std::string& fault_id);
   std::vector<FaultReport> list(const std::string& owner) const;
   size_t active_count() const;
+  // Active faults by kind (a fault whose revert failed is still active).
+  std::map<std::string, size_t> active_by_kind() const;
 
   // Reverts what outlived its lease or its deadline; called a few times a second.
   void tick(TimePoint now);
@@ -56,6 +60,7 @@ class FaultService {
   struct Lease {
     std::string owner;
     std::string fault_id;
+    std::string kind;
     TimePoint until{};
     std::string ended_by;
     bool one_shot = false;      // no duration (a kill): its end is not a cut-short fault
@@ -72,6 +77,7 @@ class FaultService {
   void prune(TimePoint now);
 
   const AgentConfig& config_;
+  AgentMetrics& metrics_;
   LocalAgent agent_;
   Actuator actuator_;  // applies faults on a thread that outlives every RPC
   mutable std::mutex mutex_;

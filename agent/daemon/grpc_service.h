@@ -8,12 +8,13 @@
 
 #include "agent/daemon/agent_config.h"
 #include "agent/daemon/fault_service.h"
+#include "agent/daemon/metrics/agent_metrics.h"
 
 namespace faultline {
 
 class AgentGrpcService final : public agent::v1::Agent::Service {
  public:
-  AgentGrpcService(const AgentConfig& config, FaultService& faults);
+  AgentGrpcService(const AgentConfig& config, FaultService& faults, AgentMetrics& metrics);
 
   grpc::Status Describe(grpc::ServerContext* ctx, const agent::v1::DescribeRequest* request,
                         agent::v1::DescribeReply* reply) override;
@@ -33,9 +34,12 @@ class AgentGrpcService final : public agent::v1::Agent::Service {
   grpc::Status authorize(grpc::ServerContext* ctx, std::string& client) const;
   template <typename Handler>
   grpc::Status serve(grpc::ServerContext* ctx, const char* rpc, Handler&& handler) const;
+  template <typename Handler>
+  grpc::Status answer(grpc::ServerContext* ctx, const char* rpc, Handler&& handler) const;
 
   const AgentConfig& config_;
   FaultService& faults_;
+  AgentMetrics& metrics_;
 };
 
 }  // namespace faultline

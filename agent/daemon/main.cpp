@@ -15,12 +15,15 @@
 #include "agent/daemon/agent_config.h"
 #include "agent/daemon/fault_service.h"
 #include "agent/daemon/grpc_service.h"
+#include "agent/daemon/metrics/agent_metrics.h"
+#include "agent/daemon/metrics/metrics_server.h"
 #include "agent/local/state_file.h"
 #include "agent/daemon/server_credentials.h"
 #include "agent/daemon/service_manager.h"
 #include "agent/local/undo_keeper.h"
 #include "agent/wire/wire.h"
 #include "core/stop_signal.h"
+#include "injectors/injector.h"
 #include "injectors/linux/cgroup.h"
 #include "injectors/network/lifelines.h"
 
@@ -41,15 +44,17 @@ void setup_logging() {
 }
 
 // Step: put the host back from what a previous agent left in the state file.
-bool recover_leftovers(StateFile& state) {
+bool recover_leftovers(StateFile& state, AgentMetrics& metrics) {
   auto recovered = recover(state);
   if (!recovered) {
     spdlog::critical("event=recovery_failed error=\"{}\"", recovered.error().message);
     return false;
   }
-  for (const StateEntry& e : recovered->undone)
+  for (const StateEntry& e : recovered->undone) {
+    metrics.fault_reverted(e.kind, RevertReason::Recovery);
     spdlog::warn("event=recovered owner={} fault={} kind={} steps={} written_at={}", e.owner,
                  e.fault_id, e.kind, e.undo.size(), e.written_at);
+  }
   for (const StateEntry& e : recovered->kept)
     spdlog::critical("event=recovery_failed owner={} fault={} kind={} errors=\"{}\"", e.owner,
                      e.fault_id, e.kind, fmt::join(e.undo_errors, "; "));
@@ -88,7 +93,8 @@ int serve(const AgentConfig& config) {
     return kExitFailed;
   }
   StateFile& state = (*keeper)->file();
-  if (!recover_leftovers(state)) return kExitFailed;
+  AgentMetrics metrics(injector_kinds(), FAULTLINE_VERSION);
+  if (!recover_leftovers(state, metrics)) return kExitFailed;
   // A fork: before the actuator and gRPC start any thread.
   (*keeper)->start_guardian();
 
@@ -107,8 +113,21 @@ int serve(const AgentConfig& config) {
   const std::string port = config.listen.substr(config.listen.rfind(':') + 1);
   const LifelinePort control_port(static_cast<uint16_t>(std::stoi(port)));
 
-  FaultService faults(config, **keeper);
-  AgentGrpcService service(config, faults);
+  FaultService faults(config, **keeper, metrics);
+  AgentGrpcService service(config, faults, metrics);
+  // The metrics port before the control port: an agent that cannot serve what it was configured
+  // to serve does not start. Its threads start after the guardian's fork, as gRPC's do.
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (config.metrics) {
+    auto started = MetricsServer::start(
+        config.metrics->listen, [&] { return metrics.exposition(faults.active_by_kind()); });
+    if (!started) {
+      spdlog::critical("event=metrics_listen_failed listen={} error=\"{}\"", config.metrics->listen,
+                       started.error().message);
+      return kExitFailed;
+    }
+    metrics_server = std::move(*started);
+  }
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(config.listen, *credentials, &bound_port);
@@ -122,9 +141,10 @@ int serve(const AgentConfig& config) {
         config.listen);
     return kExitFailed;
   }
-  spdlog::info("event=ready host={} listen={} tls={} scope={} state_file={}", config.host,
-               config.listen, config.tls ? "mutual" : "off",
-               config.scope_own_netns ? "own-netns" : "all", config.state_file);
+  spdlog::info("event=ready host={} listen={} tls={} scope={} state_file={} metrics={}",
+               config.host, config.listen, config.tls ? "mutual" : "off",
+               config.scope_own_netns ? "own-netns" : "all", config.state_file,
+               config.metrics ? config.metrics->listen : "off");
   notify_service_manager("READY=1");
 
   while (stop_signal().load() == 0) {
@@ -142,6 +162,7 @@ int serve(const AgentConfig& config) {
     errors.push_back(left ? fmt::format("{} fault(s) still in {}", left->size(), state.path())
                           : left.error().message);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  metrics_server.reset();  // stops its threads, after a scrape in progress is answered
   // With nothing left, the guardian leaves; otherwise it tries once more when we exit.
   (*keeper)->close();
   spdlog::info("event=stopped reverted_all={}", errors.empty());
@@ -171,8 +192,11 @@ int main(int argc, char** argv) {
     return kExitInvalid;
   }
   if (check_only) {
-    std::printf("%s: ok (host %s, listen %s, %s)\n", config_path.c_str(), read.config->host.c_str(),
-                read.config->listen.c_str(), read.config->tls ? "mutual TLS" : "plaintext");
+    const std::string metrics =
+        read.config->metrics ? ", metrics on " + read.config->metrics->listen : "";
+    std::printf("%s: ok (host %s, listen %s, %s%s)\n", config_path.c_str(),
+                read.config->host.c_str(), read.config->listen.c_str(),
+                read.config->tls ? "mutual TLS" : "plaintext", metrics.c_str());
     return 0;
   }
   setup_logging();

@@ -52,6 +52,7 @@ TEST_CASE("a plaintext loopback config takes the documented defaults", "[agent-c
   CHECK(c.policy.max_duration == std::chrono::minutes(10));
   CHECK(c.policy.max_faults == 8);
   CHECK_FALSE(c.policy.allow_command_probes);
+  CHECK_FALSE(c.metrics.has_value());
 }
 
 TEST_CASE("unknown keys are refused at their place, with the key that was probably meant",
@@ -60,7 +61,7 @@ TEST_CASE("unknown keys are refused at their place, with the key that was probab
         std::vector<std::string>{
             "/etc/fl/agent.yaml:3:1: error: unknown key 'polcy' in the agent config (did you "
             "mean 'policy'?); allowed keys: host, labels, listen, tls, plaintext, state_file, "
-            "scope, lease, policy"});
+            "scope, lease, policy, metrics"});
   CHECK(errors_of(std::string(kLoopback) + "policy:\n  max_fault: 2\n") ==
         std::vector<std::string>{
             "/etc/fl/agent.yaml:4:3: error: unknown key 'max_fault' in policy (did you mean "
@@ -213,6 +214,56 @@ TEST_CASE("the host name, labels, state file and scope are checked", "[agent-con
         std::vector<std::string>{
             "/etc/fl/agent.yaml:3:9: error: labels must be a mapping of names to values, e.g. "
             "{role: app}"});
+}
+
+TEST_CASE("metrics listen on a loopback IPv4 port of their own unless remote ones are allowed",
+          "[agent-config]") {
+  const AgentConfig c = parse_valid(std::string(kLoopback) + "metrics: {listen: 127.0.0.1:9464}\n");
+  REQUIRE(c.metrics.has_value());
+  CHECK(c.metrics->listen == "127.0.0.1:9464");
+  CHECK_FALSE(c.metrics->allow_remote);
+  const AgentConfig remote = parse_valid(
+      std::string(kLoopback) + "metrics:\n  listen: 0.0.0.0:9464\n  allow_remote: true\n");
+  CHECK(remote.metrics->listen == "0.0.0.0:9464");
+  CHECK(remote.metrics->allow_remote);
+
+  // Never the gRPC port, whatever the address.
+  CHECK(errors_of(std::string(kLoopback) + "metrics: {listen: 127.0.0.1:7443}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:3:19: error: metrics.listen '127.0.0.1:7443' has the port of "
+            "listen '127.0.0.1:7443', the agent's gRPC port; give the metrics a port of their "
+            "own, e.g. 127.0.0.1:9464"});
+  CHECK(errors_of(std::string(kLoopback) +
+                  "metrics: {listen: '0.0.0.0:7443', allow_remote: true}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:3:19: error: metrics.listen '0.0.0.0:7443' has the port of "
+            "listen '127.0.0.1:7443', the agent's gRPC port; give the metrics a port of their "
+            "own, e.g. 127.0.0.1:9464"});
+  // Not loopback: only with allow_remote.
+  CHECK(errors_of(std::string(kLoopback) + "metrics:\n  listen: 10.0.0.5:9464\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:4:11: error: metrics.listen '10.0.0.5:9464' is not a loopback "
+            "address, and the metrics are plain HTTP with no authentication; listen on "
+            "127.0.0.1, or set metrics.allow_remote: true to serve them to other hosts"});
+  // An IPv4 address, not a name (the server does not resolve), with a port from 1 to 65535;
+  // nothing civetweb would read as more (an 's' for TLS, a list of ports).
+  for (const char* bad :
+       {"localhost:9464", "9464", ":9464", "127.0.0.1:0", "127.0.0.1:9464s", "[::1]:9464",
+        "::1:9464", "[127.0.0.1]:9464", "127.0.0.1:80,127.0.0.1:81"}) {
+    INFO(bad);
+    CHECK(errors_of(std::string(kLoopback) + fmt::format("metrics: {{listen: '{}'}}\n", bad)) ==
+          std::vector<std::string>{fmt::format(
+              "/etc/fl/agent.yaml:3:19: error: metrics.listen '{}' must be IPV4-ADDRESS:PORT "
+              "(not a name; the metrics server has no IPv6), e.g. 127.0.0.1:9464",
+              bad)});
+  }
+  CHECK(errors_of(std::string(kLoopback) + "metrics: {allow_remote: true}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:3:10: error: metrics is missing the required key 'listen'"});
+  CHECK(errors_of(std::string(kLoopback) + "metrics: {listen: 127.0.0.1:9464, port: 1}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:3:35: error: unknown key 'port' in metrics; allowed keys: "
+            "listen, allow_remote"});
 }
 
 TEST_CASE("an empty or unparsable config says so", "[agent-config]") {

@@ -80,22 +80,38 @@ bool port_accepts(int port) {
 }  // namespace
 
 AgentProcess::AgentProcess(const TempDir& dir, const std::string& name,
-                           const std::string& config_body)
+                           const std::string& config_body, bool metrics)
     : name_(name) {
   const int port = free_port();
   address_ = "127.0.0.1:" + std::to_string(port);
+  std::string metrics_section;
+  if (metrics) {
+    int metrics_port = free_port();
+    // The config refuses the gRPC port for the metrics.
+    while (metrics_port == port) metrics_port = free_port();
+    metrics_address_ = "127.0.0.1:" + std::to_string(metrics_port);
+    metrics_section = "metrics: {listen: " + metrics_address_ + "}\n";
+  }
   config_file_ = dir.file(name + ".yaml");
   state_file_ = dir.file(name + "-state.json");
   log_file_ = dir.file(name + ".log");
-  write_text(config_file_, "host: " + name + "\nlisten: " + address_ +
-                               "\nstate_file: " + state_file_ + "\n" + config_body);
+  write_text(config_file_, "host: " + name + "\nlisten: " + address_ + "\nstate_file: " +
+                               state_file_ + "\n" + config_body + metrics_section);
 }
 
 AgentProcess::~AgentProcess() {
   stop();
 }
 
-Result<void> AgentProcess::start() {
+Result<void> AgentProcess::start(const std::vector<std::string>& environment) {
+  // Made before the fork: the child only calls what is safe between fork and exec.
+  std::vector<std::string> entries = environment;
+  for (char** e = environ; *e != nullptr; ++e) entries.emplace_back(*e);
+  std::vector<char*> envp;
+  for (std::string& e : entries) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char* const argv[] = {const_cast<char*>("faultline-agent"), const_cast<char*>("--config"),
+                        config_file_.data(), nullptr};
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -105,7 +121,7 @@ Result<void> AgentProcess::start() {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execl(FAULTLINE_AGENT_BINARY, "faultline-agent", "--config", config_file_.c_str(), nullptr);
+    execve(FAULTLINE_AGENT_BINARY, argv, envp.data());
     _exit(127);
   }
   const int port = std::stoi(address_.substr(address_.rfind(':') + 1));

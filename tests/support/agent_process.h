@@ -44,18 +44,24 @@ class ClusterCerts {
 class AgentProcess {
  public:
   // `config_body` is the config without `listen` and `state_file`, which the fixture adds.
-  AgentProcess(const TempDir& dir, const std::string& name, const std::string& config_body);
+  // With `metrics`, it adds a `metrics` section too, on a loopback port of its own.
+  AgentProcess(const TempDir& dir, const std::string& name, const std::string& config_body,
+               bool metrics = false);
   ~AgentProcess();
 
   // Starts the agent and waits until its port accepts connections; if it does not, the error
   // says whether the agent exited (and how) or kept the port closed, and quotes its log.
-  Result<void> start();
+  // `environment`: NAME=VALUE entries added to the agent's environment (this process's own is
+  // left alone: other threads may read it).
+  Result<void> start(const std::vector<std::string>& environment = {});
   // SIGTERM and wait; the exit code, or -1.
   int stop();
   // SIGKILL, as a crash would.
   void kill_hard();
 
   const std::string& address() const { return address_; }
+  // Where its metrics are served (IP:PORT); empty unless asked for.
+  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& state_file() const { return state_file_; }
   const std::string& config_file() const { return config_file_; }
   std::string log() const;
@@ -71,6 +77,7 @@ class AgentProcess {
  private:
   std::string name_;
   std::string address_;
+  std::string metrics_address_;
   std::string config_file_;
   std::string state_file_;
   std::string log_file_;

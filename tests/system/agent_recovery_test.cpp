@@ -81,7 +81,7 @@ TEST_CASE(
   skip_unless_root("the agent programs a network namespace's qdiscs");
   NamespacePair net;
   TempDir dir;
-  AgentProcess agent(dir, "crash-1", "plaintext: true\n");
+  AgentProcess agent(dir, "crash-1", "plaintext: true\n", true);
   REQUIRE_OK(agent.start());
   std::string before, after;
   net.exec(net.a(), "tc qdisc show dev fl-a", &before);
@@ -114,6 +114,12 @@ TEST_CASE(
   CHECK(log.find("event=recovered owner=run-crash fault=throttle kind=bandwidth steps=1") !=
         std::string::npos);
   CHECK(log.rfind("event=recovered") < log.rfind("event=ready"));
+  // Counted where Prometheus reads it: the metrics port opens before the gRPC port.
+  const CommandResult scrape =
+      run_command({"/usr/bin/curl", "-sS", "http://" + agent.metrics_address() + "/metrics"});
+  REQUIRE(scrape.exit_code == 0);
+  CHECK(scrape.out.find("\nfaultline_agent_faults_reverted_total{kind=\"bandwidth\","
+                        "reason=\"recovery\"} 1\n") != std::string::npos);
   CHECK(read_text(agent.state_file()).find("throttle") == std::string::npos);
   AgentClient client(agent.endpoint());
   auto listed = client.list("", 2s);
