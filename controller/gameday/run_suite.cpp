@@ -15,37 +15,6 @@ namespace {
 
 using SystemClock = std::chrono::system_clock;
 
-// A run's exit code as a status, for stop_on; 2 (refused) and anything unknown count as an error.
-RunStatus status_of(int exit_code) {
-  switch (exit_code) {
-    case 0:
-      return RunStatus::Held;
-    case 1:
-      return RunStatus::Deviated;
-    case 3:
-      return RunStatus::Aborted;
-    case 5:
-      return RunStatus::RevertFailed;
-  }
-  return RunStatus::Error;
-}
-
-int loudness(int exit_code) {
-  switch (status_of(exit_code)) {
-    case RunStatus::RevertFailed:
-      return 4;
-    case RunStatus::Aborted:
-      return 3;
-    case RunStatus::Error:
-      return 2;
-    case RunStatus::Deviated:
-      return 1;
-    case RunStatus::Held:
-      return 0;
-  }
-  return 2;
-}
-
 // Starts `faultline run` in its own process group, so that a Ctrl-C reaches it once, through
 // us; it is interrupted (and reverts) if we die.
 pid_t start_run(const std::vector<std::string>& argv) {
@@ -148,13 +117,16 @@ SuiteOutcome run_suite(const Suite& suite, const SuiteRunOptions& o,
         o.say(fmt::format("game day: warning: not kept in the history: {}", stored.error().message));
     }
     out.ran.push_back(ran);
-    if (loudness(code) > loudness(out.exit_code)) out.exit_code = code == 2 ? 4 : code;
+    // A run refused (2) or killed is an error of the suite.
+    const RunStatus status = status_from_exit_code(code);
+    if (loudness(status) > loudness(status_from_exit_code(out.exit_code)))
+      out.exit_code = exit_code(status);
     if (!stopped_because.empty()) {
       out.note = fmt::format("'{}' was stopped: {}", sc.written, stopped_because);
       skip_rest(i + 1, "the suite was stopped");
       break;
     }
-    if (stops_suite(suite.stop_on, status_of(code)) && i + 1 < suite.scenarios.size()) {
+    if (stops_suite(suite.stop_on, status_from_exit_code(code)) && i + 1 < suite.scenarios.size()) {
       out.note = fmt::format("stopped after '{}' (exit {}): stop_on is {}", sc.written, code,
                              stop_on_name(suite.stop_on));
       skip_rest(i + 1, fmt::format("stopped after {}", sc.written));

@@ -4,27 +4,9 @@
 #include <map>
 
 #include "controller/report/journal_header.h"
+#include "controller/verdict/record.h"
 
 namespace faultline {
-namespace {
-
-// How loud a run's exit code is, in the order judge_run ranks statuses within one run:
-// revert_failed, then aborted, error, deviated, held.
-int loudness(int exit_code) {
-  switch (exit_code) {
-    case 5:
-      return 4;
-    case 3:
-      return 3;
-    case 1:
-      return 1;
-    case 0:
-      return 0;
-  }
-  return 2;  // error, and anything unknown
-}
-
-}  // namespace
 ReportSet make_report_set(std::vector<RunJournal> journals, std::string title) {
   ReportSet set;
   std::map<std::pair<std::string, std::string>, size_t> place;
@@ -71,7 +53,8 @@ int loudest_exit_code(const ReportSet& set) {
   int loudest = 0;
   for (const ScenarioReport& s : set.scenarios) {
     const int code = s.run.complete ? s.run.exit_code.value_or(4) : 4;
-    if (loudness(code) > loudness(loudest)) loudest = code;
+    if (loudness(status_from_exit_code(code)) > loudness(status_from_exit_code(loudest)))
+      loudest = code;
   }
   return loudest;
 }

@@ -16,6 +16,12 @@ namespace faultline {
 enum class RunStatus { Held, Deviated, Aborted, Error, RevertFailed };
 std::string_view status_name(RunStatus s);
 int exit_code(RunStatus s);
+// The status an exit code of `faultline run` stands for; a code that is not a run's status
+// (2: refused, or a crash) is an error.
+RunStatus status_from_exit_code(int code);
+// How loud a status is, as judge_run ranks them within one run: revert_failed, aborted, error,
+// deviated, held. A suite's status is its loudest run's.
+int loudness(RunStatus s);
 
 struct CheckRecord {
   Duration t{};  // since the run started

@@ -269,3 +269,15 @@ TEST_CASE("no completed check before the faults is no evidence: nothing is injec
     CHECK(judge_before(s, r).outcome == BeforeGate::Outcome::Deviated);
   }
 }
+
+TEST_CASE("exit codes read back as statuses, ranked as a run ranks its own") {
+  CHECK(status_from_exit_code(0) == RunStatus::Held);
+  CHECK(status_from_exit_code(3) == RunStatus::Aborted);
+  CHECK(status_from_exit_code(5) == RunStatus::RevertFailed);
+  CHECK(status_from_exit_code(2) == RunStatus::Error);    // refused: an error of a suite
+  CHECK(status_from_exit_code(137) == RunStatus::Error);  // killed
+  CHECK(loudness(RunStatus::RevertFailed) > loudness(RunStatus::Aborted));
+  CHECK(loudness(RunStatus::Aborted) > loudness(RunStatus::Error));
+  CHECK(loudness(RunStatus::Error) > loudness(RunStatus::Deviated));
+  CHECK(loudness(RunStatus::Deviated) > loudness(RunStatus::Held));
+}
