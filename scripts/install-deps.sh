@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything faultline needs to build, test and run its demo on Debian 12.
 # Idempotent: packages already present are left as they are.
+#   install-deps.sh               everything: build, tests, demo, benchmarks, packaging
+#   install-deps.sh --build-only  what building faultline and its .deb packages needs (the
+#                                 Dockerfile's build stage uses this)
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -8,7 +11,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 2
 fi
 
-packages=(
+build_packages=(
   # build
   build-essential cmake pkg-config
   # libraries
@@ -18,6 +21,10 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev
   # patterns users write (selectors, probe expectations): RE2, linear-time matching
   libre2-dev
+  # man pages from the commands' --help; .deb packages (CPack: dpkg-shlibdeps, file)
+  help2man dpkg-dev file
+)
+tool_packages=(
   openssl ccache
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
@@ -27,7 +34,22 @@ packages=(
   # libclang-rt-16-dev holds the fuzzer and ASan runtimes; it is only a Recommends of clang-16,
   # which --no-install-recommends skips.
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
+  # tests/packaging: lintian on the .debs, a pristine Debian 12 root to install them in, the
+  # container images (podman with runc: crun refuses this machine's hybrid cgroups), the
+  # Kubernetes manifests (python3-yaml; kubectl below)
+  lintian fakeroot debootstrap podman runc python3-yaml
 )
+
+packages=("${build_packages[@]}")
+case "${1:-}" in
+  --build-only) ;;
+  "") packages+=("${tool_packages[@]}")
+      # kubectl renders the manifests (kubectl kustomize). Debian's is kubernetes-client; a
+      # kubectl from elsewhere (Google's cloud SDK ships one) owns /usr/bin/kubectl, and dpkg would
+      # refuse to overwrite it.
+      command -v kubectl >/dev/null || packages+=(kubernetes-client) ;;
+  *) echo "install-deps.sh: error: unknown argument '$1'; use --build-only or nothing" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
