@@ -23,9 +23,10 @@ build_packages=(
   libre2-dev
   # man pages from the commands' --help; .deb packages (CPack: dpkg-shlibdeps, file)
   help2man dpkg-dev file
+  ccache
 )
 tool_packages=(
-  openssl ccache
+  openssl
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu

@@ -17,7 +17,7 @@ for tool in dpkg-deb dpkg-shlibdeps fakeroot; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/install-deps.sh: dpkg-dev, fakeroot)"
 done
 [[ -f $build/packaging/man/faultline.1.gz ]] ||
-  skip "no man pages in the build (help2man was not found when it was configured)"
+  skip "no man pages in this build (help2man was missing when it was configured, or it is a sanitizer or fuzz build)"
 # cpack makes the packages in a staging tree of its own under OUT_DIR.
 cpack --config "$build/CPackConfig.cmake" -B "$out" > "$out/cpack.log" 2>&1 ||
   { cat "$out/cpack.log"; echo "build-debs: error: cpack failed"; exit 1; }

@@ -14,7 +14,8 @@
 #     and fails as documented without the TLS files;
 #   - a process paused through the packaged agent (a real run of the installed faultline) is
 #     resumed when the agent's package is removed: prerm stops it, it reverts on SIGTERM;
-#   - purge removes the conffile, the unit's enablement and mask, and the agent's state.
+#   - purge removes the conffile, the unit's enablement and mask, and the agent's state;
+#   - where systemd does not run, installing only enables the unit, and purge undoes that.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -176,6 +177,22 @@ for gone in /etc/faultline/agent.yaml /etc/systemd/system/faultline-agent.servic
 done
 kill -KILL $sleeper 2>/dev/null
 wait $sleeper 2>/dev/null
+
+step "install faultline-agent where systemd does not run (a chroot, an image build)"
+rm -rf "$root/run/systemd" "$root/usr/bin/systemctl" "$root/var/log/fake-systemctl.log"
+apt_get install "/tmp/debs/faultline-agent_${version}-1_amd64.deb" > $logs/install-no-systemd.log 2>&1 ||
+  { cat $logs/install-no-systemd.log; fail "apt-get install faultline-agent without systemd"; }
+# deb-systemd-helper makes the links itself; nothing is started.
+[[ -f $root$(readlink "$root/etc/systemd/system/multi-user.target.wants/faultline-agent.service") ]] &&
+  echo "ok: the unit is enabled" || fail "without systemd, the unit was not enabled"
+# This PID namespace's processes are in the root's /proc (the host's /proc shows the host's).
+[[ ! -e $root/var/log/fake-systemctl.log ]] &&
+  ! grep -qx faultline-agent "$root"/proc/[0-9]*/comm 2> /dev/null &&
+  echo "ok: nothing was started" || fail "without systemd, something was started"
+apt_get purge faultline-agent > $logs/purge-no-systemd.log 2>&1 ||
+  { cat $logs/purge-no-systemd.log; fail "apt-get purge faultline-agent without systemd"; }
+[[ -e $root/etc/systemd/system/multi-user.target.wants/faultline-agent.service ]] &&
+  fail "without systemd, purge left the unit enabled" || echo "ok: purge removed the unit's link"
 
 step "done"
 if ((failures)); then

@@ -17,6 +17,7 @@ if [[ $# -ne 2 || ! -d $1 ]]; then
 fi
 debs=$(cd "$1" && pwd) version=$2
 skip() { echo "SKIPPED: $*"; exit 77; }
+[[ -f $debs/SKIPPED ]] && skip "$(cat "$debs/SKIPPED")"
 [[ $(id -u) -eq 0 ]] || skip "needs root (debootstrap, chroot, namespaces)"
 for tool in debootstrap unshare chroot tar ip flock; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/install-deps.sh)"

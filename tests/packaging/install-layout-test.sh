@@ -11,7 +11,7 @@ if [[ $# -ne 3 || ! -d $1 || ! -d $2 ]]; then
 fi
 source=$1 build=$2 version=$3
 [[ -f $build/packaging/man/faultline.1.gz ]] ||
-  { echo "SKIPPED: no man pages in the build (help2man was not found when it was configured)"; exit 77; }
+  { echo "SKIPPED: no man pages in this build (help2man was missing when it was configured, or it is a sanitizer or fuzz build)"; exit 77; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
