@@ -24,10 +24,12 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
  && rm -rf /debs/_CPack_Packages
 
 FROM ${BASE} AS faultline
+# Copied, not bound with RUN --mount=type=bind,from=build: podman 4.3's buildah binds an empty
+# folder when the build stage came from its cache. The copy's layer keeps the package (6 MB).
 COPY --from=build /debs/faultline_*.deb /tmp/
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/faultline_*.deb \
- && rm -rf /var/lib/apt/lists/* /tmp/*.deb
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/*.deb
 # Root by default: local faults and `faultline lab` need it. A controller that only drives agents
 # does not; deploy/kubernetes/gameday-cronjob.yaml runs it as nobody.
 ENTRYPOINT ["faultline"]
@@ -38,7 +40,7 @@ COPY --from=build /debs/faultline-agent_*.deb /tmp/
 # The package's postinst enables the unit for systemd; in an image nothing else happens.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/faultline-agent_*.deb \
- && rm -rf /var/lib/apt/lists/* /tmp/*.deb
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/*.deb
 EXPOSE 7443
 # SIGTERM (docker stop, a pod's end) reverts every fault before the agent exits.
 STOPSIGNAL SIGTERM

@@ -43,13 +43,45 @@ if (( ! (0x$(awk '/^CapEff:/ { print $2 }' /proc/self/status) >> 24 & 1) )); the
 fi
 
 tarball=$("$root/scripts/debian-root.sh")
-# The base image, imported again when the root was made again.
-imported=$(podman image inspect --format '{{index .Labels "faultline.root"}}' "$base" 2>/dev/null || true)
-stamp="$(stat -c %Y "$tarball")"
+# The base image: that root made slim as Debian's -slim images are. Documentation, man pages
+# and translations are removed, and dpkg is told to leave them out of every package installed
+# later (the copyright files stay); apt's lists and caches go too. Imported again when the root
+# was made again, or this recipe changed.
+slim() {
+  unshare --mount --propagation private bash -c '
+    set -e
+    dir=$(mktemp -d)
+    mount -t tmpfs -o mode=755 faultline-base "$dir"
+    tar -C "$dir" -xf "$1"
+    cd "$dir"
+    find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
+    find usr/share/doc -mindepth 1 -type d -empty -delete
+    rm -rf usr/share/man/* usr/share/info/* usr/share/groff/* usr/share/lintian/* \
+      var/lib/apt/lists/* var/cache/apt/*
+    find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+    printf "%s\n" "path-exclude /usr/share/doc/*" "path-include /usr/share/doc/*/copyright" \
+      "path-exclude /usr/share/man/*" "path-exclude /usr/share/info/*" \
+      "path-exclude /usr/share/groff/*" "path-exclude /usr/share/lintian/*" \
+      "path-exclude /usr/share/locale/*" "path-include /usr/share/locale/locale.alias" \
+      > etc/dpkg/dpkg.cfg.d/slim
+    tar --numeric-owner -c .
+    cd /
+    umount "$dir"
+    rmdir "$dir"' slim "$1"
+}
+recipe=slim-1
+stamp="$(stat -c %Y "$tarball")-$recipe"
+imported=$(podman image inspect --format '{{index .Labels "faultline.base"}}' "$base" 2>/dev/null || true)
 if [[ $imported != "$stamp" ]]; then
-  podman import --change "LABEL faultline.root=$stamp" --change 'CMD ["/bin/bash"]' \
-    "$tarball" "$base" > /dev/null
+  # Whole before it is imported: a root cut short must not become the base.
+  slim_tar=$(mktemp /var/tmp/faultline-base.XXXXXX.tar)
+  trap 'rm -f "$conf" "$slim_tar"' EXIT
+  slim "$tarball" > "$slim_tar"
+  podman import --change "LABEL faultline.base=$stamp" --change 'CMD ["/bin/bash"]' \
+    "$slim_tar" "$base" > /dev/null
+  rm -f "$slim_tar"
 fi
+echo "build-images.sh: base image $base, $(podman image inspect --format '{{.Size}}' "$base") bytes"
 
 for target in faultline faultline-agent; do
   t0=$SECONDS
