@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything faultline needs to build, test and run its demo on Debian 12.
 # Idempotent: packages already present are left as they are.
+#   install-deps.sh               everything: build, tests, demo, benchmarks, packaging
+#   install-deps.sh --build-only  what building faultline and its .deb packages needs (the
+#                                 Dockerfile's build stage uses this)
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -8,7 +11,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 2
 fi
 
-packages=(
+build_packages=(
   # build
   build-essential cmake pkg-config
   # libraries
@@ -27,7 +30,12 @@ packages=(
   # civetweb (not libcpp-httplib: Debian builds it with OpenSSL, which would load a second
   # OpenSSL beside the agent's static one; see agent/daemon/metrics/metrics_server.h)
   prometheus-cpp-dev libcivetweb-dev
-  openssl ccache
+  # man pages from the commands' --help; .deb packages (CPack: dpkg-shlibdeps, file)
+  help2man dpkg-dev file
+  ccache
+)
+tool_packages=(
+  openssl
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
   # tests/system/agent_metrics_test.cpp: a real Prometheus scrapes a real agent
@@ -41,7 +49,22 @@ packages=(
   # reports: the HTML one loaded in headless Chromium, JUnit checked with xmllint, journals
   # checked against their JSON Schema
   chromium libxml2-utils python3-jsonschema
+  # tests/packaging: lintian on the .debs, a pristine Debian 12 root to install them in, the
+  # container images (podman with runc: crun refuses this machine's hybrid cgroups), the
+  # Kubernetes manifests (python3-yaml; kubectl below)
+  lintian fakeroot debootstrap podman runc python3-yaml
 )
+
+packages=("${build_packages[@]}")
+case "${1:-}" in
+  --build-only) ;;
+  "") packages+=("${tool_packages[@]}")
+      # kubectl renders the manifests (kubectl kustomize). Debian's is kubernetes-client; a
+      # kubectl from elsewhere (Google's cloud SDK ships one) owns /usr/bin/kubectl, and dpkg would
+      # refuse to overwrite it.
+      command -v kubectl >/dev/null || packages+=(kubernetes-client) ;;
+  *) echo "install-deps.sh: error: unknown argument '$1'; use --build-only or nothing" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

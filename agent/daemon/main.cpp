@@ -174,12 +174,15 @@ int serve(const AgentConfig& config) {
 
 int main(int argc, char** argv) {
   using namespace faultline;
-  CLI::App app{"faultline-agent: injects faults on this host for a faultline controller"};
+  // The name is given, not taken from argv[0]: the usage line and the man page (help2man reads
+  // --help and --version) name the program, not the path it was started by.
+  CLI::App app{"faultline-agent: injects faults on this host for a faultline controller",
+               "faultline-agent"};
   std::string config_path = "/etc/faultline/agent.yaml";
   bool check_only = false;
   app.add_option("-c,--config", config_path, "the agent's config file (docs/agent.md)");
   app.add_flag("--check", check_only, "check the config file and exit");
-  app.set_version_flag("--version", FAULTLINE_VERSION);
+  app.set_version_flag("--version", std::string("faultline-agent ") + FAULTLINE_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
