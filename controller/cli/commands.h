@@ -32,6 +32,7 @@ int run_command(const RunCommandOptions& options);
 
 struct GamedayOptions {
   std::string file;
+  std::optional<std::string> inventory;    // --inventory: instead of the suite's
   std::optional<std::string> history;      // --history DIR
   std::optional<std::string> journal_dir;  // --journal-dir DIR
   bool ignore_window = false;

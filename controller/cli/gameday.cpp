@@ -44,7 +44,9 @@ int gameday_command(const GamedayOptions& o) {
   for (const Diagnostic& d : parsed.errors)
     std::fprintf(stderr, "%s\n", format_diagnostic(d).c_str());
   if (!parsed.suite) return kExitInvalid;
-  const Suite& suite = *parsed.suite;
+  // --inventory: the same suite against other hosts (staging, then production).
+  Suite suite = std::move(*parsed.suite);
+  if (o.inventory) suite.inventory = std::filesystem::absolute(*o.inventory).lexically_normal();
   // Every scenario and the inventory are checked before anything runs anywhere.
   std::vector<Duration> lengths;  // each scenario's planned length
   bool invalid = false;

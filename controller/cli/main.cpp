@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
       "gameday", "run a game-day suite: its scenarios in order, in its time window, one combined "
                  "report (docs/gameday.md, docs/ci.md)");
   gameday->add_option("FILE", gameday_options.file, "game-day suite file")->required();
+  gameday->add_option("--inventory", gameday_options.inventory,
+                      "the inventory every scenario runs with, instead of the suite's own");
   gameday->add_option("--history", gameday_options.history,
                       "keep the last journals of each scenario here; reports show their trend");
   gameday->add_option("--journal-dir", gameday_options.journal_dir,
