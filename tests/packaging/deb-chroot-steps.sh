@@ -112,7 +112,7 @@ expect_eq "postinst started the agent" "systemctl --quiet --system start faultli
   "$(grep -E ' (start|restart|stop) ' "$systemctl_log")"
 agent_log=$root/run/fake-systemd/faultline-agent.service.log
 expect_eq "the agent is ready, with the installed config" \
-  "host=$host listen=0.0.0.0:7443 tls=mutual scope=all state_file=/var/lib/faultline/agent-state.json" \
+  "host=$host listen=0.0.0.0:7443 tls=mutual scope=all state_file=/var/lib/faultline/agent-state.json metrics=off" \
   "$(sed -n 's/.*event=ready //p' "$agent_log")"
 expect_eq "faultline-agent --check" \
   "/etc/faultline/agent.yaml: ok (host $host, listen 0.0.0.0:7443, mutual TLS)" \
