@@ -80,15 +80,16 @@ struct AgentClient::Impl {
       Reply reply;
     };
     auto call = std::make_shared<Call>();
-    call->request = std::move(request);
-    set_deadline(call->ctx, timeout);
+    Call& c = *call;
+    c.request = std::move(request);
+    set_deadline(c.ctx, timeout);
     {
       std::lock_guard lock(mutex);
-      in_flight.insert(&call->ctx);
+      in_flight.insert(&c.ctx);
     }
-    invoke(*stub->async(), &call->ctx, &call->request, &call->reply,
-           [this, call, what = std::move(what), decode = std::move(decode),
-            done = std::move(done)](const grpc::Status& s) {
+    invoke(*stub->async(), &c.ctx, &c.request, &c.reply,
+           [this, call = std::move(call), what = std::move(what), decode = std::move(decode),
+            done = std::move(done)](const grpc::Status& s) mutable {
              if (s.ok()) {
                done(decode(call->reply));
              } else {
@@ -98,6 +99,16 @@ struct AgentClient::Impl {
              }
              std::lock_guard lock(mutex);
              in_flight.erase(&call->ctx);
+             // The context holds a reference to the channel. Released here, before the
+             // destructor may go on (it waits for `in_flight` to be empty), the client's own
+             // reference is the last, and the channel is destroyed on the destructor's thread.
+             // Left to gRPC, which destroys this function on its thread after the answer, the
+             // context could be the last: gRPC 1.51 then destroys the process's last callback
+             // channel on the very thread that serves its completion queue, which shuts that
+             // queue down, fails to join itself, frees the queue and returns to it
+             // ("ref_counted.h:183 assertion failed: prior > 0"; grpc/grpc#32584, #37858).
+             // Under the lock: the destructor cancels the contexts in `in_flight`.
+             call.reset();
              idle.notify_all();
            });
   }

@@ -5,7 +5,8 @@
 // Every call has two forms. The `_async` one starts the call and returns at once; its `done`
 // runs exactly once, on one of gRPC's threads, with the answer or the error. That is how the
 // controller talks to a thousand hosts without a thread each: start every call, then wait for
-// the answers (std::latch). `done` must not block. The plain form waits for its own answer.
+// the answers (std::latch). `done` must not block, nor own the client (its destructor waits for
+// `done`). The plain form waits for its own answer.
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,7 +71,8 @@ class AgentClient {
   // Makes the channel; it connects on the first call and stays connected while the client lives.
   explicit AgentClient(const AgentEndpoint& endpoint);
   // Cancels the calls still waiting for an answer and waits for their `done`, so that no
-  // callback runs after the client is gone.
+  // callback runs after the client is gone, and for their gRPC contexts to be released, so that
+  // the channel is destroyed here, never on one of gRPC's threads.
   ~AgentClient();
   AgentClient(const AgentClient&) = delete;
   AgentClient& operator=(const AgentClient&) = delete;
