@@ -48,5 +48,7 @@ done
 echo "nginx is serving on http://127.0.0.1:18080/ (master pid $nginx_pid); starting the scenario"
 echo
 status=0
-"$root/build/controller/faultline" run "$root/scenarios/nginx-demo.yaml" --journal "$journal" || status=$?
+"$root/build/controller/faultline" run "$root/scenarios/nginx-demo.yaml" --journal "$journal" \
+  --html "$root/build/nginx-demo-report.html" --junit "$root/build/nginx-demo-junit.xml" || status=$?
+echo "reports: build/nginx-demo-report.html (open it in a browser), build/nginx-demo-junit.xml"
 exit "$status"
