@@ -165,17 +165,21 @@ std::string timeline_svg(const RunJournal& r, const TimelineOptions& options) {
                        kLeft - 6, y + 11, escape_xml(clip(label, 28)));
     if (!f.applied_ms) continue;
     const double from = sc.x(*f.applied_ms);
-    const double to = sc.x(f.reverted_ms.value_or(end_ms));
+    // A one-shot fault (a kill) happens at an instant: a mark, not a window. Its "revert" is
+    // only the end of watching for its replacement.
+    const double to = f.duration_ms ? sc.x(f.reverted_ms.value_or(end_ms)) : from + 3;
+    const std::string when =
+        f.duration_ms ? fmt::format("+{:.2f} s to +{:.2f} s", *f.applied_ms / 1000.0,
+                                    f.reverted_ms.value_or(end_ms) / 1000.0)
+                      : fmt::format("at +{:.2f} s", *f.applied_ms / 1000.0);
     out += fmt::format(
         "<rect class=\"fault-shade\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"/>"
         "<g class=\"fault-window\" data-fault=\"{}\" data-host=\"{}\"><rect class=\"fault{}\" "
-        "x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{}\"><title>{} [{}] {} +{:.2f} s to "
-        "+{:.2f} s: {}</title></rect><text class=\"small\" x=\"{:.1f}\" y=\"{:.1f}\">{} [{}]</text></g>",
+        "x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{}\"><title>{} [{}] {} {}: {}</title></rect><text class=\"small\" x=\"{:.1f}\" y=\"{:.1f}\">{} [{}]</text></g>",
         from, lanes_top, std::max(1.0, to - from), plot_bottom - lanes_top, escape_xml(f.name),
         escape_xml(f.host), f.confirmed ? "" : " unconfirmed", from, y + 1,
         std::max(1.0, to - from), kFaultRow - 3, escape_xml(f.name), escape_xml(f.kind),
-        escape_xml(f.host), *f.applied_ms / 1000.0, f.reverted_ms.value_or(end_ms) / 1000.0,
-        escape_xml(clip(f.summary)), from + 3, y + 11, escape_xml(f.name), escape_xml(f.kind));
+        escape_xml(f.host), when, escape_xml(clip(f.summary)), from + 3, y + 11, escape_xml(f.name), escape_xml(f.kind));
   }
   // Lanes.
   for (size_t i = 0; i < r.probes.size(); ++i) {

@@ -261,3 +261,12 @@ TEST_CASE("report: journal files make the same set, the older ones read only for
   CHECK(bad.error().message.find("\n" + dir + "/none.json: cannot read: ") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("report: a one-shot fault (a kill) is drawn as a mark at its instant, not a window") {
+  nlohmann::json j = fixture_json();
+  j["faults"][0]["kind"] = "process_kill";
+  j["faults"][0]["duration_ms"] = nullptr;
+  const std::string svg = timeline_svg(*read_journal(j, "j"));
+  CHECK(svg.find("<title>freeze-web [process_kill] local at +2.01 s: ") != std::string::npos);
+  CHECK(svg.find("width=\"3.0\" height=\"13\"><title>freeze-web") != std::string::npos);
+}
