@@ -9,7 +9,7 @@
 #include "controller/fleet/preflight.h"
 #include "controller/plan/blast_radius.h"
 #include "controller/plan/host_plan.h"
-#include "controller/report/journal.h"
+#include "controller/report/run_journal.h"
 #include "controller/report/report_files.h"
 #include "controller/report/text_report.h"
 #include "controller/scenario/parse.h"
@@ -90,10 +90,7 @@ int run_command(const RunCommandOptions& o) {
   console.finish();
   // The summary and every report are made from the journal, as `faultline report` makes them
   // later from the saved file: the same text, whichever made it.
-  const std::string journal_text =
-      journal_json(s, result.record, &result.verdict)
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  auto read = read_journal(nlohmann::json::parse(journal_text), journal.value_or(file));
+  auto read = read_journal(nlohmann::json::parse(result.journal), journal.value_or(file));
   if (!read) {
     std::fprintf(stderr, "faultline: error: %s\n", read.error().message.c_str());
     return kExitError;

@@ -173,6 +173,14 @@ Result<std::vector<std::string>> prune_history(const std::string& history_dir,
   return removed;
 }
 
+Result<std::vector<std::string>> history_paths(const std::string& history_dir,
+                                               std::string_view name) {
+  const fs::path folder = FL_TRY(scenario_folder(history_dir, name));
+  std::vector<std::string> out;
+  for (const auto& [journal_name, path] : FL_TRY(journals_in(folder))) out.push_back(path.string());
+  return out;
+}
+
 Result<std::vector<StoredJournal>> list_history(const std::string& history_dir,
                                                 std::string_view name) {
   const fs::path folder = FL_TRY(scenario_folder(history_dir, name));

@@ -44,6 +44,11 @@ Result<StoredJournal> store_journal(const std::string& history_dir, std::string_
 Result<std::vector<std::string>> prune_history(const std::string& history_dir,
                                                std::string_view name, size_t keep);
 
+// The paths of DIR/<name>'s journals, oldest first, without reading them (a report reads them
+// itself); none when the folder does not exist.
+Result<std::vector<std::string>> history_paths(const std::string& history_dir,
+                                               std::string_view name);
+
 // DIR/<name>'s journals, oldest first; none when the folder does not exist. A journal that
 // cannot be read is an error naming it.
 Result<std::vector<StoredJournal>> list_history(const std::string& history_dir,

@@ -150,8 +150,8 @@ std::vector<std::string> report_journals(const Suite& suite, const SuiteOutcome&
       if (s.file == ran.file) sc = &s;
     bool from_history = false;
     if (history_dir && sc != nullptr)
-      if (auto kept = list_history(*history_dir, sc->history); kept && !kept->empty()) {
-        for (const StoredJournal& j : *kept) paths.push_back(j.path);
+      if (auto kept = history_paths(*history_dir, sc->history); kept && !kept->empty()) {
+        paths.insert(paths.end(), kept->begin(), kept->end());
         from_history = true;
       }
     if (!from_history) paths.push_back(*ran.journal);

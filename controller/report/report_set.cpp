@@ -7,6 +7,15 @@
 #include "controller/verdict/record.h"
 
 namespace faultline {
+namespace {
+
+// The title given, else the one scenario's, else a generic one.
+std::string title_for(const ReportSet& set, std::string title) {
+  if (!title.empty()) return title;
+  return set.scenarios.size() == 1 ? set.scenarios.front().run.title : "faultline report";
+}
+
+}  // namespace
 ReportSet make_report_set(std::vector<RunJournal> journals, std::string title) {
   ReportSet set;
   std::map<std::pair<std::string, std::string>, size_t> place;
@@ -28,9 +37,7 @@ ReportSet make_report_set(std::vector<RunJournal> journals, std::string title) {
     s.run = std::move(group.back());
     set.scenarios.push_back(std::move(s));
   }
-  set.title = !title.empty()               ? std::move(title)
-              : set.scenarios.size() == 1 ? set.scenarios.front().run.title
-                                          : "faultline report";
+  set.title = title_for(set, std::move(title));
   return set;
 }
 
@@ -92,9 +99,7 @@ Result<ReportSet> load_report_set(const std::vector<std::string>& paths, std::st
     set.scenarios.push_back(std::move(s));
   }
   if (!problems.empty()) return fail("{}", fmt::join(problems, "\n"));
-  set.title = !title.empty()               ? std::move(title)
-              : set.scenarios.size() == 1 ? set.scenarios.front().run.title
-                                          : "faultline report";
+  set.title = title_for(set, std::move(title));
   return set;
 }
 

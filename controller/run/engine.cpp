@@ -83,8 +83,8 @@ class Engine {
       record.ended_at = Clock::now() - start_;
     }
     Verdict verdict = judge_run(s_, record);
-    write_journal(&verdict);
-    return {std::move(record), std::move(verdict)};
+    std::string journal = write_journal(&verdict);
+    return {std::move(record), std::move(verdict), std::move(journal)};
   }
 
  private:
@@ -242,14 +242,17 @@ class Engine {
     }
   }
 
-  void write_journal(const Verdict* verdict) {
+  // The final journal (with a verdict) is rendered even without a file: the summary and the
+  // reports are made from it.
+  std::string write_journal(const Verdict* verdict) {
     std::string text;
-    if (journal_.enabled()) {
+    if (journal_.enabled() || verdict != nullptr) {
       std::lock_guard lock(state_.mutex);
       if (verdict == nullptr) update_fault_records();
       text = journal_.render(s_, state_.record, verdict);
     }
     journal_.store(text);
+    return text;
   }
 
   const Scenario& s_;

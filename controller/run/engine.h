@@ -49,6 +49,7 @@ struct RunOptions {
 struct RunResult {
   RunRecord record;
   Verdict verdict;
+  std::string journal;  // the final journal's text, as written to --journal
 };
 
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options);

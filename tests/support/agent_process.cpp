@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/child_process.h"
 #include "tls/certs.h"
 
 namespace faultline::test {
@@ -147,20 +148,7 @@ Result<void> AgentProcess::start(const std::vector<std::string>& environment) {
 }
 
 int AgentProcess::stop() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = 0;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid_, SIGKILL);
-  waitpid(pid_, &status, 0);
-  pid_ = 0;
-  return -1;
+  return terminate_child(pid_);
 }
 
 void AgentProcess::kill_hard() {

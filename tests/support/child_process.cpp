@@ -183,4 +183,21 @@ std::string run_or_throw(const std::vector<std::string>& argv, int timeout_ms) {
   return r.out;
 }
 
+int terminate_child(pid_t& pid) {
+  if (pid <= 0) return -1;
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      pid = 0;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  pid = 0;
+  return -1;
+}
+
 }  // namespace faultline::test

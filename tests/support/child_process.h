@@ -42,6 +42,11 @@ inline std::vector<std::string> sleep_args() {
 // Exits the test as skipped (code 77, which CTest reports as "Skipped") with the reason.
 void skip_unless_root(const char* why);
 
+// Stops a child of ours: SIGTERM, up to 10 s for it to exit, then SIGKILL. Its exit code (128 +
+// the signal if one ended it), or -1 if it had to be killed or `pid` was not a child; `pid` is
+// set to 0.
+int terminate_child(pid_t& pid);
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;

@@ -94,20 +94,7 @@ Result<void> PrometheusServer::start() {
 }
 
 int PrometheusServer::stop() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = 0;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid_, SIGKILL);
-  waitpid(pid_, &status, 0);
-  pid_ = 0;
-  return -1;
+  return terminate_child(pid_);
 }
 
 Result<std::optional<double>> PrometheusServer::query(const std::string& promql) const {
