@@ -1,7 +1,7 @@
 // HTTP checks with libcurl: status, optional body regex, and latency against a maximum.
 #include <algorithm>
 
-#include "probes/curl_library.h"
+#include "core/curl_library.h"
 #include "probes/probe.h"
 #include "core/user_regex.h"
 

@@ -1,4 +1,4 @@
-#include "probes/curl_library.h"
+#include "core/curl_library.h"
 
 #include "core/loaded_library.h"
 
@@ -6,7 +6,7 @@ namespace faultline {
 namespace {
 
 Result<CurlLibrary> load() {
-  void* handle = FL_TRY(open_library("libcurl.so.4", "HTTP probes need libcurl", "libcurl4"));
+  void* handle = FL_TRY(open_library("libcurl.so.4", "HTTP probes and container runtimes' APIs need libcurl", "libcurl4"));
   CurlLibrary c{};
   const bool ok = bind_function(handle, "curl_global_init", c.global_init) &&
                   bind_function(handle, "curl_easy_init", c.easy_init) &&
