@@ -36,6 +36,27 @@ state() {
     }' | grep -E 'faultline|fl-test' | grep -v -E 'host_state.sh' | sort
   echo "# stopped processes of the suite"
   ps -eo stat=,args= 2>/dev/null | awk '$1 ~ /^T/' | grep -E 'fl-test' | sort
+  # Container runtimes (tests/containers/runtimes.sh starts private ones; a host's own are in
+  # both snapshots). Their arguments name the test's work directory, so a leftover is a new line.
+  echo "# container runtime processes"
+  ps -eo stat=,comm=,args= 2>/dev/null |
+    awk '$1 !~ /^Z/ && $2 ~ /^(dockerd|containerd|containerd-shim.*|conmon|podman|runc)$/ { $1 = ""; print }' | sort
+  echo "# container mounts, and mounts under the tests' work directories"
+  awk '$9 ~ /^(overlay|nsfs)$/ || $5 ~ /^\/run\/(netns|docker|containerd|containers|libpod)\// ||
+       $5 ~ /^\/var\/lib\/(docker|containers|containerd)\// || $5 ~ /\/(fl-|faultline)/ { print $5, $9 }' \
+    /proc/self/mountinfo 2>/dev/null | sort
+  echo "# container cgroups"
+  find /sys/fs/cgroup -maxdepth 3 -type d \( -name 'docker*' -o -path '*/docker/*' -o -name 'libpod*' \
+    -o -path '*/libpod_parent/*' -o -name 'fl-test*' -o -path '*/fl-test*/*' -o -name 'containerd*' \) \
+    2>/dev/null | sort
+  echo "# container runtime state on the host (shim sockets, runc state, folders made on first use)"
+  # The paths runtimes.sh's runtime_stop_all removes when it finds them new (its
+  # _RUNTIME_HOST_PATHS), and what is in the folders runtimes share with a host's.
+  ls -d /var/lib/containers/cache/blob-info-cache-v1.boltdb /var/lib/containers/cache \
+    /var/lib/containers /run/docker/plugins /run/docker /run/containerd/fifo /run/containerd/runc \
+    /run/containerd/s /run/containerd /opt/containerd /etc/docker/key.json /etc/docker /run/runc \
+    /run/libpod /run/containers/storage /run/containers /var/lib/docker /var/lib/containerd \
+    /run/containerd/s/* /run/containerd/fifo/* /run/containerd/runc/* /run/runc/* 2>/dev/null | sort
 }
 case "${1:-}" in
   snapshot) state > "$2" ;;
@@ -54,7 +75,7 @@ case "${1:-}" in
       echo "$new"
       exit 1
     fi
-    echo "host state unchanged: no namespaces, links, qdiscs, nftables tables, cgroups or processes left behind"
+    echo "host state unchanged: no namespaces, links, qdiscs, nftables tables, cgroups, processes, containers or mounts left behind"
     ;;
   *) echo "usage: $0 snapshot|compare FILE" >&2; exit 2 ;;
 esac
