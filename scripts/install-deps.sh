@@ -53,6 +53,21 @@ tool_packages=(
   # container images (podman with runc: crun refuses this machine's hybrid cgroups), the
   # Kubernetes manifests (python3-yaml; kubectl below)
   lintian fakeroot debootstrap podman runc python3-yaml
+  # tests/containers: real Docker, Podman (above) and containerd, each started by the test as a
+  # private daemon under its work directory and stopped after (see the guard below); jq reads
+  # their APIs' answers
+  docker.io containerd jq
+)
+# The system services a package above would enable and start. The tests start private daemons
+# of their own; a host's are not theirs to start (Docker's would also add its bridge and
+# firewall rules to the host). So one of these that this script newly installs is left stopped
+# and disabled; one installed before is left as it was.
+declare -A package_services=(
+  [docker.io]="docker.socket docker.service"
+  [containerd]="containerd.service"
+  [podman]="podman.socket podman.service"
+  # Prometheus would serve on *:9090; the tests start their own on loopback.
+  [prometheus]="prometheus.service"
 )
 
 packages=("${build_packages[@]}")
@@ -73,11 +88,25 @@ done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Services are not started while packages install: invoke-rc.d asks /usr/sbin/policy-rc.d,
+  # and 101 means "not allowed". One is made for the install and removed after; one the host
+  # already has is its administrator's, and left alone.
+  policy_rc_d=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy_rc_d ]]; then
+    printf '#!/bin/sh\n# install-deps.sh: no service starts during its apt-get install\nexit 101\n' \
+      > "$policy_rc_d"
+    chmod 755 "$policy_rc_d"
+    trap 'rm -f "$policy_rc_d"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # Debian's prometheus package enables and starts a system-wide server on *:9090. The tests
-  # start their own on loopback; one newly installed for them is stopped and disabled (one that
-  # was installed before is left as it was).
-  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
-    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  if [[ $(trap -p EXIT) ]]; then rm -f "$policy_rc_d"; trap - EXIT; fi
+  # policy-rc.d stops the start, not the enable: the package's postinst still enables the units,
+  # and they would start at the next boot. Only where systemd runs (PID 1).
+  if [[ -d /run/systemd/system ]]; then
+    for p in "${missing[@]}"; do
+      [[ -n ${package_services[$p]:-} ]] || continue
+      # shellcheck disable=SC2086 # a list of unit names
+      systemctl disable --now ${package_services[$p]} >/dev/null 2>&1 || true
+    done
   fi
 fi
