@@ -82,7 +82,9 @@ runtime_available() {
   for tool in "${tools[@]}"; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
   done
-  if ((${#missing[@]} == 0)) && ! _runtime_static_busybox >/dev/null; then missing+=(busybox-static); fi
+  if ((${#missing[@]} == 0)) && ! _runtime_static_busybox >/dev/null; then
+    missing+=(busybox-static)
+  fi
   if ((${#missing[@]})); then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     RUNTIME_SKIP_REASON="$1 is not installed here: apt-get install ${missing[*]}"
@@ -126,11 +128,15 @@ _runtime_record_host_paths() {  # WORKDIR
 runtime_start() {
   local runtime=$1 work=${2:-}
   _runtime_known "$runtime" || return 1
-  [[ -n $work && -d $work ]] || { _runtime_error "runtime_start $runtime: no work directory '$work' (make it with mktemp -d)"; return 1; }
+  if [[ -z $work || ! -d $work ]]; then
+    _runtime_error "runtime_start $runtime: no work directory '$work' (make it with mktemp -d)"
+    return 1
+  fi
   work=$(cd "$work" && pwd -P)
   # A unix socket's path holds at most 107 bytes; the deepest is dockerd's containerd's.
   if ((${#work} > 60)); then
-    _runtime_error "runtime_start: work directory '$work' is too long for the daemons' socket paths (at most 60 characters; use mktemp -d /tmp/fl-test-rt.XXXXXX)"
+    _runtime_error "runtime_start: work directory '$work' is too long for the daemons'" \
+      "socket paths (at most 60 characters; use mktemp -d /tmp/fl-test-rt.XXXXXX)"
     return 1
   fi
   _runtime_record_host_paths "$work"
@@ -276,10 +282,8 @@ runtime_podman() {
 _runtime_start_podman() {  # WORKDIR
   local dir=$1/podman
   _runtime_podman_config "$dir"
-  _runtime_spawn "$dir/service.log" "$dir/service.pid" \
-    env CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_STORAGE_CONF="$dir/storage.conf" \
-    podman --root "$dir/root" --runroot "$dir/runroot" --runtime runc --runtime-flag "root=$dir/runc" \
-    --cgroup-manager cgroupfs --tmpdir "$dir/tmp" --events-backend file \
+  _runtime_podman_command "$dir"
+  _runtime_spawn "$dir/service.log" "$dir/service.pid" "${_RUNTIME_PODMAN[@]}" \
     system service --time=0 "unix://$dir/podman.sock"
   _runtime_wait "podman system service" "$dir/service.pid" "$dir/service.log" \
     curl -sf --max-time 2 --unix-socket "$dir/podman.sock" http://podman/_ping || return 1
@@ -321,7 +325,10 @@ _runtime_image_archive() {  # WORKDIR
   local dir=$1/image busybox arch
   local archive=$dir/fl-test-busybox.tar
   [[ -s $archive ]] && { echo "$archive"; return 0; }
-  busybox=$(_runtime_static_busybox) || { _runtime_error "no static busybox: apt-get install busybox-static"; return 1; }
+  if ! busybox=$(_runtime_static_busybox); then
+    _runtime_error "no static busybox: apt-get install busybox-static"
+    return 1
+  fi
   case $(uname -m) in
     x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;;
   esac
@@ -343,7 +350,13 @@ _runtime_image_archive() {  # WORKDIR
   layer_sum=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
   mkdir -p "$dir/out/$layer_sum"
   mv "$dir/layer.tar" "$dir/out/$layer_sum/layer.tar"
-  config=$(printf '{"architecture":"%s","os":"linux","created":"1970-01-01T00:00:00Z","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"faultline tests/containers/runtimes.sh"}]}' "$arch" "$layer_sum")
+  config=$(printf '%s' \
+    '{"architecture":"%s","os":"linux","created":"1970-01-01T00:00:00Z",' \
+    '"config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},' \
+    '"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},' \
+    '"history":[{"created":"1970-01-01T00:00:00Z","created_by":"tests/containers/runtimes.sh"}]}')
+  # shellcheck disable=SC2059 # the format is the JSON above
+  config=$(printf "$config" "$arch" "$layer_sum")
   config_sum=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
   printf '%s' "$config" > "$dir/out/$config_sum.json"
   printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' \
@@ -366,23 +379,29 @@ runtime_image() {
   esac || { _runtime_error "$runtime could not load $archive"; return 1; }
 }
 
+# The image: /bin/busybox and its applets (sh, sleep, httpd, nslookup, wget, cat, ps, ...),
+# /etc/passwd and /etc/group, and /var/www/index.html for `httpd -f -p PORT -h /var/www`.
+#
 # runtime_run RUNTIME NAME [KEY=VALUE...] -- COMMAND...: runs a detached container NAME of
 # $RUNTIME_IMAGE with those labels and COMMAND, with no network (docker, podman) or a network
 # namespace of its own holding only lo (containerd), and prints its full id.
 runtime_run() {
   local runtime=$1 name=$2
   shift 2
-  local labels=() label
+  local labels=()
   while (($#)) && [[ $1 != -- ]]; do
     [[ $1 == *=* ]] || { _runtime_error "runtime_run: label '$1' is not KEY=VALUE"; return 1; }
     labels+=(--label "$1")
     shift
   done
-  [[ ${1:-} == -- && $# -ge 2 ]] || { _runtime_error "runtime_run $runtime $name: expected -- COMMAND after the labels"; return 1; }
+  if [[ ${1:-} != -- || $# -lt 2 ]]; then
+    _runtime_error "runtime_run $runtime $name: expected -- COMMAND after the labels"
+    return 1
+  fi
   shift
   case $runtime in
-    docker) runtime_docker run -d --name "$name" "${labels[@]}" --network none "$RUNTIME_IMAGE" "$@" ;;
-    podman) runtime_podman run -d --name "$name" "${labels[@]}" --network none "$RUNTIME_IMAGE" "$@" ;;
+    docker|podman)
+      "runtime_$runtime" run -d --name "$name" "${labels[@]}" --network none "$RUNTIME_IMAGE" "$@" ;;
     containerd)
       # A ctr container's id is its name. --null-io: the output's FIFOs would be made in
       # /run/containerd/fifo; --runc-root: runc's state would go to /run/containerd/runc.
@@ -402,7 +421,10 @@ runtime_pid() {
     containerd) pid=$(runtime_ctr tasks ls | awk -v id="$name" '$1 == id { print $2 }') ;;
     *) _runtime_known "$runtime"; return 1 ;;
   esac
-  [[ $pid =~ ^[1-9][0-9]*$ ]] || { _runtime_error "$runtime container '$name' has no running process"; return 1; }
+  if [[ ! $pid =~ ^[1-9][0-9]*$ ]]; then
+    _runtime_error "$runtime container '$name' has no running process"
+    return 1
+  fi
   echo "$pid"
 }
 
@@ -499,13 +521,14 @@ runtime_stop_all() {
     ids=$(DOCKER_HOST=unix://$work/docker/docker.sock DOCKER_CONFIG=$work/docker/cli \
       timeout 10 docker ps -aq 2>/dev/null)
     [[ -n $ids ]] && DOCKER_HOST=unix://$work/docker/docker.sock DOCKER_CONFIG=$work/docker/cli \
-      timeout 20 docker rm -f $ids >/dev/null 2>&1
+      timeout 20 xargs docker rm -f <<< "$ids" >/dev/null 2>&1
   fi
   if [[ -f $work/podman/containers.conf ]]; then
     _RUNTIME_TIMEOUT=20 runtime_podman_in "$work" rm -af -t 0 >/dev/null 2>&1
   fi
   if [[ -S $work/containerd/containerd.sock ]]; then
-    local ctr=(timeout 10 ctr --address "$work/containerd/containerd.sock" --namespace "$RUNTIME_CONTAINERD_NAMESPACE")
+    local ctr=(timeout 10 ctr --address "$work/containerd/containerd.sock"
+               --namespace "$RUNTIME_CONTAINERD_NAMESPACE")
     local id
     for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
       "${ctr[@]}" tasks kill -s KILL "$id" >/dev/null 2>&1
@@ -575,13 +598,22 @@ runtime_stop_all() {
   return "$status"
 }
 
+# The podman command line on the storage and configuration in DIR, in _RUNTIME_PODMAN: the same
+# for the service and the CLI. Local, not through the service CONTAINER_HOST names; without
+# DOCKER_CONFIG, where podman reads registry credentials (and fails if it names no file).
+# --runtime-flag root: runc's state would go to /run/runc.
+_runtime_podman_command() {  # DIR
+  local dir=$1
+  _RUNTIME_PODMAN=(env -u CONTAINER_HOST -u CONTAINER_CONNECTION -u DOCKER_CONFIG
+    CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_STORAGE_CONF="$dir/storage.conf"
+    podman --root "$dir/root" --runroot "$dir/runroot" --runtime runc
+    --runtime-flag "root=$dir/runc" --cgroup-manager cgroupfs --tmpdir "$dir/tmp"
+    --events-backend file)
+}
+
 # runtime_podman for a WORKDIR without the exported variables (runtime_stop_all in a trap).
 runtime_podman_in() {  # WORKDIR ARGS...
-  local dir=$1/podman
+  _runtime_podman_command "$1/podman"
   shift
-  # DOCKER_CONFIG: podman reads registry credentials there, and fails if it names no file.
-  timeout "${_RUNTIME_TIMEOUT:-120}" env -u CONTAINER_HOST -u CONTAINER_CONNECTION -u DOCKER_CONFIG \
-    CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_STORAGE_CONF="$dir/storage.conf" \
-    podman --root "$dir/root" --runroot "$dir/runroot" --runtime runc --runtime-flag "root=$dir/runc" \
-    --cgroup-manager cgroupfs --tmpdir "$dir/tmp" --events-backend file "$@"
+  timeout "${_RUNTIME_TIMEOUT:-120}" "${_RUNTIME_PODMAN[@]}" "$@"
 }

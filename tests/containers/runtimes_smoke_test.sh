@@ -18,6 +18,8 @@ command -v jq >/dev/null || { echo "SKIP: jq is not installed: apt-get install j
 
 work=""
 trap '[[ -n $work ]] && runtime_stop_all "$work"' EXIT
+# Interrupted (Ctrl-C, a kill), the daemons are stopped all the same.
+trap 'exit 130' INT TERM
 fail() { echo "FAILED: $*"; exit 1; }
 
 # The cgroup path (relative to every hierarchy's root, v1 and v2 alike) each runtime gives a
