@@ -16,6 +16,8 @@
 
 #include "core/duration.h"
 #include "core/result.h"
+#include "injectors/container/container_scope.h"
+#include "injectors/container/container_selector.h"
 #include "injectors/params/params.h"
 #include "injectors/process/selector.h"
 #include "injectors/process/targets.h"
@@ -31,6 +33,15 @@ struct FaultRequest {
   uint64_t seed = 0;                 // makes random choices (which processes) reproducible
   int64_t max_processes = 0;         // blast radius per fault; 0 means no limit
   Protection protection;
+  // Set when the fault acts on one container (containers/container_faults.h makes one request
+  // per selected container): process kinds pick among its processes, network kinds act in its
+  // network namespace, cpu_stress may charge its cgroup.
+  std::optional<ContainerScope> container;
+  // The target group's `containers:`/`pods:`: resolved on the host that applies the fault, into
+  // one request per chosen container (at most max_containers; 0: no limit).
+  std::optional<ContainerSelector> containers;
+  ContainerProtection container_protection;
+  int64_t max_containers = 1;
 };
 
 class Fault {

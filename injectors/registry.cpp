@@ -42,7 +42,19 @@ Result<std::unique_ptr<Fault>> create_fault(FaultRequest request) {
                 fmt::join(injector_kinds(), ", "));
   if (d->duration == DurationRule::Required && !request.duration)
     return fail("{} needs a duration", d->kind);
-  if (d->targets_processes && request.selector.empty())
+  if (request.container && d->targets_processes) {
+    // The container's processes are those in its cgroup and below: the selector, if any, then
+    // picks among them. A container whose cgroup is the root cannot be told apart from the host.
+    const std::string& cgroup = request.container->cgroup;
+    if (request.selector.cgroup)
+      return fail("{}: a process selector on a container cannot name a cgroup (the container's "
+                  "own, {}, is used)", request.container->describe(), cgroup);
+    if (cgroup.empty() || cgroup == "/")
+      return fail("{}: its init process is in the root cgroup, so its processes cannot be told "
+                  "apart from the host's", request.container->describe());
+    request.selector.cgroup = cgroup;
+  }
+  if (d->targets_processes && request.selector.empty() && !request.containers)
     return fail("{} needs a process selector (name, cmdline, pidfile, parent_pidfile or cgroup)",
                 d->kind);
   if (auto problems = d->cross_check(request.params, request.duration, request.selector);

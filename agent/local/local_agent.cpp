@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "containers/container_faults.h"
+
 namespace faultline {
 
 bool revert_fails_on_purpose() {
@@ -27,7 +29,10 @@ Result<void> LocalAgent::prepare(FaultRequest request, const std::string& owner,
   const std::string id = request.id;
   const std::string kind = request.kind;
   // Finding targets reads all of /proc: not under a lock that deadlines and reverts need.
-  std::unique_ptr<Fault> fault = FL_TRY(create_fault(std::move(request)));
+  // A container target becomes one fault per chosen container, resolved on this host.
+  std::unique_ptr<Fault> fault = FL_TRY(request.containers
+                                            ? create_container_faults(std::move(request))
+                                            : create_fault(std::move(request)));
   FL_TRY_VOID(fault->prepare());
   std::lock_guard lock(mutex_);
   if (faults_.contains(id)) return fail("fault '{}' is already known", id);

@@ -112,7 +112,10 @@ class Engine {
   RunFault run_fault(size_t index) const {
     const FaultSpec& f = s_.faults[index];
     RunFault out{.index = index, .spec = &f};
-    if (const TargetGroup* g = s_.target(f.target)) out.selector = g->processes;
+    if (const TargetGroup* g = s_.target(f.target)) {
+      out.selector = g->processes;
+      out.containers = g->containers;
+    }
     out.seed = o_.seed + index * 0x9E3779B97F4A7C15ULL;
     const TimelineEvent* apply = nullptr;
     for (const TimelineEvent& e : timeline_.events)

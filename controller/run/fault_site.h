@@ -18,6 +18,7 @@ struct RunFault {
   size_t index = 0;  // in Scenario::faults
   const FaultSpec* spec = nullptr;
   ProcessSelector selector;  // the target group's; empty for the host itself
+  std::optional<ContainerSelector> containers;  // the target group's containers, if any
   uint64_t seed = 0;         // the run's seed, spread per fault
   TimePoint scheduled{};     // its start
   TimePoint end{};           // its scheduled end (the run's end for a one-shot fault)

@@ -30,6 +30,9 @@ SiteApply LocalSite::apply(const RunFault& fault, const RunWait& wait) {
   request.kind = f.kind;
   request.params = f.params;
   request.selector = fault.selector;
+  request.containers = fault.containers;
+  request.container_protection = blast_radius_.container_protection;
+  request.max_containers = blast_radius_.max_containers;
   request.duration = f.duration;
   request.seed = fault.seed;
   request.max_processes = blast_radius_.max_processes;

@@ -28,6 +28,11 @@ void check_whole(YamlReader& r, const yaml::Node& root, Scenario& s, const Parse
     if (g == nullptr)
       r.error(at, fmt::format("{} names target '{}', which is not defined in targets{}", what,
                               p.process.target, did_you_mean(p.process.target, target_names(s))));
+    else if (g->containers)
+      r.error(at, fmt::format("{} names target '{}', which selects containers; a process probe "
+                              "counts processes of this host: select them with cmdline or cgroup "
+                              "in a target of their own",
+                              what, g->name));
     else if (g->processes.empty() && !notes.selector_reported.contains(g->name))
       r.error(at, fmt::format("{} names target '{}', which selects no processes; add "
                               "'processes' to the target",
@@ -61,7 +66,12 @@ void check_whole(YamlReader& r, const yaml::Node& root, Scenario& s, const Parse
                 fmt::format("{} names target '{}', which is not defined in "
                             "targets{}",
                             what, f.target, did_you_mean(f.target, target_names(s))));
-      } else if (d != nullptr && d->targets_processes && g->processes.empty() &&
+      } else if (g->containers && f.params.has("netns")) {
+        r.error(node[f.kind]["netns"],
+                fmt::format("{} acts in the network namespace of each container of target '{}'; "
+                            "remove netns",
+                            what, f.target));
+      } else if (d != nullptr && d->targets_processes && g->processes.empty() && !g->containers &&
                  !notes.selector_reported.contains(g->name)) {
         r.error(node["target"], fmt::format("{} ({}) needs processes, but target '{}' selects "
                                             "none; add 'processes' to the target",

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controller/scenario/check_scenario.h"
+#include "controller/scenario/parse_containers.h"
 #include "controller/scenario/parse_hosts.h"
 #include "controller/scenario/parse_probe.h"
 #include "controller/scenario/parse_selector.h"
@@ -25,16 +26,19 @@ namespace {
 
 using scenario_parts::check_whole;
 using scenario_parts::host_share;
+using scenario_parts::parse_containers;
 using scenario_parts::parse_hosts;
+using scenario_parts::parse_protected_container;
 using scenario_parts::parse_probe;
 using scenario_parts::parse_selector;
 
 constexpr std::string_view kTopKeys[] = {
     "version",      "title",     "description", "tags",     "targets", "blast_radius",
     "steady_state", "stop_when", "faults",      "recovery", "phases",  "on_host_failure"};
-constexpr std::string_view kTargetKeys[] = {"host", "hosts", "processes"};
-constexpr std::string_view kBlastKeys[] = {"max_duration", "max_processes", "max_hosts",
-                                           "max_host_percent", "protected"};
+constexpr std::string_view kTargetKeys[] = {"host", "hosts", "containers", "pods", "processes"};
+constexpr std::string_view kBlastKeys[] = {"max_duration",     "max_processes", "max_hosts",
+                                           "max_host_percent", "protected",     "max_containers",
+                                           "protected_containers"};
 constexpr std::string_view kStopKeys[] = {"probe", "consecutive_failures", "failed_ratio_above",
                                           "min_checks"};
 constexpr std::string_view kFaultCommonKeys[] = {"name", "target", "at", "duration"};
@@ -111,8 +115,23 @@ class ScenarioParser {
         } else if (hosts) {
           g.hosts = parse_hosts(r_, hosts, what + ".hosts");
         }
+        const yaml::Node containers = it->second["containers"];
+        const yaml::Node pods = it->second["pods"];
+        if (containers && pods)
+          r_.error(pods, fmt::format("{} has both containers and pods; a pod selector is a "
+                                     "container selector, keep one",
+                                     what));
+        else if (containers)
+          g.containers = parse_containers(r_, containers, what + ".containers", false);
+        else if (pods)
+          g.containers = parse_containers(r_, pods, what + ".pods", true);
         if (it->second["processes"]) {
           g.processes = parse_selector(r_, it->second["processes"], what + ".processes");
+          if (g.containers && g.processes.cgroup)
+            r_.error(it->second["processes"]["cgroup"],
+                     fmt::format("{}.processes.cgroup cannot be used with {}: the processes are "
+                                 "picked in each container's own cgroup",
+                                 what, containers ? "containers" : "pods"));
           // An empty result here was reported at the selector; uses of the group say no more.
           if (g.processes.empty()) notes_.selector_reported.insert(g.name);
         }
@@ -129,6 +148,20 @@ class ScenarioParser {
         s.blast_radius.max_duration = *d;
     if (auto n = r_.integer(node, "max_processes", "blast_radius.max_processes", 1, 100000))
       s.blast_radius.max_processes = *n;
+    if (auto n = r_.integer(node, "max_containers", "blast_radius.max_containers", 1, 100000))
+      s.blast_radius.max_containers = *n;
+    if (node["protected_containers"] &&
+        r_.sequence(node["protected_containers"], "blast_radius.protected_containers")) {
+      if (node["protected_containers"].size() > kMaxProtectedSelectors)
+        r_.error(node["protected_containers"],
+                 fmt::format("blast_radius.protected_containers has {} entries; at most {} are "
+                             "allowed",
+                             node["protected_containers"].size(), kMaxProtectedSelectors));
+      size_t i = 0;
+      for (const yaml::Node& p : node["protected_containers"])
+        s.blast_radius.container_protection.selectors.push_back(parse_protected_container(
+            r_, p, fmt::format("blast_radius.protected_containers[{}]", i++)));
+    }
     s.blast_radius.max_hosts = r_.integer(node, "max_hosts", "blast_radius.max_hosts", 1, 100000);
     s.blast_radius.max_host_percent =
         host_share(r_, node, "max_host_percent", "blast_radius.max_host_percent");

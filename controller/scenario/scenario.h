@@ -10,6 +10,7 @@
 #include "core/diagnostic.h"
 #include "core/duration.h"
 #include "core/percent.h"
+#include "injectors/container/container_selector.h"
 #include "injectors/params/params.h"
 #include "injectors/process/selector.h"
 #include "injectors/process/targets.h"
@@ -39,7 +40,9 @@ struct TargetGroup {
   std::string name;
   std::string host = "local";          // `host:`; only "local", the controller's own host
   std::optional<HostSelection> hosts;  // `hosts:` instead: hosts of the inventory
-  ProcessSelector processes;           // empty: the group is the host itself
+  // `containers:` or `pods:`: the containers it acts on, on each of its hosts (resolved there).
+  std::optional<ContainerSelector> containers;
+  ProcessSelector processes;  // empty: the host itself, or every process of each container
   SourceLocation at;
 
   bool on_inventory_hosts() const { return hosts.has_value(); }
@@ -47,8 +50,10 @@ struct TargetGroup {
 
 struct BlastRadius {
   Duration max_duration{};
-  int64_t max_processes = 1;  // per fault (on each host)
-  Protection protection;      // in addition to what is always protected
+  int64_t max_processes = 1;   // per fault (on each host)
+  int64_t max_containers = 1;  // per fault (on each host), as max_processes
+  Protection protection;       // in addition to what is always protected
+  ContainerProtection container_protection;  // blast_radius.protected_containers
   // The inventory hosts the whole run may touch (every fault's hosts together). When a
   // scenario gives neither bound, max_hosts is 1, as max_processes is.
   std::optional<int64_t> max_hosts;

@@ -15,6 +15,8 @@
 namespace faultline {
 namespace {
 
+constexpr std::string_view kChargeChoices[] = {"container", "own"};
+
 constexpr ParamSpec kParams[] = {
     {.name = "load",
      .type = ParamType::Percent,
@@ -32,7 +34,24 @@ constexpr ParamSpec kParams[] = {
      .type = ParamType::CpuList,
      .optional = true,
      .help = "CPUs to pin the workers to, round robin, e.g. 0,2-3"},
+    {.name = "charge",
+     .type = ParamType::Choice,
+     .optional = true,
+     .choices = kChargeChoices,
+     .help = "on a container target: container (the default: the workers run in a cgroup below "
+             "the container's, so its CPU limit holds them) or own (beside it, in faultline's "
+             "own cgroup)"},
 };
+
+// The container's cgroup directory in the hierarchy that holds the cpu controller: the v1 cpu
+// hierarchy on a hybrid host, else the v2 tree.
+Result<std::string> container_cpu_cgroup(const ContainerScope& c) {
+  if (auto v1 = cgroup1_cpu_mount(); v1 && !c.cgroup_v1_cpu.empty())
+    return *v1 + (c.cgroup_v1_cpu == "/" ? "" : c.cgroup_v1_cpu);
+  if (c.cgroup.empty() || c.cgroup == "/")
+    return fail("{} is in the root cgroup: its CPU limit cannot be charged", c.describe());
+  return cgroup2_directory(c.cgroup);
+}
 
 // The load counts as reached when the measured load is within this many points of the request.
 constexpr double kConfirmPoints = 5.0;
@@ -51,6 +70,16 @@ class CpuStress final : public Fault {
 
   // Names the workers' cgroup, so the undo plan holds it before it exists.
   Result<void> prepare() override {
+    const bool own = request_.params.has("charge") && request_.params.text("charge") == "own";
+    if (request_.container && !own) {
+      // Below the container's cgroup, where its CPU limit (cpu.max, or cfs_quota on v1) holds.
+      const std::string parent = FL_TRY(container_cpu_cgroup(*request_.container));
+      planned_cgroup_ = OwnedCgroup::reserve_path_under(parent, "cpu");
+      prepared_ = true;
+      return {};
+    }
+    if (!request_.container && request_.params.has("charge"))
+      return fail("charge is for container targets; this cpu_stress has none");
     if (auto path = OwnedCgroup::reserve_path("cpu"); path)
       planned_cgroup_ = std::move(*path);
     else
@@ -65,6 +94,8 @@ class CpuStress final : public Fault {
     if (!planned_cgroup_.empty()) {
       if (auto cg = OwnedCgroup::create_at(planned_cgroup_); cg)
         cgroup_.emplace(std::move(*cg));
+      else if (request_.container)  // running beside it would not test its limit
+        return fail("{}", cg.error().message);
       else
         unconfined_reason_ = cg.error().message;
     }

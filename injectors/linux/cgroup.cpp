@@ -102,8 +102,18 @@ Result<std::string> OwnedCgroup::reserve_path(const std::string& purpose) {
   std::string parent = *mount + (own == "/" ? "" : own);
   // Our own cgroup may hold processes with controllers on; its parent is the safe place then.
   if (own != "/") parent = parent.substr(0, parent.rfind('/'));
+  return reserve_path_under(parent, purpose);
+}
+
+std::string OwnedCgroup::reserve_path_under(const std::string& parent, const std::string& purpose) {
   static std::atomic<int> sequence{0};
   return fmt::format("{}/faultline-{}-{}-{}", parent, getpid(), purpose, sequence.fetch_add(1));
+}
+
+std::optional<std::string> cgroup1_cpu_mount() {
+  for (const std::string& mount : cgroup_mounts())
+    if (::access((mount + "/cpu.cfs_quota_us").c_str(), F_OK) == 0) return mount;
+  return std::nullopt;
 }
 
 Result<OwnedCgroup> OwnedCgroup::create_at(std::string path) {

@@ -35,6 +35,8 @@ class OwnedCgroup {
   // Where create() would put the next cgroup for `purpose`; the name is reserved for the
   // caller, so an undo plan can name the cgroup before it exists.
   static Result<std::string> reserve_path(const std::string& purpose);
+  // The same below the cgroup directory `parent` (of any hierarchy, v1 or v2).
+  static std::string reserve_path_under(const std::string& parent, const std::string& purpose);
   // Creates the cgroup at a path from reserve_path().
   static Result<OwnedCgroup> create_at(std::string path);
   OwnedCgroup(OwnedCgroup&& other) noexcept : path_(std::exchange(other.path_, {})) {}
@@ -50,6 +52,10 @@ class OwnedCgroup {
   explicit OwnedCgroup(std::string path) : path_(std::move(path)) {}
   std::string path_;
 };
+
+// The directory of the v1 hierarchy that holds the cpu controller ("/sys/fs/cgroup/cpu,cpuacct");
+// nullopt on a pure cgroup v2 host.
+std::optional<std::string> cgroup1_cpu_mount();
 
 // Removes empty faultline cgroups whose creating process no longer exists.
 void remove_stale_cgroups();

@@ -56,6 +56,9 @@ Result<void> ScopedNetworkFault::prepare() {
   // Where to act: a named namespace, the namespace of the target's process, or our own.
   if (request_.params.has("netns")) {
     netns_ = FL_TRY(NetnsHandle::open_path(request_.params.text("netns")));
+  } else if (request_.container) {
+    netns_ = FL_TRY(NetnsHandle::of_process(request_.container->init_pid,
+                                            request_.container->init_start_ticks));
   } else if (!request_.selector.empty()) {
     const Resolution r = FL_TRY(resolve_processes(request_.selector, request_.protection));
     if (r.matched.empty())

@@ -70,14 +70,29 @@ class NetworkPartition final : public Fault {
   Result<void> prepare() override {
     if (created_) return {};
     if (table_.empty()) table_ = next_table_name();
-    netns_ = FL_TRY(NetnsHandle().location());
+    // A container's rules go into its own network namespace; else into this one.
+    if (request_.container)
+      handle_ = FL_TRY(NetnsHandle::of_process(request_.container->init_pid,
+                                               request_.container->init_start_ticks));
+    netns_ = FL_TRY(handle_.location());
     return {};
   }
 
   Result<void> apply(TimePoint scheduled) override {
     if (created_) return fail("network_partition '{}' is already applied", request_.id);
+    if (request_.container && handle_.is_own()) FL_TRY_VOID(prepare());
+    return handle_.run([&] { return apply_here(scheduled); });
+  }
+
+  Result<void> revert() override {
+    if (!created_ || deleted_) return {};
+    return handle_.run([&] { return revert_here(); });
+  }
+
+ private:
+  Result<void> apply_here(TimePoint scheduled) {
     if (table_.empty()) table_ = next_table_name();
-    // nft acts in the calling thread's namespace: this one, whatever prepare() saw.
+    // nft acts in the calling thread's namespace: the container's, or this one.
     netns_ = FL_TRY(NetnsHandle().location());
     script_ = partition_script(spec_, table_);
     // Never act on a table that someone else made: the name must be free. (`create table` in
@@ -99,8 +114,7 @@ class NetworkPartition final : public Fault {
     return {};
   }
 
-  Result<void> revert() override {
-    if (!created_ || deleted_) return {};
+  Result<void> revert_here() {
     // The counters first: once the table is gone, so are they.
     if (auto listing = nft_run(fmt::format("list table inet {}", table_)); listing) {
       counters_ = read_counters(*listing);
@@ -116,6 +130,7 @@ class NetworkPartition final : public Fault {
     return {};
   }
 
+ public:
   nlohmann::json undo_plan() const override {
     nlohmann::json plan = nlohmann::json::array();
     if (!table_.empty() && !deleted_) plan.push_back(delete_nft_table_step(netns_, table_));
@@ -175,6 +190,7 @@ class NetworkPartition final : public Fault {
   const FaultRequest request_;
   const PartitionSpec spec_;
   std::string table_;
+  NetnsHandle handle_;  // where the table goes: our own namespace unless a container's
   NetnsLocation netns_;
   std::string script_;
   std::string ruleset_;  // as read back right after the apply
@@ -196,7 +212,8 @@ std::vector<std::string> cross_check(const Params& params, std::optional<Duratio
   std::vector<std::string> problems = partition_problems(partition_spec(params));
   if (!selector.empty())
     problems.push_back(
-        "network_partition cuts this host's traffic, not a process's: give it no process target");
+        "network_partition cuts a host's or a container's traffic, not a process's: give it no "
+        "process target");
   return problems;
 }
 

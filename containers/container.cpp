@@ -1,1 +1,0 @@
-#include "containers/container.h"
