@@ -53,6 +53,9 @@ tool_packages=(
   # container images (podman with runc: crun refuses this machine's hybrid cgroups), the
   # Kubernetes manifests (python3-yaml; kubectl below)
   lintian fakeroot debootstrap podman runc python3-yaml
+  # tests/system/containerd_client_test.cpp: a private containerd (its runc shim runs runc), an
+  # image made of busybox-static
+  containerd
 )
 
 packages=("${build_packages[@]}")
