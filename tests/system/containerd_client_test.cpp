@@ -122,7 +122,9 @@ class PrivateContainerd {
                     std::vector<std::string>{
                         "-c", fmt::format("exec '{}' --config '{}' >'{}' 2>&1", containerd,
                                           dir_.file("config.toml"), dir_.file("containerd.log"))});
-    for (int i = 0; i < 200; ++i) {
+    // Up in well under a second here; the margin is for a machine busy with a build.
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < give_up) {
       if (fs::exists(socket_) &&
           run_command({ctr_, "--address", socket_, "version"}, 5000).exit_code == 0)
         return;
