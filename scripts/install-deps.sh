@@ -53,9 +53,9 @@ tool_packages=(
   # container images (podman with runc: crun refuses this machine's hybrid cgroups), the
   # Kubernetes manifests (python3-yaml; kubectl below)
   lintian fakeroot debootstrap podman runc python3-yaml
-  # tests/containers: real Docker, Podman (above) and containerd, each started by the test as a
-  # private daemon under its work directory and stopped after (see the guard below); jq reads
-  # their APIs' answers
+  # tests/containers and tests/system/containerd_client_test.cpp: real Docker, Podman (above)
+  # and containerd, each started by the test as a private daemon under its work directory and
+  # stopped after (see the guard below); jq reads their APIs' answers
   docker.io containerd jq
 )
 # The system services a package above would enable and start. The tests start private daemons
