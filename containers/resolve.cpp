@@ -1,11 +1,13 @@
 #include "containers/resolve.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
 
 #include "containers/cgroup_scan.h"
+#include "containers/containerd_client.h"
 #include "containers/engine_api.h"
 #include "containers/pin.h"
 
@@ -58,6 +60,22 @@ void add_engine(const std::string& runtime, std::vector<Container>& out,
   answers.push_back(std::move(answer));
 }
 
+void add_containerd(std::vector<Container>& out, std::vector<RuntimeAnswer>& answers) {
+  const std::string path = containerd_socket_path();
+  RuntimeAnswer answer{.runtime = "containerd",
+                       .source = fmt::format("containerd API at {}", path)};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    answer.problem = "no API socket answers there";
+  } else if (auto listed = containerd_containers(path, kApiTimeout); !listed) {
+    answer.problem = listed.error().message;
+  } else {
+    answer.containers = listed->size();
+    for (Container& c : *listed) out.push_back(std::move(c));
+  }
+  answers.push_back(std::move(answer));
+}
+
 }  // namespace
 
 bool container_matches(const ContainerSelector& s, const Container& c) {
@@ -81,6 +99,7 @@ std::vector<Container> list_containers(const std::string& runtime,
   const bool any = runtime == "auto";
   if (any || runtime == "docker") add_engine("docker", out, answers);
   if (any || runtime == "podman") add_engine("podman", out, answers);
+  if (any || runtime == "containerd") add_containerd(out, answers);
   // Containers that no API reported (CRI-O, podman without its service, a runtime whose socket
   // is elsewhere) are still found by their cgroup path, with their id alone.
   std::set<std::string> known;
