@@ -13,8 +13,53 @@
 #include "probes/probe.h"
 #include "controller/scenario/parse.h"
 #include "injectors/injector.h"
+#include "injectors/process/proc.h"
 
 namespace faultline {
+namespace {
+
+std::string short_id(const std::string& id) { return id.substr(0, 12); }
+
+// A fault on containers: each eligible container (runtime, id, name, image, init pid, cgroup),
+// the processes the fault could pick in it, those excluded and why, and what each runtime said.
+std::string describe_container_reach(const Scenario& s, const FaultSpec& f,
+                                     const FaultReach& reach) {
+  const TargetGroup* g = s.target(f.target);
+  std::string out = fmt::format(
+      "    target '{}': containers {} -> {} eligible container(s), would affect {} "
+      "(max_containers {})\n",
+      f.target, g->containers->describe(), reach.containers->matched.size(),
+      reach.would_affect_containers, s.blast_radius.max_containers);
+  for (const ContainerReach& c : reach.container_reach) {
+    const ContainerScope& k = c.container;
+    out += fmt::format("      {} {} {} image {} init pid {} cgroup {}\n", k.runtime,
+                       k.name.empty() ? "-" : k.name, short_id(k.id),
+                       k.image.empty() ? "unknown" : k.image, k.init_pid, k.cgroup);
+    if (!reach.targets_processes) continue;
+    out += fmt::format("        processes {} -> {} eligible, would affect {}\n",
+                       g->processes.empty() ? "(all)" : g->processes.describe(),
+                       c.processes.matched.size(), c.would_affect);
+    for (const ProcessInfo& p : c.processes.matched)
+      out += fmt::format("          pid {:<7} (pid {} in the container) {}\n", p.pid,
+                         pid_in_own_namespace(p.pid).value_or(0),
+                         p.cmdline.empty() ? p.comm : p.cmdline);
+    for (const Excluded& e : c.processes.excluded)
+      out += fmt::format("          pid {:<7} excluded: {}\n", e.process.pid, e.reason);
+  }
+  for (const ExcludedContainer& e : reach.containers->excluded)
+    out += fmt::format("      {} {} {} excluded: {}\n", e.container.runtime,
+                       e.container.name.empty() ? "-" : e.container.name,
+                       short_id(e.container.id), e.reason);
+  std::vector<std::string> asked;
+  for (const RuntimeAnswer& a : reach.containers->runtimes)
+    asked.push_back(a.problem.empty()
+                        ? fmt::format("{}: {} container(s)", a.source, a.containers)
+                        : fmt::format("{}: {}", a.source, a.problem));
+  out += fmt::format("      runtimes asked: {}\n", fmt::join(asked, "; "));
+  return out;
+}
+
+}  // namespace
 
 int plan_command(const std::string& file, const std::optional<std::string>& inventory_file,
                  std::optional<uint64_t> seed) {
@@ -45,6 +90,8 @@ int plan_command(const std::string& file, const std::optional<std::string>& inve
     out += fmt::format("  {} [{}] {}\n", f.name, f.kind, f.params.describe());
     if (reach.remote) {
       out += describe_fault_hosts(s, hosts->faults[reach.fault]);
+    } else if (reach.containers) {
+      out += describe_container_reach(s, f, reach);
     } else if (reach.targets_processes) {
       const TargetGroup* g = s.target(f.target);
       out +=

@@ -3,6 +3,66 @@
 #include "injectors/injector.h"
 
 namespace faultline {
+namespace {
+
+// How many processes a process fault would touch among `available` (the freezer takes the whole
+// cgroup, whatever the count says).
+int64_t processes_affected(const FaultSpec& f, int64_t available) {
+  const bool whole = f.params.has("method") && f.params.text("method") == "freezer";
+  return whole ? available : f.params.count("count").of(available);
+}
+
+// A fault on containers of this host: the containers first, then the processes in each.
+void reach_containers(const Scenario& s, const FaultSpec& f, const TargetGroup& group,
+                      FaultReach& reach) {
+  auto resolved = resolve_containers(*group.containers, s.blast_radius.container_protection);
+  if (!resolved) {
+    reach.problem = resolved.error().message;
+    return;
+  }
+  reach.containers = std::move(*resolved);
+  const auto eligible = static_cast<int64_t>(reach.containers->matched.size());
+  reach.would_affect_containers = group.containers->count.of(eligible);
+  if (eligible == 0) {
+    reach.problem = fmt::format("target '{}' ({}) matches no running container right now",
+                                f.target, group.containers->describe());
+    return;
+  }
+  if (reach.would_affect_containers > s.blast_radius.max_containers) {
+    reach.problem = fmt::format(
+        "would affect {} containers, more than blast_radius.max_containers {}; select fewer "
+        "(count: 1) or raise max_containers",
+        reach.would_affect_containers, s.blast_radius.max_containers);
+    return;
+  }
+  for (const ContainerScope& c : reach.containers->matched) {
+    ContainerReach one{.container = c};
+    if (reach.targets_processes) {
+      ProcessSelector in_container = group.processes;
+      in_container.cgroup = c.cgroup;
+      auto processes = resolve_processes(in_container, s.blast_radius.protection);
+      if (!processes) {
+        reach.problem = fmt::format("{}: {}", c.describe(), processes.error().message);
+        return;
+      }
+      one.processes = std::move(*processes);
+      const auto available = static_cast<int64_t>(one.processes.matched.size());
+      one.would_affect = processes_affected(f, available);
+      if (available == 0 && reach.problem.empty())
+        reach.problem = fmt::format("{} has no eligible process matching {}", c.describe(),
+                                    group.processes.empty() ? "the target"
+                                                            : group.processes.describe());
+      else if (one.would_affect > s.blast_radius.max_processes && reach.problem.empty())
+        reach.problem = fmt::format(
+            "would affect {} processes in {}, more than blast_radius.max_processes {}; lower "
+            "the count or raise max_processes",
+            one.would_affect, c.describe(), s.blast_radius.max_processes);
+    }
+    reach.container_reach.push_back(std::move(one));
+  }
+}
+
+}  // namespace
 
 BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
   BlastRadiusVerdict v;
@@ -30,16 +90,16 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
         if (auto checked = d->host_check(f.params); !checked)
           reach.problem = checked.error().message;
     }
-    if (reach.targets_processes && reach.problem.empty()) {
+    if (group != nullptr && group->containers && reach.problem.empty()) {
+      reach_containers(s, f, *group, reach);
+    } else if (reach.targets_processes && reach.problem.empty()) {
       auto resolved = resolve_processes(group->processes, s.blast_radius.protection);
       if (!resolved) {
         reach.problem = resolved.error().message;
       } else {
         reach.resolution = std::move(*resolved);
         const auto available = static_cast<int64_t>(reach.resolution.matched.size());
-        // The freezer takes the whole cgroup, whatever the count says.
-        const bool whole = f.params.has("method") && f.params.text("method") == "freezer";
-        reach.would_affect = whole ? available : f.params.count("count").of(available);
+        reach.would_affect = processes_affected(f, available);
         if (available == 0)
           reach.problem = fmt::format("target '{}' ({}) matches no eligible process right now",
                                       f.target, group->processes.describe());

@@ -6,10 +6,18 @@
 #include <vector>
 
 #include "controller/plan/timeline.h"
+#include "containers/resolve.h"
 #include "controller/scenario/scenario.h"
 #include "injectors/process/targets.h"
 
 namespace faultline {
+
+// One eligible container of a fault's target, with the processes the fault could pick in it.
+struct ContainerReach {
+  ContainerScope container;
+  Resolution processes;  // for kinds that target processes
+  int64_t would_affect = 0;
+};
 
 struct FaultReach {
   size_t fault = 0;
@@ -19,6 +27,11 @@ struct FaultReach {
   bool targets_processes = false;
   Resolution resolution;  // eligible and protected matches, now
   int64_t would_affect = 0;
+  // A target with containers: which runtimes answered, the containers excluded, each eligible
+  // one (the run picks `would_affect_containers` of them).
+  std::optional<ContainerResolution> containers;
+  std::vector<ContainerReach> container_reach;
+  int64_t would_affect_containers = 0;
   std::string problem;  // "" when within bounds
 };
 

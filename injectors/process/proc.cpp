@@ -103,6 +103,21 @@ void read_process_details(ProcessInfo& p, bool cmdline, bool cgroup) {
   }
 }
 
+std::optional<pid_t> pid_in_own_namespace(pid_t pid) {
+  std::string status;
+  if (!read_file(ProcPath(pid, "status").text, status)) return std::nullopt;
+  const size_t at = status.find("\nNSpid:");
+  if (at == std::string::npos) return pid;  // a kernel before 4.1: no pid namespaces shown
+  const size_t end = status.find('\n', at + 1);
+  const std::string line = status.substr(at + 7, end - at - 7);
+  const size_t last = line.find_last_of(" \t");
+  try {
+    return static_cast<pid_t>(std::stol(line.substr(last == std::string::npos ? 0 : last + 1)));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::optional<ProcessInfo> read_process(pid_t pid, bool with_cgroup) {
   auto p = read_process_stat(pid);
   if (p) read_process_details(*p, true, with_cgroup);

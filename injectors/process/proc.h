@@ -44,6 +44,10 @@ std::optional<ProcessInfo> read_process_stat(pid_t pid);
 // Time on CPU from /proc/PID/schedstat, in nanoseconds; nullopt when the process is gone.
 std::optional<Duration> read_cpu_time(pid_t pid);
 
+// The process's pid inside its own (innermost) pid namespace, from NSpid in /proc/PID/status:
+// what `ps` inside a container shows. nullopt when it is gone.
+std::optional<pid_t> pid_in_own_namespace(pid_t pid);
+
 // The pid written in a pid file.
 std::optional<pid_t> read_pid_file(const std::string& path);
 
