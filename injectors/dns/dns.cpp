@@ -172,12 +172,13 @@ class DnsFault final : public Fault {
     out["script"] = script_;
     out["ruleset"] = ruleset_;
     if (applied_after_) out["applied_after_ms"] = to_ms(*applied_after_);
+    const std::vector<RuleCounter> now = counters();
     nlohmann::json rules = nlohmann::json::array();
-    for (const RuleCounter& r : counters_)
+    for (const RuleCounter& r : now)
       rules.push_back({{"rule", r.rule}, {"packets", r.packets}, {"bytes", r.bytes}});
     out["rules"] = rules;
-    out["packets_redirected"] = redirected();
-    out["counters_read"] = counters_final_ ? "at_revert" : "at_apply";
+    out["packets_redirected"] = redirected(now);
+    out["counters_read"] = deleted_ ? (counters_final_ ? "at_revert" : "at_apply") : "now";
     out["queries"] = c.queries;
     out["answered_with_fault"] = c.faulted;
     out["forwarded"] = c.forwarded;
@@ -191,13 +192,14 @@ class DnsFault final : public Fault {
     const std::string requested = describe_dns(spec_);
     if (ruleset_.empty()) return requested + ": not applied";
     const ResponderCounts c = responder_.counts();
+    const uint64_t packets = redirected(counters());
     std::string line = fmt::format("{}: ", requested);
     if (c.queries == 0)
-      line += fmt::format("no DNS query was seen ({} packets redirected)", redirected());
+      line += fmt::format("no DNS query was seen ({} packets redirected)", packets);
     else
       line += fmt::format("{} queries ({} packets redirected): {} got the fault, {} forwarded, "
                           "{} failed",
-                          c.queries, redirected(), c.faulted, c.forwarded,
+                          c.queries, packets, c.faulted, c.forwarded,
                           c.failed + c.overloaded);
     if (gone_before_revert_) line += " (table removed by someone else, counters lost)";
     if (created_ && !deleted_) line += "; table NOT removed";
@@ -210,9 +212,20 @@ class DnsFault final : public Fault {
   }
 
  private:
-  uint64_t redirected() const {
+  // The counters as they are now while the table is in place; else as last read.
+  std::vector<RuleCounter> counters() const {
+    if (ruleset_.empty() || deleted_) return counters_;
+    std::vector<RuleCounter> now = counters_;
+    (void)netns_.run([&]() -> Result<void> {
+      if (auto listing = nft_run(fmt::format("list table inet {}", table_)))
+        now = read_counters(*listing);
+      return {};
+    });
+    return now;
+  }
+  static uint64_t redirected(const std::vector<RuleCounter>& counters) {
     uint64_t n = 0;
-    for (const RuleCounter& r : counters_) n += r.packets;
+    for (const RuleCounter& r : counters) n += r.packets;
     return n;
   }
 

@@ -328,10 +328,17 @@ void DnsResponder::receive_datagrams(const Listener& l) {
         ++failed_;
         return;
       }
-      if (auto reply = forward_udp(d.data, *resolver); reply && reply_from(fd, d, *reply))
-        ++forwarded_;
-      else
+      auto reply = forward_udp(d.data, *resolver);
+      if (!reply) {
         ++failed_;
+        return;
+      }
+      // Counted before the client can see the answer, so that what it saw is counted.
+      ++forwarded_;
+      if (!reply_from(fd, d, *reply)) {
+        --forwarded_;
+        ++failed_;
+      }
     });
   }
 }
@@ -359,8 +366,12 @@ void DnsResponder::serve_connection(int fd, int family) {
       ++failed_;
       return;  // as the resolver did: the connection ends without an answer
     }
-    if (!write_tcp_message(fd, *reply)) return;
     ++forwarded_;
+    if (!write_tcp_message(fd, *reply)) {
+      --forwarded_;
+      ++failed_;
+      return;
+    }
   }
 }
 
