@@ -165,10 +165,8 @@ class DnsFault final : public Fault {
                           {"applied", !ruleset_.empty()},
                           {"removed", deleted_}};
     if (!created_) return out;
-    out["responder_ports"] = {{"udp4", ports_.udp4},
-                              {"tcp4", ports_.tcp4},
-                              {"udp6", ports_.udp6},
-                              {"tcp6", ports_.tcp6}};
+    out["responder_ports"] = {
+        {"udp4", ports_.udp4}, {"tcp4", ports_.tcp4}, {"udp6", ports_.udp6}, {"tcp6", ports_.tcp6}};
     out["script"] = script_;
     out["ruleset"] = ruleset_;
     if (applied_after_) out["applied_after_ms"] = to_ms(*applied_after_);
@@ -197,10 +195,10 @@ class DnsFault final : public Fault {
     if (c.queries == 0)
       line += fmt::format("no DNS query was seen ({} packets redirected)", packets);
     else
-      line += fmt::format("{} queries ({} packets redirected): {} got the fault, {} forwarded, "
-                          "{} failed",
-                          c.queries, packets, c.faulted, c.forwarded,
-                          c.failed + c.overloaded);
+      line += fmt::format(
+          "{} queries ({} packets redirected): {} got the fault, {} forwarded, "
+          "{} failed",
+          c.queries, packets, c.faulted, c.forwarded, c.failed + c.overloaded);
     if (gone_before_revert_) line += " (table removed by someone else, counters lost)";
     if (created_ && !deleted_) line += "; table NOT removed";
     return line;
@@ -282,8 +280,9 @@ Result<std::unique_ptr<Fault>> create(FaultRequest request) {
 
 InjectorDescriptor dns_descriptor() {
   return {.kind = "dns",
-          .summary = "answer chosen DNS names with NXDOMAIN, SERVFAIL, REFUSED, a spoofed "
-                     "address, silence or a delay (nftables redirect to an in-process responder)",
+          .summary =
+              "answer chosen DNS names with NXDOMAIN, SERVFAIL, REFUSED, a spoofed "
+              "address, silence or a delay (nftables redirect to an in-process responder)",
           .params = specs(),
           .targets_processes = false,
           .duration = DurationRule::Required,

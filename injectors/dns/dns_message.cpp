@@ -59,9 +59,8 @@ struct LdnsLibrary {
 #define FL_BIND(field, symbol) bind_function(handle, #symbol, l.field)
 
 Result<LdnsLibrary> load_ldns() {
-  void* handle =
-      FL_TRY(open_library("libldns.so.3", "dns faults need libldns to read and write DNS messages",
-                          "libldns3"));
+  void* handle = FL_TRY(open_library(
+      "libldns.so.3", "dns faults need libldns to read and write DNS messages", "libldns3"));
   LdnsLibrary l{};
   const bool ok =
       FL_BIND(wire2pkt, ldns_wire2pkt) && FL_BIND(pkt2wire, ldns_pkt2wire) &&
@@ -75,16 +74,16 @@ Result<LdnsLibrary> load_ldns() {
       FL_BIND(pkt_tc, ldns_pkt_tc) && FL_BIND(pkt_get_rcode, ldns_pkt_get_rcode) &&
       FL_BIND(pkt_set_rcode, ldns_pkt_set_rcode) && FL_BIND(pkt_question, ldns_pkt_question) &&
       FL_BIND(pkt_answer, ldns_pkt_answer) && FL_BIND(pkt_push_rr, ldns_pkt_push_rr) &&
-      FL_BIND(rr_list_rr_count, ldns_rr_list_rr_count) &&
-      FL_BIND(rr_list_rr, ldns_rr_list_rr) && FL_BIND(rr_new, ldns_rr_new) &&
-      FL_BIND(rr_free, ldns_rr_free) && FL_BIND(rr_clone, ldns_rr_clone) &&
-      FL_BIND(rr_owner, ldns_rr_owner) && FL_BIND(rr_get_type, ldns_rr_get_type) &&
-      FL_BIND(rr_set_owner, ldns_rr_set_owner) && FL_BIND(rr_set_type, ldns_rr_set_type) &&
-      FL_BIND(rr_set_class, ldns_rr_set_class) && FL_BIND(rr_set_ttl, ldns_rr_set_ttl) &&
-      FL_BIND(rr_push_rdf, ldns_rr_push_rdf) && FL_BIND(rr_rd_count, ldns_rr_rd_count) &&
-      FL_BIND(rr_rdf, ldns_rr_rdf) && FL_BIND(rdf_new_frm_str, ldns_rdf_new_frm_str) &&
-      FL_BIND(rdf_clone, ldns_rdf_clone) && FL_BIND(rdf_deep_free, ldns_rdf_deep_free) &&
-      FL_BIND(rdf2str, ldns_rdf2str) && FL_BIND(dname_new_frm_str, ldns_dname_new_frm_str) &&
+      FL_BIND(rr_list_rr_count, ldns_rr_list_rr_count) && FL_BIND(rr_list_rr, ldns_rr_list_rr) &&
+      FL_BIND(rr_new, ldns_rr_new) && FL_BIND(rr_free, ldns_rr_free) &&
+      FL_BIND(rr_clone, ldns_rr_clone) && FL_BIND(rr_owner, ldns_rr_owner) &&
+      FL_BIND(rr_get_type, ldns_rr_get_type) && FL_BIND(rr_set_owner, ldns_rr_set_owner) &&
+      FL_BIND(rr_set_type, ldns_rr_set_type) && FL_BIND(rr_set_class, ldns_rr_set_class) &&
+      FL_BIND(rr_set_ttl, ldns_rr_set_ttl) && FL_BIND(rr_push_rdf, ldns_rr_push_rdf) &&
+      FL_BIND(rr_rd_count, ldns_rr_rd_count) && FL_BIND(rr_rdf, ldns_rr_rdf) &&
+      FL_BIND(rdf_new_frm_str, ldns_rdf_new_frm_str) && FL_BIND(rdf_clone, ldns_rdf_clone) &&
+      FL_BIND(rdf_deep_free, ldns_rdf_deep_free) && FL_BIND(rdf2str, ldns_rdf2str) &&
+      FL_BIND(dname_new_frm_str, ldns_dname_new_frm_str) &&
       FL_BIND(errorstr, ldns_get_errorstr_by_id);
   if (!ok) return fail("libldns.so.3 lacks a function faultline needs: {}", dlerror());
   return l;

@@ -28,7 +28,8 @@ std::vector<std::string_view> split_commas(std::string_view text) {
   size_t start = 0;
   while (true) {
     const size_t comma = text.find(',', start);
-    out.push_back(trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start)));
+    out.push_back(
+        trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start)));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -74,9 +75,10 @@ Result<std::vector<NamePattern>> parse_name_patterns(std::string_view text) {
       rest.remove_prefix(2);
     }
     if (rest.find('*') != std::string_view::npos)
-      return fail("names: '{}': a wildcard is '*.' at the start followed by a domain, e.g. "
-                  "*.example.com",
-                  item);
+      return fail(
+          "names: '{}': a wildcard is '*.' at the start followed by a domain, e.g. "
+          "*.example.com",
+          item);
     if (const std::string why = name_problem(rest); !why.empty())
       return fail("names: '{}' is not a DNS name: {}", item, why);
     p.domain = lower(rest);
@@ -221,8 +223,9 @@ std::string describe_dns(const DnsSpec& spec) {
   std::string what(action_name(spec.action));
   if (spec.delay) what += " " + format_duration(*spec.delay);
   if (spec.address) what += " to " + spec.address->text;
-  std::string out = fmt::format("{} for {} ({})", what, fmt::join(names, ","),
-                                types.empty() ? "any type" : fmt::format("{}", fmt::join(types, ",")));
+  std::string out =
+      fmt::format("{} for {} ({})", what, fmt::join(names, ","),
+                  types.empty() ? "any type" : fmt::format("{}", fmt::join(types, ",")));
   if (spec.probability != Percent::whole(100))
     out += fmt::format(" {} of the time", format_percent(spec.probability));
   return out;

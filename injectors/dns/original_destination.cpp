@@ -150,8 +150,8 @@ Result<Endpoint> udp_original_destination(const Endpoint& local, const Endpoint&
     return fail("conntrack's answer is malformed");
   const std::span<const uint8_t> attributes(buffer + header, h.nlmsg_len - header);
   const auto original = find_attribute(attributes, CTA_TUPLE_ORIG);
-  const auto address = find_attribute(find_attribute(original, CTA_TUPLE_IP),
-                                      v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST);
+  const auto address =
+      find_attribute(find_attribute(original, CTA_TUPLE_IP), v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST);
   const auto port = find_attribute(find_attribute(original, CTA_TUPLE_PROTO), CTA_PROTO_DST_PORT);
   if (address.size() != address_size || port.size() != 2)
     return fail("conntrack's entry for {} -> {} lacks its original destination", peer.text(),

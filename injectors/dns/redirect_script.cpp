@@ -9,8 +9,7 @@ std::string dns_redirect_script(std::string_view table, const ResponderPorts& po
   // Output only: the queries of processes in this namespace. A prerouting hook would also catch
   // queries that other hosts send to a resolver running here, which is another fault.
   s += fmt::format(
-      "add chain inet {} output {{ type nat hook output priority -100; policy accept; }}\n",
-      table);
+      "add chain inet {} output {{ type nat hook output priority -100; policy accept; }}\n", table);
   s += fmt::format("add rule inet {} output meta mark {:#x} accept\n", table, kResponderMark);
   const struct {
     std::string_view family, protocol;
@@ -21,8 +20,9 @@ std::string dns_redirect_script(std::string_view table, const ResponderPorts& po
                    {"ipv6", "tcp", ports.tcp6}};
   for (const auto& r : redirects)
     if (r.port != 0)
-      s += fmt::format("add rule inet {} output meta nfproto {} {} dport 53 counter redirect to :{}\n",
-                       table, r.family, r.protocol, r.port);
+      s += fmt::format(
+          "add rule inet {} output meta nfproto {} {} dport 53 counter redirect to :{}\n", table,
+          r.family, r.protocol, r.port);
   return s;
 }
 

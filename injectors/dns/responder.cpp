@@ -63,7 +63,8 @@ int marked_socket(int family, int type) {
 }
 
 Result<int> listening_socket(int family, bool udp) {
-  const int fd = ::socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int fd =
+      ::socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return fail("socket: {}", std::strerror(errno));
   Fd owned(fd);
   const int one = 1;
@@ -236,8 +237,8 @@ Result<ResponderPorts> DnsResponder::start(const NetnsHandle& netns) {
         if (!fd) {
           // A namespace without IPv6 (disabled by sysctl) has no IPv6 queries to catch.
           if (family == AF_INET6) continue;
-          return fail("the DNS responder cannot listen on {} {}: {}", udp ? "UDP" : "TCP",
-                      "IPv4", fd.error().message);
+          return fail("the DNS responder cannot listen on {} {}: {}", udp ? "UDP" : "TCP", "IPv4",
+                      fd.error().message);
         }
         listeners_.push_back({*fd, family, udp});
         const uint16_t port = bound_port(*fd);
@@ -274,8 +275,7 @@ void DnsResponder::stop() {
 }
 
 ResponderCounts DnsResponder::counts() const {
-  return {queries_.load(), faulted_.load(), forwarded_.load(), failed_.load(),
-          overloaded_.load()};
+  return {queries_.load(), faulted_.load(), forwarded_.load(), failed_.load(), overloaded_.load()};
 }
 
 void DnsResponder::serve() {
@@ -469,7 +469,8 @@ std::optional<std::vector<uint8_t>> DnsResponder::forward_tcp(std::span<const ui
   if (::connect(sock.fd, resolver.address(), resolver.length) != 0) {
     if (errno != EINPROGRESS) return {};
     pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {sock.fd, POLLOUT, 0}};
-    if (::poll(fds, 2, static_cast<int>(std::chrono::milliseconds(kUpstreamTimeout).count())) <= 0 ||
+    if (::poll(fds, 2, static_cast<int>(std::chrono::milliseconds(kUpstreamTimeout).count())) <=
+            0 ||
         fds[0].revents != 0)
       return {};
     int error = 0;

@@ -22,11 +22,11 @@
 namespace faultline {
 
 struct ResponderCounts {
-  uint64_t queries = 0;         // every query received (a UDP datagram, a message over TCP)
-  uint64_t faulted = 0;         // got the fault (answered, dropped or delayed by it)
-  uint64_t forwarded = 0;       // answered by the resolver they were sent to
-  uint64_t failed = 0;          // not answered: resolver silent, original destination unknown
-  uint64_t overloaded = 0;      // dropped: too many queries in flight at once
+  uint64_t queries = 0;     // every query received (a UDP datagram, a message over TCP)
+  uint64_t faulted = 0;     // got the fault (answered, dropped or delayed by it)
+  uint64_t forwarded = 0;   // answered by the resolver they were sent to
+  uint64_t failed = 0;      // not answered: resolver silent, original destination unknown
+  uint64_t overloaded = 0;  // dropped: too many queries in flight at once
 };
 
 class DnsResponder {

@@ -6,8 +6,9 @@ ParamSpec netns_param_spec() {
   return {.name = "netns",
           .type = ParamType::Text,
           .optional = true,
-          .help = "act in this network namespace: a name under /run/netns or a path such as "
-                  "/proc/1234/ns/net (or give the fault a target: its process's namespace)"};
+          .help =
+              "act in this network namespace: a name under /run/netns or a path such as "
+              "/proc/1234/ns/net (or give the fault a target: its process's namespace)"};
 }
 
 Result<NetnsHandle> fault_netns(const FaultRequest& request) {

@@ -1,10 +1,11 @@
 // The dns fault's pure half: parameters through its ParamSpecs and the checks between them (exact
 // messages), name and type matching, the nft script, and the replies it builds (read back with
 // the same libldns).
+#include "injectors/dns/dns_spec.h"
+
 #include <catch2/catch.hpp>
 
 #include "injectors/dns/dns_message.h"
-#include "injectors/dns/dns_spec.h"
 #include "injectors/dns/redirect_script.h"
 #include "injectors/injector.h"
 #include "tests/support/require_ok.h"
@@ -175,9 +176,9 @@ TEST_CASE("dns replies: rcodes and spoofed answers keep the query's id and quest
   CHECK(question->name == "Api.Example.com.");
   CHECK(question->type == kTypeA);
 
-  for (const auto& [rcode, name] : {std::pair{DnsRcode::NxDomain, "NXDOMAIN"},
-                                    std::pair{DnsRcode::ServFail, "SERVFAIL"},
-                                    std::pair{DnsRcode::Refused, "REFUSED"}}) {
+  for (const auto& [rcode, name] :
+       {std::pair{DnsRcode::NxDomain, "NXDOMAIN"}, std::pair{DnsRcode::ServFail, "SERVFAIL"},
+        std::pair{DnsRcode::Refused, "REFUSED"}}) {
     const auto reply = error_reply(*query, rcode);
     REQUIRE_OK(reply);
     const auto answer = read_answer(*reply);
@@ -188,7 +189,7 @@ TEST_CASE("dns replies: rcodes and spoofed answers keep the query's id and quest
     // The question is echoed: a reply's question section is what clients match it by.
     CHECK((*reply)[4] == 0);
     CHECK((*reply)[5] == 1);
-    CHECK((*reply)[2] == 0x81);  // QR and RD (copied from the query)
+    CHECK((*reply)[2] == 0x81);                              // QR and RD (copied from the query)
     CHECK((*reply)[3] == (0x80 | static_cast<int>(rcode)));  // RA and the rcode
   }
 

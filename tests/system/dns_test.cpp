@@ -22,8 +22,8 @@
 #include "injectors/linux/nftables.h"
 #include "injectors/linux/orphans.h"
 #include "injectors/linux/undo_steps.h"
-#include "injectors/process/proc.h"
 #include "injectors/network/netns.h"
+#include "injectors/process/proc.h"
 #include "tests/support/child_process.h"
 #include "tests/support/network_namespace.h"
 #include "tests/support/require_ok.h"
@@ -44,33 +44,41 @@ constexpr auto kTimeout = 1500ms;
 
 using Strings = std::vector<std::string>;
 
-void skip_unless_ready(NetnsThread& ns) {
+[[noreturn]] void skip(const std::string& reason) {
+  std::printf("SKIP: %s\n", reason.c_str());
+  std::fflush(stdout);
+  std::_Exit(77);
+}
+
+// Exits as skipped when the dns fault cannot run here. Asked in a namespace pair of its own,
+// made and removed before the test makes anything: a skip (_Exit) must leave nothing behind.
+void skip_unless_dns_ready() {
+  test::skip_unless_netns_available();
   test::skip_unless_root("the dns fault programs nftables in a network namespace");
-  const InjectorDescriptor* d = find_injector("dns");
-  REQUIRE(d != nullptr);
-  const Support support = ns.run([&] { return d->supported(); });
-  if (!support.ok) {
-    std::printf("SKIP: %s\n", support.reason.c_str());
-    std::fflush(stdout);
-    std::_Exit(77);
-  }
-  if (access("/usr/sbin/dnsmasq", X_OK) != 0) {
-    std::printf("SKIP: dnsmasq is not installed (apt-get install dnsmasq-base)\n");
-    std::fflush(stdout);
-    std::_Exit(77);
-  }
+  if (access("/usr/sbin/dnsmasq", X_OK) != 0)
+    skip("dnsmasq is not installed (apt-get install dnsmasq-base)");
+  static const Support support = [] {
+    TestNetwork probe("dns-check");
+    NetnsThread a(probe.a());
+    return a.run([] { return find_injector("dns")->supported(); });
+  }();
+  if (!support.ok) skip(support.reason);
 }
 
 // dnsmasq in a namespace, killed with the handle whichever way the test ends.
 class Dnsmasq {
  public:
   Dnsmasq(const std::string& netns, const Strings& listen, const Strings& host_records) {
-    Strings args = {"netns",         "exec",
-                    netns,           "/usr/sbin/dnsmasq",
+    Strings args = {"netns",
+                    "exec",
+                    netns,
+                    "/usr/sbin/dnsmasq",
                     "--keep-in-foreground",
                     "--conf-file=/dev/null",
-                    "--no-resolv",   "--no-hosts",
-                    "--user=root",   "--group=root",
+                    "--no-resolv",
+                    "--no-hosts",
+                    "--user=root",
+                    "--group=root",
                     "--bind-interfaces",
                     "--pid-file=" + dir_.file("pid"),
                     "--log-facility=" + dir_.file("log")};
@@ -134,10 +142,9 @@ Answer ask_here(const std::string& server, const std::string& name, uint16_t typ
     inet_pton(AF_INET, server.c_str(), &a->sin_addr);
     length = sizeof *a;
   }
-  const int fd = ::socket(to.ss_family,
-                          (transport == Transport::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC |
-                              SOCK_NONBLOCK,
-                          0);
+  const int fd = ::socket(
+      to.ss_family,
+      (transport == Transport::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   Defer close_fd([fd] { ::close(fd); });
   const TimePoint start = Clock::now(), until = start + kTimeout;
   std::vector<uint8_t> reply(65535);
@@ -216,13 +223,12 @@ struct DnsLab {
   Dnsmasq stub;
 
   explicit DnsLab(const std::string& tag)
-      : net(tag),
+      : net((skip_unless_dns_ready(), tag)),
         a(net.a()),
         server(net.b(), {kServer4, kServer6},
                {"api.example.test,10.1.1.1,fd00:1::1", "other.test,10.2.2.2,fd00:2::2",
                 "_db._tcp.example.test,10.1.1.5"}),
         stub(net.a(), {kStub}, {"stub.test,10.3.3.3", "stub-other.test,10.3.3.4"}) {
-    skip_unless_ready(a);
     // Up once both answer.
     REQUIRE(poll_until([&] { return ask(a, kServer4, "other.test").answered; }, 10s));
     REQUIRE(poll_until([&] { return ask(a, kServer6, "other.test").answered; }, 10s));
@@ -237,7 +243,8 @@ struct DnsLab {
   bool has_dns_table() { return tables().find("faultline_dns_") != std::string::npos; }
 };
 
-FaultRequest dns_request(const std::string& netns, std::vector<std::pair<std::string, std::string>> pairs) {
+FaultRequest dns_request(const std::string& netns,
+                         std::vector<std::pair<std::string, std::string>> pairs) {
   const InjectorDescriptor* d = find_injector("dns");
   REQUIRE(d != nullptr);
   pairs.emplace_back("netns", netns);
@@ -265,9 +272,8 @@ std::unique_ptr<Fault> applied(const FaultRequest& request) {
 
 }  // namespace
 
-TEST_CASE("dns: nxdomain, servfail, refused and spoof for a matching name; others resolve",
+TEST_CASE("dns: nxdomain, servfail, refused and spoof for a matching name, while others resolve",
           "[dns]") {
-  test::skip_unless_netns_available();
   DnsLab lab("dns-rcodes");
   const std::string before = lab.tables();
   struct Case {
@@ -305,8 +311,9 @@ TEST_CASE("dns: nxdomain, servfail, refused and spoof for a matching name; other
     CHECK(seen["failed"] == 0);
     CHECK(fault->confirmed());
     REQUIRE_OK(fault->revert());
-    CHECK(fault->summary().ends_with(": 2 queries (2 packets redirected): 1 got the fault, 1 "
-                                     "forwarded, 0 failed"));
+    CHECK(
+        fault->summary().ends_with(": 2 queries (2 packets redirected): 1 got the fault, 1 "
+                                   "forwarded, 0 failed"));
     CHECK(fault->undo_plan() == nlohmann::json::array());
     REQUIRE_OK(fault->revert());  // idempotent
     CHECK(lab.tables() == before);
@@ -316,8 +323,7 @@ TEST_CASE("dns: nxdomain, servfail, refused and spoof for a matching name; other
   }
 }
 
-TEST_CASE("dns: drop times out the matching query only; types narrow the match", "[dns]") {
-  test::skip_unless_netns_available();
+TEST_CASE("dns: drop times out the matching query only, and types narrow the match", "[dns]") {
   DnsLab lab("dns-drop");
   std::unique_ptr<Fault> fault = applied(dns_request(
       lab.net.a(), {{"names", "api.example.test"}, {"action", "drop"}, {"types", "AAAA"}}));
@@ -337,7 +343,6 @@ TEST_CASE("dns: drop times out the matching query only; types narrow the match",
 }
 
 TEST_CASE("dns: delay holds the matching answer back, not the others", "[dns]") {
-  test::skip_unless_netns_available();
   DnsLab lab("dns-delay");
   constexpr auto kDelay = 600ms;
   std::unique_ptr<Fault> fault = applied(dns_request(
@@ -355,7 +360,6 @@ TEST_CASE("dns: delay holds the matching answer back, not the others", "[dns]") 
 }
 
 TEST_CASE("dns: IPv6 and TCP queries are caught and forwarded too", "[dns]") {
-  test::skip_unless_netns_available();
   DnsLab lab("dns-v6tcp");
   std::unique_ptr<Fault> fault = applied(dns_request(
       lab.net.a(), {{"names", "api.example.test"}, {"action", "spoof"}, {"address", "fd00::77"}}));
@@ -385,7 +389,6 @@ TEST_CASE("dns: IPv6 and TCP queries are caught and forwarded too", "[dns]") {
 }
 
 TEST_CASE("dns: a query to a local stub on 127.0.0.53 is caught as well", "[dns]") {
-  test::skip_unless_netns_available();
   DnsLab lab("dns-stub");
   std::unique_ptr<Fault> fault =
       applied(dns_request(lab.net.a(), {{"names", "stub.test"}, {"action", "nxdomain"}}));
@@ -411,10 +414,9 @@ TEST_CASE("dns: a query to a local stub on 127.0.0.53 is caught as well", "[dns]
 }
 
 TEST_CASE("dns: the undo plan deletes the table from another process's view", "[dns]") {
-  test::skip_unless_netns_available();
   DnsLab lab("dns-undo");
-  auto fault = create_fault(dns_request(lab.net.a(), {{"names", "api.example.test"},
-                                                      {"action", "refused"}}));
+  auto fault = create_fault(
+      dns_request(lab.net.a(), {{"names", "api.example.test"}, {"action", "refused"}}));
   REQUIRE_OK(fault);
   REQUIRE_OK((*fault)->prepare());
   // Before apply, the plan already names the table and where it will be.
@@ -432,7 +434,6 @@ TEST_CASE("dns: the undo plan deletes the table from another process's view", "[
 }
 
 TEST_CASE("dns: faultline inject SIGKILLed mid-fault: the guardian deletes the table", "[dns]") {
-  test::skip_unless_netns_available();
   DnsLab lab("dns-kill");
   // The guardian outlives faultline; as a subreaper this test inherits it and reaps it.
   REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
