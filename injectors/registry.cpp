@@ -2,6 +2,7 @@
 
 #include "injectors/bandwidth/bandwidth.h"
 #include "injectors/cpu_stress/cpu_stress.h"
+#include "injectors/dns/dns.h"
 #include "injectors/injector.h"
 #include "injectors/network/network.h"
 #include "injectors/network_partition/network_partition.h"
@@ -15,6 +16,7 @@ namespace {
 const InjectorDescriptor kInjectors[] = {
     process_kill_descriptor(), process_pause_descriptor(),      cpu_stress_descriptor(),
     network_descriptor(),      bandwidth_descriptor(),          network_partition_descriptor(),
+    dns_descriptor(),
 };
 
 }  // namespace

@@ -17,6 +17,9 @@ build_packages=(
   # libraries
   libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-dev libyaml-cpp-dev
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
+  # the dns fault reads and writes DNS messages with libldns (its header only: the library is
+  # opened on first use, see injectors/dns/dns_message.h)
+  libldns-dev
   # reading many journals at once (faultline report, game-day history)
   libsimdjson-dev
   # faultline-agent: gRPC with mutual TLS, certificates
@@ -38,6 +41,8 @@ tool_packages=(
   openssl
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
+  # tests/system/dns_test.cpp: real resolvers (dnsmasq) behind the dns fault
+  dnsmasq-base
   # tests/system/agent_metrics_test.cpp: a real Prometheus scrapes a real agent
   prometheus
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu

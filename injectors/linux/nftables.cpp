@@ -24,6 +24,7 @@ struct NftLibrary {
   decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
   decltype(&nft_ctx_get_error_buffer) get_error_buffer;
   decltype(&nft_ctx_get_output_buffer) get_output_buffer;
+  decltype(&nft_ctx_set_dry_run) set_dry_run;
 };
 
 Result<NftLibrary> load_nft() {
@@ -36,7 +37,8 @@ Result<NftLibrary> load_nft() {
                   bind_function(handle, "nft_ctx_buffer_error", n.buffer_error) &&
                   bind_function(handle, "nft_run_cmd_from_buffer", n.run_cmd_from_buffer) &&
                   bind_function(handle, "nft_ctx_get_error_buffer", n.get_error_buffer) &&
-                  bind_function(handle, "nft_ctx_get_output_buffer", n.get_output_buffer);
+                  bind_function(handle, "nft_ctx_get_output_buffer", n.get_output_buffer) &&
+                  bind_function(handle, "nft_ctx_set_dry_run", n.set_dry_run);
   if (!ok) return fail("libnftables.so.1 lacks a function faultline needs: {}", dlerror());
   return n;
 }
@@ -84,18 +86,31 @@ bool has_capability(int capability) {
 
 }  // namespace
 
-Result<std::string> nft_run(std::string_view script) {
+namespace {
+Result<std::string> run_script(std::string_view script, bool dry_run) {
   const NftLibrary* nft = FL_TRY(nft_library());
   std::unique_ptr<nft_ctx, decltype(nft->ctx_free)> ctx(nft->ctx_new(NFT_CTX_DEFAULT),
                                                         nft->ctx_free);
   if (!ctx) return fail("libnftables could not create a context");
   if (nft->buffer_output(ctx.get()) != 0 || nft->buffer_error(ctx.get()) != 0)
     return fail("libnftables could not buffer its output");
+  nft->set_dry_run(ctx.get(), dry_run);
   const std::string text(script);
   if (nft->run_cmd_from_buffer(ctx.get(), text.c_str()) != 0)
     return fail("{}", condense(nft->get_error_buffer(ctx.get())));
   const char* output = nft->get_output_buffer(ctx.get());
   return std::string(output == nullptr ? "" : output);
+}
+}  // namespace
+
+Result<std::string> nft_run(std::string_view script) {
+  return run_script(script, false);
+}
+
+Result<void> nft_check(std::string_view script) {
+  if (auto checked = run_script(script, true); !checked)
+    return std::unexpected(checked.error());
+  return {};
 }
 
 bool nft_object_missing(const Error& error) {

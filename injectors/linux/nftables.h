@@ -13,6 +13,10 @@ namespace faultline {
 // commands). The error is nft's own message, e.g. "Error: Could not process rule: File exists".
 Result<std::string> nft_run(std::string_view script);
 
+// Checks `script` as nft -c does: the kernel validates the transaction (loading the modules it
+// needs, such as nft_chain_nat or nft_redirect) and aborts it, so nothing changes.
+Result<void> nft_check(std::string_view script);
+
 // True when nft refused a command because its object does not exist (ENOENT), as a second
 // `delete table` of the same table does.
 bool nft_object_missing(const Error& error);

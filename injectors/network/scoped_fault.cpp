@@ -3,6 +3,7 @@
 #include <net/if.h>
 
 #include "injectors/linux/undo_steps.h"
+#include "injectors/network/fault_netns.h"
 
 namespace faultline {
 
@@ -15,11 +16,7 @@ std::vector<ParamSpec> network_common_specs() {
        .default_value = "egress",
        .choices = kDirections,
        .help = "egress (packets sent), ingress (packets received, through an IFB device) or both"},
-      {.name = "netns",
-       .type = ParamType::Text,
-       .optional = true,
-       .help = "act in this network namespace: a name under /run/netns or a path such as "
-               "/proc/1234/ns/net (or give the fault a target: its process's namespace)"}};
+      netns_param_spec()};
   for (const ParamSpec& s : scope_param_specs()) specs.push_back(s);
   return specs;
 }
@@ -54,18 +51,7 @@ ScopedNetworkFault::~ScopedNetworkFault() {
 
 Result<void> ScopedNetworkFault::prepare() {
   // Where to act: a named namespace, the namespace of the target's process, or our own.
-  if (request_.params.has("netns")) {
-    netns_ = FL_TRY(NetnsHandle::open_path(request_.params.text("netns")));
-  } else if (request_.container) {
-    netns_ = FL_TRY(NetnsHandle::of_process(request_.container->init_pid,
-                                            request_.container->init_start_ticks));
-  } else if (!request_.selector.empty()) {
-    const Resolution r = FL_TRY(resolve_processes(request_.selector, request_.protection));
-    if (r.matched.empty())
-      return fail("{} matches no running process whose network namespace could be used",
-                  request_.selector.describe());
-    netns_ = FL_TRY(NetnsHandle::of_process(r.matched.front().pid, r.matched.front().start_ticks));
-  }
+  netns_ = FL_TRY(fault_netns(request_));
   netns_location_ = FL_TRY(netns_.location());
   auto checked = netns_.run([&]() -> Result<void> {
     if (egress_) FL_TRY_VOID(egress_->prepare());

@@ -35,7 +35,7 @@ field() { dpkg-deb --field "$1" "$2"; }
 for deb in "$cli" "$agent"; do
   depends=$(field "$deb" Depends)
   # From dpkg-shlibdeps (libc6, always) and the libraries opened at run time.
-  for needed in 'libc6 (>= ' 'libnftables1' 'libcurl4' 'libstdc++6 (>= '; do
+  for needed in 'libc6 (>= ' 'libnftables1' 'libldns3' 'libcurl4' 'libstdc++6 (>= '; do
     [[ $depends == *"$needed"* ]] && echo "ok: ${deb##*/} depends on $needed..." ||
       fail "${deb##*/}: Depends '$depends' lacks '$needed'"
   done

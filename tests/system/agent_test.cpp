@@ -60,7 +60,7 @@ TEST_CASE("an agent describes itself: host, labels, version and the kinds it sup
   std::vector<std::string> kinds;
   for (const auto& k : d->kinds) kinds.push_back(k.kind);
   CHECK(kinds == std::vector<std::string>{"process_kill", "process_pause", "cpu_stress", "network",
-                                          "bandwidth", "network_partition"});
+                                          "bandwidth", "network_partition", "dns"});
   // This kernel has no sch_netem: the agent says so, with the fix.
   for (const auto& k : d->kinds)
     if (k.kind == "network" && !k.supported) CHECK(k.reason.find("sch_netem") != std::string::npos);
@@ -247,7 +247,7 @@ TEST_CASE("a bad agent config is refused with its place, exit 2, before anything
                      config +
                      ":4:18: error: policy.allowed_kinds: unknown fault kind 'process_kil' (did "
                      "you mean 'process_kill'?); known kinds: process_kill, process_pause, "
-                     "cpu_stress, network, bandwidth, network_partition\n" +
+                     "cpu_stress, network, bandwidth, network_partition, dns\n" +
                      config +
                      ":5:15: error: policy.max_faults must be between 1 and 1000 (got 0)\n");
 }
