@@ -104,9 +104,8 @@ class ContainerFaults final : public Fault {
 Result<std::unique_ptr<Fault>> create_container_faults(FaultRequest request) {
   if (!request.containers) return fail("create_container_faults needs a container selector");
   // The kind, its duration rule and its cross checks, before any container is looked at.
-  FaultRequest probe = request;
-  probe.containers.reset();
-  FL_TRY(create_fault(std::move(probe)));
+  // (With `containers` still set, an empty process selector means every process of each one.)
+  FL_TRY(create_fault(request));
   return std::unique_ptr<Fault>(std::make_unique<ContainerFaults>(std::move(request)));
 }
 

@@ -47,6 +47,7 @@ struct Victim {
   std::optional<Duration> signal_sent_after;  // from the scheduled time
   std::optional<Duration> exited_after;       // from the scheduled time, seen through the pidfd
   std::string error;
+  std::optional<pid_t> pid_in_container;  // its pid as `ps` in its container shows it
 };
 
 struct Round {
@@ -108,6 +109,7 @@ class ProcessKill final : public Fault {
         if (v.signal_sent_after) j["signal_sent_ms"] = to_ms(*v.signal_sent_after);
         if (v.exited_after) j["exit_latency_ms"] = to_ms(*v.exited_after);
         if (!v.error.empty()) j["error"] = v.error;
+        if (v.pid_in_container) j["pid_in_container"] = *v.pid_in_container;
         victims.push_back(std::move(j));
       }
       nlohmann::json replacements = nlohmann::json::array();
@@ -209,7 +211,9 @@ class ProcessKill final : public Fault {
     Round round{scheduled, {}, {}};
     std::vector<PidFd> fds;
     for (Armed& a : armed) {
-      round.victims.push_back({std::move(a.process), std::nullopt, std::nullopt, ""});
+      std::optional<pid_t> inside;
+      if (request_.container) inside = pid_in_own_namespace(a.process.pid);
+      round.victims.push_back({std::move(a.process), std::nullopt, std::nullopt, "", inside});
       fds.push_back(std::move(a.fd));
     }
     std::string first_error;
@@ -234,7 +238,7 @@ class ProcessKill final : public Fault {
   Result<void> record_failed_round(TimePoint scheduled, const std::string& why) {
     std::lock_guard lock(mutex_);
     Round failed{scheduled, {}, {}};
-    failed.victims.push_back({ProcessInfo{}, std::nullopt, std::nullopt, why});
+    failed.victims.push_back({ProcessInfo{}, std::nullopt, std::nullopt, why, std::nullopt});
     rounds_.push_back(std::move(failed));
     pending_.clear();
     return fail("{}", why);
