@@ -117,10 +117,12 @@ class ScenarioParser {
         }
         const yaml::Node containers = it->second["containers"];
         const yaml::Node pods = it->second["pods"];
-        if (containers && pods)
+        if (containers && pods) {
           r_.error(pods, fmt::format("{} has both containers and pods; a pod selector is a "
                                      "container selector, keep one",
                                      what));
+          notes_.selector_reported.insert(g.name);  // its faults need say no more
+        }
         else if (containers)
           g.containers = parse_containers(r_, containers, what + ".containers", false);
         else if (pods)

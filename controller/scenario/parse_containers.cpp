@@ -101,7 +101,7 @@ ContainerSelector parse_containers(YamlReader& r, const yaml::Node& node, const 
                                 what));
   } else {
     parse_fields(r, node, what, s);
-    if (s.empty())
+    if (!node["name"] && !node["id"] && !node["image"] && !node["label"] && !node["labels"])
       r.error(node, fmt::format("{} does not say which containers; give name, id, image or "
                                 "labels (or several: a container then needs all)",
                                 what));
@@ -115,7 +115,7 @@ ContainerSelector parse_protected_container(YamlReader& r, const yaml::Node& nod
   ContainerSelector s;
   if (!r.mapping(node, what, kProtectedKeys)) return s;
   parse_fields(r, node, what, s);
-  if (s.empty())
+  if (!node["name"] && !node["id"] && !node["image"] && !node["label"] && !node["labels"])
     r.error(node, fmt::format("{} protects nothing; give name, id, image or labels", what));
   return s;
 }

@@ -160,6 +160,9 @@ class CpuStress final : public Fault {
       out["cpus_busy_percent"] = std::move(busy);
     }
     out["cgroup"] = cgroup_path_.empty() && cgroup_ ? cgroup_->path() : cgroup_path_;
+    if (request_.container)
+      out["charged_to"] = request_.params.has("charge") ? request_.params.text("charge")
+                                                        : std::string("container");
     if (!unconfined_reason_.empty()) out["not_confined_because"] = unconfined_reason_;
     return out;
   }
@@ -175,7 +178,11 @@ class CpuStress final : public Fault {
     for (const auto& [cpu, percent] : loads.cpus_busy)
       out += fmt::format(", CPU {} busy {:.1f}%", cpu, percent);
     if (!loads.cpus_busy.empty()) out += " (/proc/stat, with anything else on it)";
-    out += unconfined_reason_.empty() ? ", in its own cgroup" : ", not in a cgroup";
+    if (request_.container && !planned_cgroup_.empty() &&
+        !(request_.params.has("charge") && request_.params.text("charge") == "own"))
+      out += ", in a cgroup below the container's (charged to its CPU limit)";
+    else
+      out += unconfined_reason_.empty() ? ", in its own cgroup" : ", not in a cgroup";
     return out;
   }
 
