@@ -178,8 +178,8 @@ TEST_CASE("network_partition is a host fault: a process target is refused") {
   ProcessSelector nginx;
   nginx.name = "nginx";
   CHECK(descriptor().cross_check(p.params, std::chrono::seconds(10), nginx) ==
-        std::vector<std::string>{"network_partition cuts this host's traffic, not a process's: "
-                                 "give it no process target"});
+        std::vector<std::string>{"network_partition cuts a host's or a container's traffic, "
+                                 "not a process's: give it no process target"});
 }
 
 TEST_CASE("network_partition parameters quote the bad value") {
