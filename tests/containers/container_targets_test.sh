@@ -154,6 +154,26 @@ PY
     fail "the table was left in fl-web's namespace"
   echo "$runtime: network_partition acted in fl-web's namespace only"
 
+  # --- a DNS fault in fl-web's namespace: a query made there (drill, through nsenter) gets
+  # NXDOMAIN for the matching name from faultline's responder, though no resolver listens there
+  # (the container has no network) -------------------------------------------------------------
+  local dns
+  dns=$(scenario dns "{containers: {runtime: $runtime, name: fl-web}}" \
+    "    duration: 4s
+    dns: {names: blocked.example, action: nxdomain}")
+  "$faultline" run "$dns" --journal "$scratch/dns-$runtime.json" >"$scratch/dns.out" 2>&1 &
+  background=$!
+  eventually bash -c "nsenter -t $web_pid -n nft list tables | grep -q 'inet faultline_dns'" ||
+    fail "no DNS table appeared in fl-web's network namespace: $(cat "$scratch/dns.out")"
+  nft list tables | grep -q 'inet faultline_dns' && fail "the DNS table is in the host's namespace"
+  out=$(nsenter -t "$web_pid" -n drill blocked.example @127.0.0.1 A 2>&1)
+  grep -q "rcode: NXDOMAIN" <<<"$out" || fail "blocked.example did not get NXDOMAIN in fl-web: $out"
+  wait "$background" || fail "the dns run exited $?: $(cat "$scratch/dns.out")"
+  background=""
+  nsenter -t "$web_pid" -n nft list tables | grep -q 'inet faultline_' &&
+    fail "the DNS table was left in fl-web's namespace"
+  echo "$runtime: dns answered NXDOMAIN inside fl-web only"
+
   # --- a CPU fault charges fl-web's cgroup: its worker runs in a cgroup below the container's --
   local cpu_cgroup stress
   cpu_cgroup=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' "/proc/$web_pid/cgroup")
@@ -203,6 +223,10 @@ PY
   [[ $(runtime_pid "$runtime" fl-db) -gt 0 ]] && kill -0 "$(runtime_pid "$runtime" fl-db)" ||
     fail "fl-db is not running any more"
   echo "$runtime: a protected container is refused"
+
+  # Every journal these runs wrote is a valid journal (the container's facts are in observed).
+  out=$(python3 "$here/../support/check_journal.py" "$here/../../docs/schema/journal.schema.json" \
+    "$scratch"/*-"$runtime".json 2>&1) || fail "a journal does not match its schema: $out"
 
   runtime_stop_all "$work"
   work=""
