@@ -210,6 +210,37 @@ PY
   grep -qx "frozen 0" "$v2$cgroup/cgroup.events" || fail "fl-web's cgroup was left frozen"
   echo "$runtime: process_pause froze fl-web's cgroup and thawed it"
 
+  # --- SIGKILL of faultline mid-fault: the guardian undoes every container fault from the
+  # undo plans on disk (the table in fl-web's namespace, the freeze, the CPU workers' cgroup) ---
+  local killed
+  killed=$(scenario killed "{containers: {runtime: $runtime, name: fl-web}}" \
+    "    duration: 20s
+    network_partition: {destination: 127.0.0.2/32, protocol: tcp, ports: 9, direction: outgoing}
+  - name: g
+    target: it
+    at: 0s
+    duration: 20s
+    process_pause: {method: freezer}
+  - name: h
+    target: it
+    at: 0s
+    duration: 20s
+    cpu_stress: {load: 10%, workers: 1}" ", max_processes: 10")
+  "$faultline" run "$killed" --journal "$scratch/killed-$runtime.json" >"$scratch/killed.out" 2>&1 &
+  background=$!
+  eventually bash -c "nsenter -t $web_pid -n nft list tables | grep -q 'inet faultline_' &&
+    grep -qx 'frozen 1' $v2$cgroup/cgroup.events && ls -d $cpu_dir/faultline-* >/dev/null 2>&1" ||
+    fail "the three faults were not all applied: $(cat "$scratch/killed.out")"
+  kill -KILL "$background"
+  wait "$background" 2>/dev/null
+  background=""
+  eventually bash -c "! nsenter -t $web_pid -n nft list tables | grep -q 'inet faultline_' &&
+    grep -qx 'frozen 0' $v2$cgroup/cgroup.events && ! ls -d $cpu_dir/faultline-* >/dev/null 2>&1" ||
+    fail "after SIGKILL, fl-web was not put back: $(nsenter -t "$web_pid" -n nft list tables; cat "$v2$cgroup/cgroup.events"; ls -d "$cpu_dir"/faultline-* 2>&1)"
+  ls /run/faultline/local 2>/dev/null | grep -q . && fail "an undo file was left: $(ls /run/faultline/local)"
+  rm -f "$scratch/killed-$runtime.json"  # an interrupted journal; its schema is checked elsewhere
+  echo "$runtime: after SIGKILL of faultline, the guardian put fl-web back"
+
   # --- a protected container is refused, and nothing is touched ---------------------------
   local protected
   protected=$(scenario protected "{containers: {runtime: $runtime, name: fl-db}, processes: {name: sleep}}" \
