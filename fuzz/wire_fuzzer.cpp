@@ -1,9 +1,9 @@
 // libFuzzer target: what the agent decodes from the network, from serialized protobuf bytes.
 // The first byte picks the message; the rest is its wire encoding:
 //   0  ProbeRequest  -> wire::decode (every field checked as a scenario's probe)
-//   1  ApplyRequest  -> the selector decoded, the params parsed against the kind's specs, and
-//                       a cmdline regex compiled, as the agent's build_request does (nothing
-//                       is applied)
+//   1  ApplyRequest  -> the selector and the containers decoded, the params parsed against the
+//                       kind's specs, and a cmdline regex compiled, as the agent's
+//                       build_request does (nothing is applied)
 //   2  FaultStatus   -> wire::decode (what the controller reads from an agent)
 #include <google/protobuf/stubs/logging.h>
 
@@ -21,6 +21,8 @@ namespace v1 = faultline::wire::v1;
 namespace {
 
 void apply_request(const v1::ApplyRequest& request) {
+  if (auto containers = faultline::wire::decode_container_targets(request); containers)
+    if (containers->containers) (void)containers->containers->describe();
   const faultline::ProcessSelector selector = faultline::wire::decode(request.selector());
   if (selector.cmdline) (void)faultline::ProcessMatcher::compile(selector);
   const faultline::InjectorDescriptor* d = faultline::find_injector(request.kind());

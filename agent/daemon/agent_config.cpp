@@ -6,10 +6,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "injectors/network/address.h"
-#include "yaml/yaml_reader.h"
+#include "agent/daemon/container_limits.h"
 #include "core/suggest.h"
 #include "injectors/injector.h"
+#include "injectors/network/address.h"
+#include "yaml/yaml_reader.h"
 
 namespace faultline {
 namespace {
@@ -20,9 +21,10 @@ constexpr std::string_view kTlsKeys[] = {"ca", "cert", "key", "allowed_clients"}
 constexpr std::string_view kScopeKeys[] = {"netns"};
 constexpr std::string_view kLeaseKeys[] = {"default", "max"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "allow_remote"};
-constexpr std::string_view kPolicyKeys[] = {"allowed_kinds",  "protected_processes",
-                                            "protected_interfaces", "max_duration",
-                                            "max_faults",     "allow_command_probes"};
+constexpr std::string_view kPolicyKeys[] = {
+    "allowed_kinds", "protected_processes", "protected_containers", "protected_interfaces",
+    "max_duration",  "max_faults",          "allow_command_probes"};
+constexpr std::string_view kProtectedContainerKeys[] = {"runtime", "name", "id", "image", "labels"};
 
 // Host names and labels travel in RPC replies and name certificates: keep them plain.
 bool plain_name(std::string_view s, size_t max) {
@@ -243,6 +245,8 @@ class ConfigParser {
           p.protected_processes.push_back(std::move(sel));
         }
     }
+    if (const yaml::Node list = node["protected_containers"]; list)
+      parse_protected_containers(list, p);
     p.protected_interfaces =
         r_.text_list(node, "protected_interfaces", "policy.protected_interfaces");
     if (auto d = r_.duration(node, "max_duration", "policy.max_duration",
@@ -251,6 +255,40 @@ class ConfigParser {
     if (auto n = r_.integer(node, "max_faults", "policy.max_faults", 1, 1000)) p.max_faults = *n;
     p.allow_command_probes =
         r_.boolean(node, "allow_command_probes", "policy.allow_command_probes").value_or(false);
+  }
+
+  // The limits a controller's protected_containers have (container_limits.h), each problem at
+  // the value at fault.
+  void parse_protected_containers(const yaml::Node& list, AgentPolicy& p) {
+    if (!r_.sequence(list, "policy.protected_containers")) return;
+    if (list.size() > kMaxProtectedSelectors) {
+      r_.error(list, fmt::format("policy.protected_containers has {} entries; at most {} are "
+                                 "taken",
+                                 list.size(), kMaxProtectedSelectors));
+      return;
+    }
+    size_t i = 0;
+    for (const yaml::Node& item : list) {
+      const std::string what = fmt::format("policy.protected_containers[{}]", i++);
+      if (!r_.mapping(item, what, kProtectedContainerKeys)) continue;
+      ContainerSelector sel;
+      if (auto runtime = r_.text(item, "runtime", what + ".runtime")) sel.runtime = *runtime;
+      sel.name = r_.text(item, "name", what + ".name");
+      sel.id = r_.text(item, "id", what + ".id");
+      sel.image = r_.text(item, "image", what + ".image");
+      if (item["labels"]) sel.labels = r_.labels(item["labels"], what + ".labels");
+      if (auto problem = container_selector_problem(sel, what)) {
+        const yaml::Node at = item[problem->field];
+        r_.error(at ? at : item, problem->message);
+        continue;
+      }
+      // A runtime alone would protect every container of it: say which containers.
+      if (sel.empty()) {
+        r_.error(item, fmt::format("{} protects nothing; give name, id, image or labels", what));
+        continue;
+      }
+      p.protected_containers.push_back(std::move(sel));
+    }
   }
 
   YamlReader r_;

@@ -9,6 +9,7 @@
 
 #include "core/diagnostic.h"
 #include "core/duration.h"
+#include "injectors/container/container_selector.h"
 #include "injectors/process/selector.h"
 
 namespace faultline {
@@ -23,6 +24,9 @@ struct AgentTls {
 struct AgentPolicy {
   std::set<std::string> allowed_kinds;  // empty: every kind this build knows
   std::vector<ProcessSelector> protected_processes;
+  // Containers no fault from any controller may touch (each entry: every criterion given
+  // matches); they go with every request as ContainerProtection::agent_policy.
+  std::vector<ContainerSelector> protected_containers;
   std::vector<std::string> protected_interfaces;
   Duration max_duration = std::chrono::minutes(10);
   int64_t max_faults = 8;

@@ -4,9 +4,47 @@
 
 #include <algorithm>
 
+#include "agent/daemon/container_limits.h"
 #include "injectors/process/targets.h"
 
 namespace faultline {
+namespace {
+
+// The request's containers part, checked as the process selector is: sizes and forms here, before
+// anything looks for a container; the first problem names its field.
+std::optional<std::string> containers_problem(const ApplyInput& in) {
+  if (in.containers) {
+    if (auto problem = container_selector_problem(*in.containers, "containers"))
+      return problem->message;
+    if (in.containers->empty())
+      return "containers gives no name, id, image, labels or pod: it would select every "
+             "container on the host";
+    // Each container's own cgroup and network namespace are where the fault acts.
+    if (in.selector.cgroup)
+      return "selector.cgroup cannot be used with containers: the processes are picked in each "
+             "container's own cgroup";
+    if (in.params.contains("netns"))
+      return "netns cannot be used with containers: the fault acts in each container's own "
+             "network namespace";
+  }
+  if ((in.containers || in.max_containers != 0) &&
+      (in.max_containers < 1 || in.max_containers > kMaxContainersPerFault))
+    return fmt::format("max_containers {} is not 1 to {}", in.max_containers,
+                       kMaxContainersPerFault);
+  if (in.protected_containers.size() > kMaxProtectedSelectors)
+    return fmt::format("protected_containers has {} entries; at most {} are taken",
+                       in.protected_containers.size(), kMaxProtectedSelectors);
+  for (size_t i = 0; i < in.protected_containers.size(); ++i) {
+    const std::string what = fmt::format("protected_containers[{}]", i);
+    const ContainerSelector& p = in.protected_containers[i];
+    if (auto problem = container_selector_problem(p, what)) return problem->message;
+    // A runtime alone would protect every container of it; the scenario refuses that too.
+    if (p.empty()) return fmt::format("{} protects nothing; give name, id, image or labels", what);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -25,6 +63,7 @@ ServiceResult<FaultRequest> build_fault_request(const ApplyInput& in, const Agen
   // Selector fields come from the network; the limits are the scenario parser's.
   if (auto too_long = oversized_selector_field(in.selector, "selector"))
     return std::unexpected(invalid(*too_long));
+  if (auto problem = containers_problem(in)) return std::unexpected(invalid(*problem));
   const InjectorDescriptor* d = find_injector(in.kind);
   if (d == nullptr)
     return std::unexpected(invalid(fmt::format("unknown fault kind '{:.64}'; known kinds: {}",
@@ -54,6 +93,13 @@ ServiceResult<FaultRequest> build_fault_request(const ApplyInput& in, const Agen
   // agent's own policy protects, which stays as configured whatever the controller sends.
   request.protection.selectors = in.protected_processes;
   request.protection.agent_policy = config.policy.protected_processes;
+  // The same for containers: the agent's policy.protected_containers go with every request.
+  if (in.containers) {
+    request.containers = in.containers;
+    request.max_containers = in.max_containers;
+  }
+  request.container_protection.selectors = in.protected_containers;
+  request.container_protection.agent_policy = config.policy.protected_containers;
   if (config.scope_own_netns) {
     // Without its own namespace to compare against, the scope cannot be kept: refuse.
     request.protection.only_netns = netns_inode(getpid());

@@ -136,6 +136,12 @@ grpc::Status AgentGrpcService::Apply(grpc::ServerContext* ctx, const v1::ApplyRe
       return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
                           bounded(protected_processes.error().message)};
     in.protected_processes = std::move(*protected_processes);
+    auto containers = wire::decode_container_targets(*request);
+    if (!containers)
+      return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, bounded(containers.error().message)};
+    in.containers = std::move(containers->containers);
+    in.max_containers = containers->max_containers;
+    in.protected_containers = std::move(containers->protected_containers);
     if (request->duration_ms() > 0) {
       if (request->duration_ms() > 365ULL * 24 * 3600 * 1000)
         return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "duration_ms is over a year"};

@@ -46,6 +46,12 @@ ServiceResult<void> check_policy(const AgentConfig& config, const ApplyInput& in
   if (config.scope_own_netns && request.params.has("netns"))
     return std::unexpected(
         refused("refused by this agent's scope: netns is not allowed when scope.netns is 'own'"));
+  // A container has a network namespace of its own: not the agent's.
+  if (config.scope_own_netns && in.containers)
+    return std::unexpected(
+        refused("refused by this agent's scope: containers are not allowed "
+                "when scope.netns is 'own' (each has a network namespace of "
+                "its own)"));
   if (busy >= static_cast<size_t>(p.max_faults))
     return std::unexpected(refused(
         fmt::format("refused by this agent's policy: {} faults are active, the policy.max_faults",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/duration.h"
+#include "injectors/container/container_selector.h"
 #include "injectors/process/selector.h"
 
 namespace faultline {
@@ -34,6 +35,12 @@ struct ApplyInput {
   int64_t max_processes = 0;
   // The scenario's blast_radius.protected, in addition to the agent's policy.protected_processes.
   std::vector<ProcessSelector> protected_processes;
+  // The target group's containers: resolved here, one fault in each container picked.
+  std::optional<ContainerSelector> containers;
+  int64_t max_containers = 0;  // the scenario's blast_radius.max_containers; 0: not given
+  // The scenario's blast_radius.protected_containers, in addition to the agent's
+  // policy.protected_containers.
+  std::vector<ContainerSelector> protected_containers;
 };
 
 inline ServiceError invalid(std::string message) {

@@ -105,6 +105,65 @@ Result<std::vector<ProcessSelector>> decode_protected(const v1::ApplyRequest& re
   return out;
 }
 
+v1::ContainerSelector encode(const ContainerSelector& s) {
+  v1::ContainerSelector out;
+  out.set_runtime(s.runtime);
+  if (s.name) out.set_name(*s.name);
+  if (s.id) out.set_id(*s.id);
+  if (s.image) out.set_image(*s.image);
+  for (const auto& [k, v] : s.labels) (*out.mutable_labels())[k] = v;
+  if (s.pod_namespace) out.set_pod_namespace(*s.pod_namespace);
+  if (s.pod_name) out.set_pod_name(*s.pod_name);
+  if (s.pod_container) out.set_pod_container(*s.pod_container);
+  out.set_count(s.count.text());
+  return out;
+}
+
+ContainerSelector decode(const v1::ContainerSelector& s) {
+  const auto given = [](const std::string& v) {
+    return v.empty() ? std::nullopt : std::optional<std::string>(v);
+  };
+  ContainerSelector out;
+  if (!s.runtime().empty()) out.runtime = s.runtime();
+  out.name = given(s.name());
+  out.id = given(s.id());
+  out.image = given(s.image());
+  for (const auto& [k, v] : s.labels()) out.labels[k] = v;
+  out.pod_namespace = given(s.pod_namespace());
+  out.pod_name = given(s.pod_name());
+  out.pod_container = given(s.pod_container());
+  return out;
+}
+
+void encode(const ContainerTargets& targets, v1::ApplyRequest& request) {
+  if (targets.containers) *request.mutable_containers() = encode(*targets.containers);
+  request.set_max_containers(targets.max_containers);
+  for (const ContainerSelector& s : targets.protected_containers)
+    *request.add_protected_containers() = encode(s);
+}
+
+Result<ContainerTargets> decode_container_targets(const v1::ApplyRequest& request) {
+  ContainerTargets out;
+  if (request.has_containers()) {
+    ContainerSelector s = decode(request.containers());
+    // The scenario's limits for count (controller/scenario/parse_containers.cpp), and the
+    // parameter parser's words for a bad one.
+    static constexpr ParamSpec kCount{
+        .name = "containers.count", .type = ParamType::Count, .max = 100000};
+    if (const std::string& count = request.containers().count(); !count.empty()) {
+      auto parsed = parse_param_value(kCount, count.substr(0, 64));
+      if (!parsed) return std::unexpected(parsed.error());
+      s.count = std::get<Count>(*parsed);
+    }
+    out.containers = std::move(s);
+  }
+  out.max_containers = request.max_containers();
+  out.protected_containers.reserve(static_cast<size_t>(request.protected_containers_size()));
+  for (const v1::ContainerSelector& p : request.protected_containers())
+    out.protected_containers.push_back(decode(p));
+  return out;
+}
+
 v1::FaultStatus encode(const FaultReport& r) {
   v1::FaultStatus out;
   out.set_owner(r.owner);

@@ -5,6 +5,7 @@
 
 #include "agent/local/fault_report.h"
 #include "core/result.h"
+#include "injectors/container/container_selector.h"
 #include "probes/probe_spec.h"
 
 namespace faultline::wire {
@@ -25,6 +26,24 @@ ProcessSelector decode(const v1::ProcessSelector& s);
 // cmdline that compiles); the error names the selector.
 void encode_protected(const std::vector<ProcessSelector>& selectors, v1::ApplyRequest& request);
 Result<std::vector<ProcessSelector>> decode_protected(const v1::ApplyRequest& request);
+
+// The containers part of an Apply request: the target group's `containers:`/`pods:` (each agent
+// resolves them on its own host), the scenario's blast_radius.max_containers and its
+// protected_containers.
+struct ContainerTargets {
+  std::optional<ContainerSelector> containers;
+  int64_t max_containers = 0;  // 0: not given
+  std::vector<ContainerSelector> protected_containers;
+};
+
+v1::ContainerSelector encode(const ContainerSelector& s);
+// Every field but the count (which a protected entry does not have); an empty field is not given.
+ContainerSelector decode(const v1::ContainerSelector& s);
+void encode(const ContainerTargets& targets, v1::ApplyRequest& request);
+// What the message holds, as it holds it; the one error here is a count that is not "all", a
+// number from 1 to 100000 or a share such as "50%" (the message names `containers.count`). The
+// agent checks the rest before using any of it (agent/daemon/fault_request.cpp).
+Result<ContainerTargets> decode_container_targets(const v1::ApplyRequest& request);
 
 v1::FaultStatus encode(const FaultReport& r);
 FaultReport decode(const v1::FaultStatus& s);

@@ -189,6 +189,10 @@ void AgentClient::apply_async(const RemoteFault& f, Duration timeout, Answer<Fau
   request.set_seed(f.seed);
   request.set_max_processes(f.max_processes);
   wire::encode_protected(f.protected_processes, request);
+  wire::encode(wire::ContainerTargets{.containers = f.containers,
+                                      .max_containers = f.max_containers,
+                                      .protected_containers = f.protected_containers},
+               request);
   impl_->start<FaultReport, v1::ApplyRequest, v1::FaultStatus>(
       fmt::format("apply {}", f.fault_id), timeout, std::move(request),
       [](auto& stub, auto* ctx, auto* req, auto* reply, auto cb) {

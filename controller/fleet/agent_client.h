@@ -56,6 +56,11 @@ struct RemoteFault {
   int64_t max_processes = 0;
   // The scenario's blast_radius.protected: the agent protects these as well as its own policy's.
   std::vector<ProcessSelector> protected_processes;
+  // The target group's `containers:`/`pods:`: the agent resolves them on its own host.
+  std::optional<ContainerSelector> containers;
+  int64_t max_containers = 0;  // the scenario's blast_radius.max_containers, per host
+  // The scenario's blast_radius.protected_containers, beside the agent's own policy's.
+  std::vector<ContainerSelector> protected_containers;
 };
 
 struct RenewResult {

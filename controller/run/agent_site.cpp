@@ -60,6 +60,9 @@ SiteApply AgentSite::apply(const RunFault& fault, const RunWait& wait) {
   rf.seed = fault.seed;
   rf.max_processes = scenario_.blast_radius.max_processes;
   rf.protected_processes = scenario_.blast_radius.protection.selectors;
+  rf.containers = fault.containers;
+  rf.max_containers = scenario_.blast_radius.max_containers;
+  rf.protected_containers = scenario_.blast_radius.container_protection.selectors;
   if (!wait(fault.scheduled)) return {.stopped = true};
   const auto results = remote_.apply(plan_.faults[fault.index].agents, rf);
   SiteApply out;

@@ -2,6 +2,8 @@
 // the config's directory, and every mistake reported at its place (FILE:LINE:COL) with the fix.
 #include "agent/daemon/agent_config.h"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -66,7 +68,8 @@ TEST_CASE("unknown keys are refused at their place, with the key that was probab
         std::vector<std::string>{
             "/etc/fl/agent.yaml:4:3: error: unknown key 'max_fault' in policy (did you mean "
             "'max_faults'?); allowed keys: allowed_kinds, protected_processes, "
-            "protected_interfaces, max_duration, max_faults, allow_command_probes"});
+            "protected_containers, protected_interfaces, max_duration, max_faults, "
+            "allow_command_probes"});
   CHECK(errors_of(std::string(kLoopback) + "lease: {defualt: 5s}\n") ==
         std::vector<std::string>{
             "/etc/fl/agent.yaml:3:9: error: unknown key 'defualt' in lease (did you mean "
@@ -279,4 +282,66 @@ TEST_CASE("an empty or unparsable config says so", "[agent-config]") {
   CHECK(format_diagnostic(missing.errors[0]) ==
         "/nonexistent/agent.yaml: error: cannot read the agent config: No such file or "
         "directory");
+}
+
+TEST_CASE("the policy's protected containers are read, each criterion as written",
+          "[agent-config]") {
+  const AgentConfig c =
+      parse_valid(std::string(kLoopback) +
+                  "policy:\n"
+                  "  protected_containers:\n"
+                  "    - {name: 'etcd-*'}\n"
+                  "    - {runtime: docker, image: registry.local/vault, id: 3f2a}\n"
+                  "    - {labels: {io.kubernetes.pod.namespace: kube-system}}\n"
+                  "    - {runtime: containerd, id: web1}\n");
+  const auto& p = c.policy.protected_containers;
+  REQUIRE(p.size() == 4);
+  CHECK(p[0].runtime == "auto");
+  CHECK(p[0].name == "etcd-*");
+  CHECK_FALSE(p[0].image.has_value());
+  CHECK(p[1].runtime == "docker");
+  CHECK(p[1].image == "registry.local/vault");
+  CHECK(p[1].id == "3f2a");
+  CHECK(p[2].labels ==
+        std::map<std::string, std::string>{{"io.kubernetes.pod.namespace", "kube-system"}});
+  // containerd's ids are the names their creator chose.
+  CHECK(p[3].runtime == "containerd");
+  CHECK(p[3].id == "web1");
+  CHECK(parse_valid(std::string(kLoopback)).policy.protected_containers.empty());
+}
+
+TEST_CASE("a bad protected container is refused at its place", "[agent-config]") {
+  const std::string policy = std::string(kLoopback) + "policy:\n  protected_containers:\n";
+  CHECK(errors_of(policy + "    - {name: web, id: web}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:5:23: error: policy.protected_containers[0].id 'web' is not a "
+            "container id: give at least 4 of its hex digits (docker ps shows 12)"});
+  CHECK(errors_of(policy + "    - {name: web}\n    - {runtime: rkt, name: db}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:6:17: error: policy.protected_containers[1].runtime 'rkt' is not "
+            "known; use auto, docker, podman, containerd or cri-o"});
+  CHECK(errors_of(policy + "    - {image: " + std::string(256, 'i') + "}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:5:15: error: policy.protected_containers[0].image is longer than "
+            "255 characters"});
+  CHECK(errors_of(policy + "    - {runtime: docker}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:5:7: error: policy.protected_containers[0] protects nothing; "
+            "give name, id, image or labels"});
+  CHECK(errors_of(policy + "    - {nmae: web}\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:5:8: error: unknown key 'nmae' in policy.protected_containers[0] "
+            "(did you mean 'name'?); allowed keys: runtime, name, id, image, labels",
+            "/etc/fl/agent.yaml:5:7: error: policy.protected_containers[0] protects nothing; "
+            "give name, id, image or labels"});
+  std::string many = policy;
+  for (int i = 0; i < 65; ++i) many += fmt::format("    - {{name: c{}}}\n", i);
+  CHECK(errors_of(many) == std::vector<std::string>{
+                               "/etc/fl/agent.yaml:5:5: error: policy.protected_containers has 65 "
+                               "entries; at most 64 are taken"});
+  std::string labels = policy + "    - labels:\n";
+  for (int i = 0; i < 65; ++i) labels += fmt::format("        l{}: v\n", i);
+  CHECK(errors_of(labels) ==
+        std::vector<std::string>{"/etc/fl/agent.yaml:6:9: error: policy.protected_containers[0]."
+                                 "labels has 65 labels; at most 64 are taken"});
 }

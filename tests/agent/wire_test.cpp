@@ -264,3 +264,117 @@ TEST_CASE("random probe requests decode to a value or an error, never a crash",
   std::printf("wire::decode fuzz: %zu of 20000 accepted\n", accepted);
   CHECK(accepted > 0);
 }
+
+namespace {
+
+// What the agent reads from the bytes the controller sends: the request serialised and parsed
+// again, as gRPC does.
+Result<wire::ContainerTargets> sent_and_read(const wire::ContainerTargets& targets) {
+  v1::ApplyRequest request;
+  wire::encode(targets, request);
+  v1::ApplyRequest received;
+  REQUIRE(received.ParseFromString(request.SerializeAsString()));
+  return wire::decode_container_targets(received);
+}
+
+}  // namespace
+
+TEST_CASE("an Apply request's containers read back as they were sent", "[agent-wire]") {
+  ContainerSelector web;
+  web.runtime = "docker";
+  web.name = "checkout-*";
+  web.id = "3f2a9c";
+  web.image = "registry.local/checkout:1.4";
+  web.labels = {{"app", "checkout"}, {"tier", "web"}};
+  web.count = Count{.mode = Count::Mode::Share, .share = Percent{2550}};
+  ContainerSelector kept;
+  kept.name = "etcd-*";
+  ContainerSelector vault;
+  vault.runtime = "podman";
+  vault.image = "registry.local/vault";
+  vault.labels = {{"io.kubernetes.pod.namespace", "kube-system"}};
+  auto back = sent_and_read(
+      {.containers = web, .max_containers = 3, .protected_containers = {kept, vault}});
+  REQUIRE(back);
+  REQUIRE(back->containers.has_value());
+  const ContainerSelector& c = *back->containers;
+  CHECK(c.runtime == "docker");
+  CHECK(c.name == "checkout-*");
+  CHECK(c.id == "3f2a9c");
+  CHECK(c.image == "registry.local/checkout:1.4");
+  CHECK(c.labels == std::map<std::string, std::string>{{"app", "checkout"}, {"tier", "web"}});
+  CHECK_FALSE(c.pod_namespace.has_value());
+  CHECK_FALSE(c.pod_name.has_value());
+  CHECK_FALSE(c.pod_container.has_value());
+  CHECK(c.count.mode == Count::Mode::Share);
+  CHECK(c.count.share.basis_points == 2550);
+  CHECK(c.count.text() == "25.5%");
+  CHECK(back->max_containers == 3);
+  REQUIRE(back->protected_containers.size() == 2);
+  CHECK(back->protected_containers[0].runtime == "auto");
+  CHECK(back->protected_containers[0].name == "etcd-*");
+  CHECK_FALSE(back->protected_containers[0].id.has_value());
+  CHECK(back->protected_containers[1].runtime == "podman");
+  CHECK(back->protected_containers[1].image == "registry.local/vault");
+  CHECK(back->protected_containers[1].labels ==
+        std::map<std::string, std::string>{{"io.kubernetes.pod.namespace", "kube-system"}});
+}
+
+TEST_CASE("a pod selector and each kind of count cross the wire", "[agent-wire]") {
+  ContainerSelector pods;
+  pods.runtime = "cri-o";
+  pods.pod_namespace = "shop";
+  pods.pod_name = "checkout-*";
+  pods.pod_container = "app";
+  pods.count = Count{.mode = Count::Mode::Number, .number = 2};
+  auto back = sent_and_read({.containers = pods, .max_containers = 100000});
+  REQUIRE(back);
+  REQUIRE(back->containers.has_value());
+  CHECK(back->containers->runtime == "cri-o");
+  CHECK(back->containers->pod_namespace == "shop");
+  CHECK(back->containers->pod_name == "checkout-*");
+  CHECK(back->containers->pod_container == "app");
+  CHECK_FALSE(back->containers->name.has_value());
+  CHECK(back->containers->count.mode == Count::Mode::Number);
+  CHECK(back->containers->count.number == 2);
+  CHECK(back->max_containers == 100000);
+  CHECK(back->protected_containers.empty());
+
+  ContainerSelector all;
+  all.name = "web";
+  auto every = sent_and_read({.containers = all, .max_containers = 1});
+  REQUIRE(every);
+  CHECK(every->containers->count.mode == Count::Mode::All);
+
+  // No containers: nothing set, nothing read back.
+  auto none = sent_and_read({});
+  REQUIRE(none);
+  CHECK_FALSE(none->containers.has_value());
+  CHECK(none->max_containers == 0);
+}
+
+TEST_CASE("a container count the agent cannot read is named", "[agent-wire]") {
+  const auto error_of = [](const std::string& count) {
+    v1::ApplyRequest request;
+    request.mutable_containers()->set_name("web");
+    request.mutable_containers()->set_count(count);
+    auto read = wire::decode_container_targets(request);
+    REQUIRE_FALSE(read);
+    return read.error().message;
+  };
+  CHECK(error_of("0") ==
+        "containers.count must be a number from 1 to 100000, 'all' or a share "
+        "such as 50% (got '0')");
+  CHECK(error_of("100001") ==
+        "containers.count must be a number from 1 to 100000, 'all' or a "
+        "share such as 50% (got '100001')");
+  CHECK(error_of("150%") ==
+        "containers.count must be a number, 'all' or a share from 0.01% to "
+        "100% (got '150%')");
+  // An empty count is "all", as a scenario without count or percent.
+  v1::ApplyRequest request;
+  request.mutable_containers()->set_name("web");
+  auto read = wire::decode_container_targets(request);
+  REQUIRE(read);
+  CHECK(read->containers->count.mode == Count::Mode::All);
+}

@@ -1,7 +1,8 @@
 // The scenario's blast_radius.protected reaches the agents: a real agent, two processes of the
 // same name, one of them protected by the scenario (by its pid file). The agent picks only the
 // other one and never signals the protected one; its own policy still holds beside the
-// scenario's, which can add to it but never loosen it.
+// scenario's, which can add to it but never loosen it. Container fields the agent must not take
+// (too long, of the wrong form) are refused by name before anything is looked at.
 #include <catch2/catch.hpp>
 
 #include "controller/fleet/agent_client.h"
@@ -183,5 +184,52 @@ TEST_CASE("the scenario's protection adds to the agent's policy and cannot loose
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message ==
         "agent prot-2: apply bad: protected_processes[0] selects nothing");
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE("container fields an agent must not take are refused by name and none applied",
+          "[agent]") {
+  skip_unless_root("the agent runs as root");
+  TempDir dir;
+  AgentProcess agent(dir, "prot-3",
+                     "plaintext: true\npolicy:\n  protected_containers: [{name: 'etcd-*'}]\n");
+  REQUIRE_OK(agent.start());
+  AgentClient client(agent.endpoint());
+  ContainerSelector web;
+  web.runtime = "docker";
+  web.name = "web-*";
+
+  RemoteFault runtime = pause_twins("bad-runtime", "1");
+  runtime.containers = web;
+  runtime.containers->runtime = "rkt";
+  runtime.max_containers = 1;
+  auto refused = client.apply(runtime, 5s);
+  REQUIRE_FALSE(refused);
+  CHECK_FALSE(refused.error().refused);
+  CHECK(refused.error().message ==
+        "agent prot-3: apply bad-runtime: containers.runtime 'rkt' is not known; use auto, "
+        "docker, podman, containerd or cri-o");
+
+  RemoteFault too_many = pause_twins("too-many", "1");
+  too_many.containers = web;
+  too_many.max_containers = 100001;
+  refused = client.apply(too_many, 5s);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message ==
+        "agent prot-3: apply too-many: max_containers 100001 is not 1 to 100000");
+
+  RemoteFault image = pause_twins("long-image", "1");
+  image.containers = web;
+  image.max_containers = 1;
+  image.protected_containers = {ContainerSelector{.image = std::string(256, 'i')}};
+  refused = client.apply(image, 5s);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message ==
+        "agent prot-3: apply long-image: protected_containers[0].image is longer than 255 "
+        "characters");
+
+  auto listed = client.list("prot-run", 5s);
+  REQUIRE(listed);
+  CHECK(listed->empty());
   CHECK(agent.stop() == 0);
 }

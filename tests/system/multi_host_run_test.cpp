@@ -92,3 +92,38 @@ TEST_CASE("on_host_failure: continue reports the host and goes on with the other
   CHECK(r.out.find("pause [process_pause] on mh-good for 2s, applied at") != std::string::npos);
   CHECK(hosts.sleeper->state() != 'T');
 }
+
+// A target with hosts and containers: the selector goes to every agent, and each one resolves it
+// among the containers of its own host (here none match, so each says so in its own words).
+TEST_CASE("a target's containers are resolved by each host's agent", "[agent]") {
+  TwoHosts hosts;
+  const std::string scenario = hosts.dir.file("scenario-containers.yaml");
+  write_text(scenario, R"(version: 1
+title: pause in containers on two hosts
+on_host_failure: continue
+targets:
+  both:
+    hosts: {names: [mh-good, mh-refusing]}
+    containers: {runtime: podman, name: "fl-test-none-*", count: 1}
+    processes: {name: sleep}
+blast_radius: {max_duration: 1m, max_processes: 1, max_hosts: 2, max_containers: 1}
+phases: {before: 200ms, after: 200ms}
+recovery: {within: 200ms}
+faults:
+  - name: pause
+    target: both
+    at: 0s
+    duration: 2s
+    process_pause: {count: 1}
+)");
+  const CommandResult r = run_command(
+      {FAULTLINE_BINARY, "run", scenario, "--inventory", hosts.inventory, "--seed", "1"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  for (const char* host : {"mh-good", "mh-refusing"})
+    CHECK(r.out.find(fmt::format("pause [process_pause] on {} for 2s, not applied\n"
+                                 "      apply failed: agent {}: apply pause: no running container "
+                                 "matches runtime=podman name=fl-test-none-*",
+                                 host, host)) != std::string::npos);
+  CHECK(hosts.sleeper->state() != 'T');
+}
