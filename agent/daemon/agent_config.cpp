@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/daemon/container_limits.h"
+#include "injectors/container/container_limits.h"
 #include "core/suggest.h"
 #include "injectors/injector.h"
 #include "injectors/network/address.h"

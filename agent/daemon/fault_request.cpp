@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "agent/daemon/container_limits.h"
+#include "injectors/container/container_limits.h"
 #include "injectors/process/targets.h"
 
 namespace faultline {

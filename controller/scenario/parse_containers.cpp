@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "controller/scenario/parse_hosts.h"
+#include "injectors/container/container_limits.h"
 
 namespace faultline::scenario_parts {
 namespace {
@@ -71,15 +72,12 @@ void parse_fields(YamlReader& r, const yaml::Node& node, const std::string& what
   s.name = r.text(node, "name", what + ".name");
   s.image = r.text(node, "image", what + ".image");
   s.id = r.text(node, "id", what + ".id");
-  if (s.id && (s.id->size() < 4 || s.id->find_first_not_of("0123456789abcdef") !=
-                                        std::string::npos)) {
-    // containerd's ids are names chosen by their creator; select those by name.
-    if (s.runtime != "containerd")
-      r.error(node["id"], fmt::format("{}.id '{}' is not a container id: give at least 4 of its "
-                                      "hex digits (docker ps shows 12)",
-                                      what, *s.id));
-  }
   parse_labels(r, node, what, s);
+  // Sizes: what the agents that resolve it would refuse.
+  if (auto problem = container_selector_problem(s, what); problem) {
+    const yaml::Node at = node[problem->field];
+    r.error(at ? at : (node["label"] ? node["label"] : node), problem->message);
+  }
 }
 
 }  // namespace
@@ -95,6 +93,14 @@ ContainerSelector parse_containers(YamlReader& r, const yaml::Node& node, const 
     s.pod_namespace = r.text(node, "namespace", what + ".namespace");
     s.pod_name = r.text(node, "name", what + ".name");
     s.pod_container = r.text(node, "container", what + ".container");
+    if (auto problem = container_selector_problem(s, what); problem) {
+      const std::string key = problem->field.starts_with("pod_") ? problem->field.substr(4)
+                                                                  : problem->field;
+      // The agent names the field as its wire does (pod_namespace); the file says namespace.
+      std::string message = problem->message;
+      if (const size_t at = message.find(".pod_"); at != std::string::npos) message.erase(at + 1, 4);
+      r.error(node[key] ? node[key] : node, std::move(message));
+    }
     if (!s.pod_namespace && !s.pod_name && !s.pod_container)
       r.error(node, fmt::format("{} does not say which pods; give namespace, name (a glob such "
                                 "as checkout-*), container, or several of them",

@@ -91,6 +91,12 @@ TEST_CASE("containers: and pods: mistakes are reported at their place", "[contai
   CHECK(errors_of(scenario_with("  web: {containers: {label: app}}")) ==
         std::vector<std::string>{"t.yaml:4:29: error: target 'web'.containers.label 'app' is not "
                                  "a label; write {app: web} or app=web"});
+  CHECK(errors_of(scenario_with("  web: {containers: {name: " + std::string(256, 'n') + "}}")) ==
+        std::vector<std::string>{"t.yaml:4:28: error: target 'web'.containers.name is longer "
+                                 "than 255 characters"});
+  CHECK(errors_of(scenario_with("  web: {pods: {namespace: " + std::string(256, 'n') + "}}")) ==
+        std::vector<std::string>{"t.yaml:4:27: error: target 'web'.pods.namespace is longer "
+                                 "than 255 characters"});
   CHECK(errors_of(scenario_with("  web: {containers: {name: a}, processes: {cgroup: /x}}")) ==
         std::vector<std::string>{"t.yaml:4:52: error: target 'web'.processes.cgroup cannot be "
                                  "used with containers: the processes are picked in each "

@@ -1,9 +1,8 @@
 #pragma once
-// The limits of a container selector that reaches the agent from outside, from a controller's
-// Apply or from the agent's own config: sizes that bound what the agent keeps and compares with
-// every container on the host, a runtime it knows, and an id that can be one. They are the
-// scenario parser's rules (controller/scenario/parse_containers.cpp) plus sizes, so a selector
-// that a scenario accepts passes here too.
+// The limits of a container selector, wherever one comes from (a scenario, a controller's Apply,
+// the agent's own config): sizes that bound what the agent keeps and compares with every
+// container on the host, a runtime it knows, and an id that can be one. The scenario parser and
+// the agent check the same rules, so a selector that a scenario accepts passes an agent too.
 #include <cstddef>
 #include <optional>
 #include <string>

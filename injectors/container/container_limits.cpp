@@ -1,4 +1,4 @@
-#include "agent/daemon/container_limits.h"
+#include "injectors/container/container_limits.h"
 
 #include <fmt/format.h>
 
