@@ -136,6 +136,21 @@ Result<ContainerResolution> resolve_containers(const ContainerSelector& selector
   return r;
 }
 
+std::vector<Protection::ContainerCgroup> protected_container_cgroups(
+    const ContainerProtection& protection) {
+  std::vector<Protection::ContainerCgroup> out;
+  if (protection.selectors.empty() && protection.agent_policy.empty()) return out;
+  std::vector<RuntimeAnswer> answers;
+  for (const Container& c : list_containers("auto", answers)) {
+    const std::string why = protected_reason(c, protection);
+    if (why.empty()) continue;
+    auto pinned = pin_container(c);
+    if (!pinned || pinned->cgroup.empty() || pinned->cgroup == "/") continue;
+    out.push_back({pinned->cgroup, fmt::format("inside {}, {}", pinned->describe(), why)});
+  }
+  return out;
+}
+
 Result<std::vector<ContainerScope>> choose_containers(const ContainerResolution& resolution,
                                                       const ContainerSelector& selector,
                                                       int64_t max_containers,

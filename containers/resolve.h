@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "injectors/container/container_scope.h"
 #include "injectors/container/container_selector.h"
+#include "injectors/process/targets.h"
 
 namespace faultline {
 
@@ -43,6 +44,12 @@ std::vector<Container> list_containers(const std::string& runtime,
 
 Result<ContainerResolution> resolve_containers(const ContainerSelector& selector,
                                                const ContainerProtection& protection);
+
+// The cgroups of the running containers on this host that `protection` protects, for faults aimed
+// at the host's processes: those spare the protected containers' processes too. A container in
+// the root cgroup (not told apart from the host) is left out.
+std::vector<Protection::ContainerCgroup> protected_container_cgroups(
+    const ContainerProtection& protection);
 
 // Picks the selector's count of the eligible containers (at random with `rng`, then in id order)
 // and refuses when nothing matches or when that is more than `max_containers` (0: no limit).

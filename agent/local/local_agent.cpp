@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "containers/container_faults.h"
+#include "containers/resolve.h"
 
 namespace faultline {
 
@@ -29,6 +30,11 @@ Result<void> LocalAgent::prepare(FaultRequest request, const std::string& owner,
   const std::string id = request.id;
   const std::string kind = request.kind;
   // Finding targets reads all of /proc: not under a lock that deadlines and reverts need.
+  // A fault aimed at the host's processes spares those of protected containers too.
+  if (!request.containers)
+    if (const InjectorDescriptor* d = find_injector(request.kind); d && d->targets_processes)
+      request.protection.container_cgroups =
+          protected_container_cgroups(request.container_protection);
   // A container target becomes one fault per chosen container, resolved on this host.
   std::unique_ptr<Fault> fault = FL_TRY(request.containers
                                             ? create_container_faults(std::move(request))

@@ -93,7 +93,10 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
     if (group != nullptr && group->containers && reach.problem.empty()) {
       reach_containers(s, f, *group, reach);
     } else if (reach.targets_processes && reach.problem.empty()) {
-      auto resolved = resolve_processes(group->processes, s.blast_radius.protection);
+      Protection protection = s.blast_radius.protection;
+      protection.container_cgroups =
+          protected_container_cgroups(s.blast_radius.container_protection);
+      auto resolved = resolve_processes(group->processes, protection);
       if (!resolved) {
         reach.problem = resolved.error().message;
       } else {

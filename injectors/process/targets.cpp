@@ -33,6 +33,8 @@ std::string protection_reason(const ProcessInfo& p, const Protection& protection
     if (protected_matchers[protection.selectors.size() + i].matches(p))
       return fmt::format("protected by the agent's policy.protected_processes: {}",
                          protection.agent_policy[i].describe());
+  for (const Protection::ContainerCgroup& c : protection.container_cgroups)
+    if (p.cgroup == c.cgroup || p.cgroup.starts_with(c.cgroup + "/")) return c.why;
   if (protection.only_netns && netns_inode(p.pid) != protection.only_netns)
     return "outside the agent's network namespace (its config says scope.netns: own)";
   return "";
@@ -48,7 +50,7 @@ Result<Resolution> resolve_processes(const ProcessSelector& selector,
     protected_matchers.push_back(FL_TRY(ProcessMatcher::compile(s)));
   const std::vector<pid_t> ancestors = self_and_ancestors();
   Resolution out;
-  bool by_cgroup = selector.cgroup.has_value();
+  bool by_cgroup = selector.cgroup.has_value() || !protection.container_cgroups.empty();
   for (const auto* list : {&protection.selectors, &protection.agent_policy})
     for (const ProcessSelector& s : *list) by_cgroup |= s.cgroup.has_value();
   // Lazily, cheapest test first: a pid file decides without reading anything; a cmdline

@@ -20,6 +20,13 @@ struct Protection {
   // Set by faultline-agent from its own config, which no controller can override.
   std::vector<ProcessSelector> agent_policy;  // policy.protected_processes
   std::optional<uint64_t> only_netns;  // scope.netns: own; the inode of the agent's namespace
+  // The cgroups of the protected containers found on this host (containers/resolve.h,
+  // protected_container_cgroups): a fault aimed at the host's processes spares theirs too.
+  struct ContainerCgroup {
+    std::string cgroup;  // cgroup v2 path; the container's processes are in it or below
+    std::string why;     // "inside protected docker container db (3f2a9c1b7d0e): ..."
+  };
+  std::vector<ContainerCgroup> container_cgroups;
 };
 
 // The inode of a process's network namespace; nullopt when it cannot be read (it exited).

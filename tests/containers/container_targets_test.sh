@@ -253,6 +253,14 @@ PY
   [[ $? -eq 2 ]] || fail "run of a protected container did not exit 2: $out"
   [[ $(runtime_pid "$runtime" fl-db) -gt 0 ]] && kill -0 "$(runtime_pid "$runtime" fl-db)" ||
     fail "fl-db is not running any more"
+  # A fault aimed at the host's processes spares the protected container's too.
+  local db_pid host_wide
+  db_pid=$(runtime_pid "$runtime" fl-db)
+  host_wide=$(scenario host-wide "{processes: {cmdline: '^(/bin/)?sleep 600\$'}}" \
+    "    process_kill: {count: 1}" ", protected_containers: [{labels: {app: db}}]")
+  out=$("$faultline" plan "$host_wide" 2>&1)
+  grep -q "pid $db_pid *excluded: inside $runtime container fl-db .*protected by blast_radius.protected_containers" <<<"$out" ||
+    fail "plan of a host-wide fault does not spare fl-db's process $db_pid: $out"
   echo "$runtime: a protected container is refused"
 
   # Every journal these runs wrote is a valid journal (the container's facts are in observed).
