@@ -57,20 +57,6 @@ const std::vector<ParamSpec>& specs() {
   return all;
 }
 
-// Unique per process and fault; "faultline_" is what the undo step and leftover scans require.
-std::string next_table_name() {
-  static std::atomic<uint64_t> next{1};
-  return fmt::format("faultline_dns_{}_{}", getpid(), next++);
-}
-
-size_t counted_rules(std::string_view script) {
-  size_t n = 0;
-  for (size_t at = script.find(" counter "); at != std::string_view::npos;
-       at = script.find(" counter ", at + 1))
-    ++n;
-  return n;
-}
-
 class DnsFault final : public Fault {
  public:
   DnsFault(FaultRequest request, DnsSpec spec)
@@ -82,7 +68,7 @@ class DnsFault final : public Fault {
     if (created_) return {};
     netns_ = FL_TRY(fault_netns(request_));
     netns_location_ = FL_TRY(netns_.location());
-    if (table_.empty()) table_ = next_table_name();
+    if (table_.empty()) table_ = next_nft_table_name("dns");
     prepared_ = true;
     return {};
   }

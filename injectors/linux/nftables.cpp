@@ -2,6 +2,9 @@
 
 #include <nftables/libnftables.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <charconv>
 #include <fstream>
 #include <memory>
@@ -126,6 +129,20 @@ Result<void> nftables_usable() {
         "or a kernel built with CONFIG_NF_TABLES)",
         listed.error().message);
   return {};
+}
+
+std::string next_nft_table_name(std::string_view purpose) {
+  static std::atomic<uint64_t> next{1};
+  if (purpose.empty()) return fmt::format("faultline_{}_{}", getpid(), next++);
+  return fmt::format("faultline_{}_{}_{}", purpose, getpid(), next++);
+}
+
+size_t counted_rules(std::string_view script) {
+  size_t n = 0;
+  for (size_t at = script.find(" counter "); at != std::string_view::npos;
+       at = script.find(" counter ", at + 1))
+    ++n;
+  return n;
 }
 
 }  // namespace faultline

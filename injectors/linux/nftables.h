@@ -21,6 +21,14 @@ Result<void> nft_check(std::string_view script);
 // `delete table` of the same table does.
 bool nft_object_missing(const Error& error);
 
+// A name for a table of faultline's own, unique per process and fault: "faultline_PURPOSE_PID_N"
+// ("faultline_PID_N" with no purpose). The prefix is what the undo step and the leftover scan
+// require.
+std::string next_nft_table_name(std::string_view purpose = "");
+
+// How many rules of an nft script carry a counter.
+size_t counted_rules(std::string_view script);
+
 // Whether this process may change nftables in its network namespace, and why not: it needs
 // CAP_NET_ADMIN, a working libnftables and nf_tables in the kernel. The check is a read-only
 // `list tables`, which only succeeds when all three are there.

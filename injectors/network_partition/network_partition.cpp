@@ -46,20 +46,6 @@ constexpr ParamSpec kParams[] = {
      .help = "drop (silently: peers time out) or reject (TCP reset or ICMP unreachable)"},
 };
 
-// Unique per process and fault; "faultline" in the name is what leftover checks look for.
-std::string next_table_name() {
-  static std::atomic<uint64_t> next{1};
-  return fmt::format("faultline_{}_{}", getpid(), next++);
-}
-
-size_t counted_rules(std::string_view script) {
-  size_t n = 0;
-  for (size_t at = script.find(" counter "); at != std::string_view::npos;
-       at = script.find(" counter ", at + 1))
-    ++n;
-  return n;
-}
-
 class NetworkPartition final : public Fault {
  public:
   NetworkPartition(FaultRequest request, PartitionSpec spec)
@@ -69,7 +55,7 @@ class NetworkPartition final : public Fault {
   // Names the table and where it will be, so the undo plan holds both before apply.
   Result<void> prepare() override {
     if (created_) return {};
-    if (table_.empty()) table_ = next_table_name();
+    if (table_.empty()) table_ = next_nft_table_name();
     // A container's rules go into its own network namespace; else into this one.
     if (request_.container)
       handle_ = FL_TRY(NetnsHandle::of_process(request_.container->init_pid,
@@ -91,7 +77,7 @@ class NetworkPartition final : public Fault {
 
  private:
   Result<void> apply_here(TimePoint scheduled) {
-    if (table_.empty()) table_ = next_table_name();
+    if (table_.empty()) table_ = next_nft_table_name();
     // nft acts in the calling thread's namespace: the container's, or this one.
     netns_ = FL_TRY(NetnsHandle().location());
     script_ = partition_script(spec_, table_);
