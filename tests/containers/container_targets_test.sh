@@ -3,10 +3,11 @@
 # private daemon of this test, tests/containers/runtimes.sh), faultline resolves a container by
 # name, by id and by label, and pods by the kubelet's labels; a process fault, a network fault and
 # a CPU fault hit the container and nothing outside it; a protected container is refused.
-#   container_targets_test.sh FAULTLINE [RUNTIME...]   (default: docker podman containerd)
+# Through faultline-agent too: the agent resolves them on its host and its policy protects.
+#   container_targets_test.sh FAULTLINE AGENT [RUNTIME...]   (default: docker podman containerd)
 set -uo pipefail
-faultline=$1
-shift
+faultline=$1 agent=$2
+shift 2
 runtimes=("$@")
 ((${#runtimes[@]})) || runtimes=(docker podman containerd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,9 +19,11 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 77
 fi
 
-work="" outside="" background=""
+work="" outside="" background="" background_agent=""
 cleanup() {
   [[ -n $background ]] && kill -INT "$background" 2>/dev/null && wait "$background" 2>/dev/null
+  [[ -n $background_agent ]] && kill -TERM "$background_agent" 2>/dev/null &&
+    wait "$background_agent" 2>/dev/null
   [[ -n $outside ]] && kill "$outside" 2>/dev/null && wait "$outside" 2>/dev/null
   [[ -n $work ]] && runtime_stop_all "$work"
   [[ -n ${scratch:-} ]] && rm -rf "$scratch"
@@ -262,6 +265,44 @@ PY
   grep -q "pid $db_pid *excluded: inside $runtime container fl-db .*protected by blast_radius.protected_containers" <<<"$out" ||
     fail "plan of a host-wide fault does not spare fl-db's process $db_pid: $out"
   echo "$runtime: a protected container is refused"
+
+  # --- through faultline-agent: the agent resolves the containers on its host, and its own
+  # policy.protected_containers holds whatever the scenario says --------------------------------
+  local port=$((17640 + ran)) agent_pid
+  cat > "$scratch/agent.yaml" <<YAML
+host: node-1
+listen: 127.0.0.1:$port
+plaintext: true
+state_file: $scratch/agent-state.json
+policy:
+  allowed_kinds: [process_kill, network_partition]
+  protected_containers: [{labels: {app: db}}]
+YAML
+  printf 'agents:\n  - {name: node-1, address: "127.0.0.1:%s", plaintext: true}\n' "$port" \
+    > "$scratch/inventory.yaml"
+  "$agent" --config "$scratch/agent.yaml" >"$scratch/agent.log" 2>&1 &
+  agent_pid=$!
+  background_agent=$agent_pid
+  eventually grep -qs "event=ready" "$scratch/agent.log" ||
+    fail "faultline-agent did not start: $(cat "$scratch/agent.log")"
+  local remote
+  remote=$(scenario remote "{hosts: {names: [node-1]}, containers: {runtime: $runtime, name: fl-web}, processes: {name: sleep}}" \
+    "    process_kill: {count: 1}")
+  out=$("$faultline" run "$remote" --inventory "$scratch/inventory.yaml" \
+    --journal "$scratch/remote-$runtime.json" 2>&1) || fail "the run through the agent exited $?: $out"
+  grep -q "^      $runtime container fl-web (${web_id:0:12}): SIGKILL to 1 .*: 1/1 exited" <<<"$out" ||
+    fail "the run through the agent does not report one sleep of fl-web killed: $out"
+  remote=$(scenario remote-protected "{hosts: {names: [node-1]}, containers: {runtime: $runtime, name: fl-db}, processes: {name: sleep}}" \
+    "    process_kill: {count: 1}")
+  out=$("$faultline" run "$remote" --inventory "$scratch/inventory.yaml" \
+    --journal "$scratch/remote-protected-$runtime.json" 2>&1)
+  [[ $? -eq 4 ]] || fail "a run on a container the agent protects did not exit 4: $out"
+  grep -q "protected by the agent's policy" <<<"$out" || fail "the agent does not say why: $out"
+  kill -0 "$(runtime_pid "$runtime" fl-db)" || fail "fl-db was touched through the agent"
+  kill -TERM "$agent_pid"
+  wait "$agent_pid"
+  background_agent=""
+  echo "$runtime: through faultline-agent, fl-web was hit and fl-db refused by the agent's policy"
 
   # Every journal these runs wrote is a valid journal (the container's facts are in observed).
   out=$(python3 "$here/../support/check_journal.py" "$here/../../docs/schema/journal.schema.json" \
