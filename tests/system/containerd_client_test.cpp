@@ -106,6 +106,12 @@ class PrivateContainerd {
  public:
   PrivateContainerd(const std::string& containerd, const std::string& ctr)
       : ctr_(ctr), socket_(dir_.file("containerd.sock")) {
+    // Host folders containerd and its shims make on first use whatever the config says (shim
+    // sockets go to /run/containerd/s): those this test makes, it removes (when empty).
+    for (const char* path : {"/run/containerd/s", "/run/containerd/fifo",
+                             "/run/containerd/runc/fltest", "/run/containerd/runc",
+                             "/run/containerd"})
+      if (!fs::exists(path)) made_.push_back(path);
     const std::string t = dir_.path();
     write_file(dir_.file("config.toml"),
                fmt::format("version = 2\n"
@@ -158,6 +164,8 @@ class PrivateContainerd {
     }
     unmount_under(dir_.path());
     remove_cgroups();
+    std::error_code ignored;
+    for (const std::string& path : made_) fs::remove(path, ignored);  // only if empty
   }  // dir_ goes last: the temp dir with containerd's root and state
 
   PrivateContainerd(const PrivateContainerd&) = delete;
@@ -234,6 +242,7 @@ class PrivateContainerd {
   std::string ctr_;
   std::string socket_;
   std::optional<ChildProcess> daemon_;
+  std::vector<std::string> made_;  // host folders that did not exist before, deepest first
 };
 
 // A docker-archive (`docker save`'s format) of one layer: /bin/busybox and its sleep applet.
@@ -290,9 +299,13 @@ TEST_CASE("containerd: every container of every namespace, with its task's pid",
   PrivateContainerd containerd(tools["containerd"], tools["ctr"]);
   const std::string image = build_image(containerd.dir());
   containerd.ctr_or_throw({"images", "import", image});
-  containerd.ctr_or_throw({"run", "--detach", "--label", "app=web", "--label",
-                           "io.kubernetes.pod.namespace=shop", kImage, "fl-web", "/bin/sleep",
-                           "1000"});
+  // --null-io: no output FIFOs in /run/containerd/fifo; --runc-root: runc's state under the
+  // test's folder, not /run/containerd/runc.
+  const std::string runc_root = containerd.dir().file("runc");
+  containerd.ctr_or_throw({"run", "--detach", "--null-io", "--runc-root", runc_root, "--label",
+                           "app=web", "--label", "io.kubernetes.pod.namespace=shop", kImage,
+                           "fl-web", "/bin/sleep", "1000"});
+  // Created, never started: no runc state.
   containerd.ctr_or_throw(
       {"containers", "create", "--label", "app=idle", kImage, "fl-idle", "/bin/sleep", "1000"});
   const std::string tasks = containerd.ctr_or_throw({"task", "ls"});
