@@ -41,8 +41,9 @@ tool_packages=(
   openssl
   # tools the tests, demo and benchmarks drive
   iproute2 iputils-ping procps nginx-light stress-ng curl nftables
-  # tests/system/dns_test.cpp: real resolvers (dnsmasq) behind the dns fault
-  dnsmasq-base
+  # tests/system/dns_test.cpp: real resolvers (dnsmasq) behind the dns fault;
+  # tests/containers: drill asks DNS from inside a container's network namespace
+  dnsmasq-base ldnsutils
   # tests/system/agent_metrics_test.cpp: a real Prometheus scrapes a real agent
   prometheus
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
