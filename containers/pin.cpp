@@ -1,7 +1,6 @@
 #include "containers/pin.h"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <fstream>
 
@@ -9,12 +8,6 @@
 
 namespace faultline {
 namespace {
-
-std::optional<uint64_t> namespace_inode(pid_t pid, const char* kind) {
-  struct stat st {};
-  if (stat(fmt::format("/proc/{}/ns/{}", pid, kind).c_str(), &st) != 0) return std::nullopt;
-  return static_cast<uint64_t>(st.st_ino);
-}
 
 // The process's path in the v1 hierarchy whose controllers include `controller` ("" when there
 // is no such hierarchy: a pure cgroup v2 host).
@@ -54,12 +47,6 @@ Result<ContainerScope> pin_container(const Container& container) {
   s.init_start_ticks = init->start_ticks;
   s.cgroup = init->cgroup;
   s.cgroup_v1_cpu = v1_path(init->pid, "cpu");
-  s.cgroup_v1_freezer = v1_path(init->pid, "freezer");
-  const auto pid_ns = namespace_inode(init->pid, "pid");
-  const auto net_ns = namespace_inode(init->pid, "net");
-  if (!pid_ns || !net_ns) return fail("{}: its namespaces could not be read", what);
-  s.pid_namespace = *pid_ns;
-  s.net_namespace = *net_ns;
   // Read again: had the pid been reused meanwhile, what was read belongs to another process.
   auto again = read_process_stat(init->pid);
   if (!again || again->start_ticks != init->start_ticks)

@@ -66,6 +66,9 @@ void reach_containers(const Scenario& s, const FaultSpec& f, const TargetGroup& 
 
 BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
   BlastRadiusVerdict v;
+  // Process faults on this host spare the protected containers' processes; the runtimes are
+  // asked once for the whole plan, when the first such fault needs it.
+  std::optional<Protection> host_protection;
   if (t.total > s.blast_radius.max_duration)
     v.problems.push_back(fmt::format("the run takes {}, longer than blast_radius.max_duration {}",
                                      format_duration(t.total),
@@ -93,10 +96,12 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
     if (group != nullptr && group->containers && reach.problem.empty()) {
       reach_containers(s, f, *group, reach);
     } else if (reach.targets_processes && reach.problem.empty()) {
-      Protection protection = s.blast_radius.protection;
-      protection.container_cgroups =
-          protected_container_cgroups(s.blast_radius.container_protection);
-      auto resolved = resolve_processes(group->processes, protection);
+      if (!host_protection) {
+        host_protection = s.blast_radius.protection;
+        host_protection->container_cgroups =
+            protected_container_cgroups(s.blast_radius.container_protection);
+      }
+      auto resolved = resolve_processes(group->processes, *host_protection);
       if (!resolved) {
         reach.problem = resolved.error().message;
       } else {

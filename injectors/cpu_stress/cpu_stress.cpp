@@ -70,8 +70,7 @@ class CpuStress final : public Fault {
 
   // Names the workers' cgroup, so the undo plan holds it before it exists.
   Result<void> prepare() override {
-    const bool own = request_.params.has("charge") && request_.params.text("charge") == "own";
-    if (request_.container && !own) {
+    if (charges_container()) {
       // Below the container's cgroup, where its CPU limit (cpu.max, or cfs_quota on v1) holds.
       const std::string parent = FL_TRY(container_cpu_cgroup(*request_.container));
       planned_cgroup_ = OwnedCgroup::reserve_path_under(parent, "cpu");
@@ -160,9 +159,7 @@ class CpuStress final : public Fault {
       out["cpus_busy_percent"] = std::move(busy);
     }
     out["cgroup"] = cgroup_path_.empty() && cgroup_ ? cgroup_->path() : cgroup_path_;
-    if (request_.container)
-      out["charged_to"] = request_.params.has("charge") ? request_.params.text("charge")
-                                                        : std::string("container");
+    if (request_.container) out["charged_to"] = charges_container() ? "container" : "own";
     if (!unconfined_reason_.empty()) out["not_confined_because"] = unconfined_reason_;
     return out;
   }
@@ -178,8 +175,7 @@ class CpuStress final : public Fault {
     for (const auto& [cpu, percent] : loads.cpus_busy)
       out += fmt::format(", CPU {} busy {:.1f}%", cpu, percent);
     if (!loads.cpus_busy.empty()) out += " (/proc/stat, with anything else on it)";
-    if (request_.container && !planned_cgroup_.empty() &&
-        !(request_.params.has("charge") && request_.params.text("charge") == "own"))
+    if (charges_container() && !planned_cgroup_.empty())
       out += ", in a cgroup below the container's (charged to its CPU limit)";
     else
       out += unconfined_reason_.empty() ? ", in its own cgroup" : ", not in a cgroup";
@@ -192,6 +188,11 @@ class CpuStress final : public Fault {
   }
 
  private:
+  // A container target's workers go below its cgroup unless `charge: own` says beside it.
+  bool charges_container() const {
+    return request_.container &&
+           !(request_.params.has("charge") && request_.params.text("charge") == "own");
+  }
   static double round1(double v) { return std::round(v * 10.0) / 10.0; }
   static double mean(const std::vector<double>& v) {
     double sum = 0;
