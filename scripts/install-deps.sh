@@ -46,6 +46,9 @@ tool_packages=(
   dnsmasq-base ldnsutils
   # tests/system/agent_metrics_test.cpp: a real Prometheus scrapes a real agent
   prometheus
+  # resource faults (disk_fill, io_stress, io_throttle) are tested only on filesystems the tests
+  # make: ext4 and xfs on loop devices (util-linux: losetup, findmnt)
+  e2fsprogs xfsprogs util-linux
   # tests/kernel-lab: Debian's stock kernel (it has netem) under qemu
   qemu-system-x86 busybox-static cpio kmod xz-utils
   # scripts/fuzz.sh: libFuzzer. clang-16, not 14: libstdc++ 12's std::expected needs P0848.

@@ -263,6 +263,17 @@ std::string undo_object_key(const json& step) {
       const auto path = text_of(step, "path");
       return path ? "cgroup:" + *path : "";
     }
+    if (*op == "remove_fill_file") {
+      const auto path = text_of(step, "path");
+      return path ? "file:" + *path : "";
+    }
+    if (*op == "set_cgroup_value") {
+      // One throttle line per device: the key is the file and the device ("8:0") it names.
+      const auto path = text_of(step, "path");
+      const auto value = text_of(step, "value");
+      return path && value ? fmt::format("cgroup-file:{}:{}", *path, value->substr(0, value->find(' ')))
+                           : "";
+    }
     const auto netns = step.find("netns");
     if (netns == step.end() || !netns->is_object() || !netns->contains("inode")) return "";
     const auto inode = as_unsigned(netns->at("inode"));

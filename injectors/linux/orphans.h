@@ -37,7 +37,7 @@ struct Orphan {
 Result<std::vector<Orphan>> find_orphans();
 
 // A key naming the object a step acts on ("tc:INODE:IFACE", "ifb:INODE:NAME", "nft:INODE:TABLE",
-// "cgroup:PATH"), so that the caller can leave alone what a live run still holds: the same key
+// "cgroup:PATH", "file:PATH", "cgroup-file:PATH:MAJ:MIN"), so that the caller can leave alone what a live run still holds: the same key
 // for an orphan's step and for the step in a live run's undo plan. Empty for steps that name no
 // such object (resume, thaw_cgroup) and for a malformed step.
 std::string undo_object_key(const nlohmann::json& step);

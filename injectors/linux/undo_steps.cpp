@@ -1,6 +1,11 @@
 #include "injectors/linux/undo_steps.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <csignal>
 #include <fstream>
@@ -180,6 +185,47 @@ Result<void> remove_cgroup(const json& step) {
   return kill_and_remove_cgroup(FL_TRY(any_cgroup_field(step)));
 }
 
+// The throttle files a set_cgroup_value step may write: nothing that could loosen a limit other
+// than the ones I/O faults set.
+constexpr std::string_view kThrottleFiles[] = {
+    "io.max",
+    "blkio.throttle.read_bps_device",
+    "blkio.throttle.write_bps_device",
+    "blkio.throttle.read_iops_device",
+    "blkio.throttle.write_iops_device",
+};
+
+Result<void> set_cgroup_value(const json& step) {
+  // The file's name first: what it is matters more than where, and does not depend on the host.
+  const std::string given = FL_TRY(text_field(step, "path", "a cgroup's io.max or blkio.throttle.* file"));
+  const std::string name = given.substr(given.rfind('/') + 1);
+  if (std::find(std::begin(kThrottleFiles), std::end(kThrottleFiles), name) ==
+      std::end(kThrottleFiles))
+    return bad_field(step, "path", "a cgroup's io.max or blkio.throttle.* file");
+  const std::string file = FL_TRY(any_cgroup_field(step));
+  const std::string value = FL_TRY(text_field(step, "value", "the line to write"));
+  if (value.find('\n') != std::string::npos) return bad_field(step, "value", "one line");
+  const std::string dir = file.substr(0, file.rfind('/'));
+  if (::access(dir.c_str(), F_OK) != 0) return {};  // the cgroup is gone, with its throttle
+  return write_cgroup_file(file, value);
+}
+
+Result<void> remove_fill_file(const json& step) {
+  const std::string what = "a file named .faultline-fill-...";
+  const std::string path = FL_TRY(text_field(step, "path", what));
+  if (!plain_path(path) || !path.substr(path.rfind('/') + 1).starts_with(kFillFilePrefix))
+    return bad_field(step, "path", what);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return fail("cannot look at {}: {}", path, std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return fail("{} is not a regular file; left alone", path);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return fail("cannot remove {}: {}", path, std::strerror(errno));
+  return {};
+}
+
 Result<void> remove_tc_root(const json& step) {
   const NetnsLocation where = FL_TRY(netns_field(step));
   const std::string interface = FL_TRY(interface_field(step));
@@ -240,6 +286,8 @@ constexpr Op kOps[] = {
     {"resume", resume},
     {"thaw_cgroup", thaw_cgroup},
     {"remove_cgroup", remove_cgroup},
+    {"set_cgroup_value", set_cgroup_value},
+    {"remove_fill_file", remove_fill_file},
     {"remove_tc_root", remove_tc_root},
     {"remove_ingress_redirect", remove_ingress_redirect},
     {"remove_ifb", remove_ifb},
@@ -262,6 +310,14 @@ json thaw_cgroup_step(const std::string& dir) {
 
 json remove_cgroup_step(const std::string& dir) {
   return {{"op", "remove_cgroup"}, {"path", dir}};
+}
+
+json set_cgroup_value_step(const std::string& file, const std::string& value) {
+  return {{"op", "set_cgroup_value"}, {"path", file}, {"value", value}};
+}
+
+json remove_fill_file_step(const std::string& path) {
+  return {{"op", "remove_fill_file"}, {"path", path}};
 }
 
 json remove_tc_root_step(const NetnsLocation& netns, const std::string& interface,

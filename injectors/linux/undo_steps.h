@@ -11,6 +11,13 @@
 //   {"op": "remove_cgroup", "path": "/sys/fs/cgroup/.../faultline-PID-PURPOSE-N"}
 //       cgroup.kill (in a v1 hierarchy: SIGKILL to each listed process), then rmdir; only
 //       cgroups named like faultline's own, below the v2 mount or a v1 hierarchy's.
+//   {"op": "set_cgroup_value", "path": ".../io.max", "value": "8:0 rbps=max wbps=max ..."}
+//       writes VALUE to a throttle file (io.max, or v1 blkio.throttle.{read,write}_{bps,iops}_device)
+//       of a cgroup below a cgroup mount; puts back what a throttle fault changed. A cgroup that
+//       is gone took the throttle with it: success.
+//   {"op": "remove_fill_file", "path": "/mnt/data/.faultline-fill-PID-N"}
+//       unlinks a file that disk_fill made where O_TMPFILE was not supported; only regular files
+//       whose name starts with .faultline-fill-. A file already gone is success.
 //   {"op": "remove_tc_root", "netns": NS, "interface": "eth0", "restore": null | SNAPSHOT}
 //       deletes the root qdisc if it is faultline's (fa01:), then puts SNAPSHOT
 //       ({"kind": "tbf", "handle": 327680, "options": "<TCA_OPTIONS in hex>"}) back if the
@@ -36,6 +43,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -44,9 +52,14 @@
 
 namespace faultline {
 
+// The name every disk_fill file starts with (remove_fill_file refuses any other).
+inline constexpr std::string_view kFillFilePrefix = ".faultline-fill-";
+
 nlohmann::json resume_step(pid_t pid, uint64_t start_ticks);
 nlohmann::json thaw_cgroup_step(const std::string& dir);
 nlohmann::json remove_cgroup_step(const std::string& dir);
+nlohmann::json set_cgroup_value_step(const std::string& file, const std::string& value);
+nlohmann::json remove_fill_file_step(const std::string& path);
 nlohmann::json remove_tc_root_step(const NetnsLocation& netns, const std::string& interface,
                                    const std::optional<QdiscState>& restore);
 nlohmann::json remove_ingress_redirect_step(const NetnsLocation& netns,

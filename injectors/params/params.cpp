@@ -74,6 +74,7 @@ std::string value_text(const ParamValue& v) {
       for (const Cidr& c : l) parts.push_back(c.text());
       return fmt::format("{}", fmt::join(parts, ","));
     }
+    std::string operator()(ByteSize b) const { return format_byte_size(b); }
     std::string operator()(const PortList& l) const {
       std::vector<std::string> parts;
       for (const PortRange& p : l) parts.push_back(p.text());
@@ -142,6 +143,9 @@ const PortList& Params::ports(std::string_view n) const {
 }
 int Params::signal(std::string_view n) const {
   return std::get<SignalNumber>(at(n)).number;
+}
+int64_t Params::bytes(std::string_view n) const {
+  return std::get<ByteSize>(at(n)).bytes;
 }
 
 nlohmann::json Params::to_json() const {
@@ -268,6 +272,15 @@ Result<ParamValue> parse_param_value(const ParamSpec& spec, std::string_view tex
       auto l = parse_port_list(text);
       if (!l) return fail("{}: {}", spec.name, l.error().message);
       return *l;
+    }
+    case ParamType::Bytes: {
+      auto b = parse_byte_size(text);
+      if (!b) return fail("{}: {}", spec.name, b.error().message);
+      if (b->bytes < spec.min || b->bytes > spec.max)
+        return fail("{} must be between {} and {} (got {})", spec.name,
+                    format_byte_size(ByteSize{spec.min}), format_byte_size(ByteSize{spec.max}),
+                    format_byte_size(*b));
+      return *b;
     }
     case ParamType::Count: {
       Count c;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/byte_size.h"
 #include "core/duration.h"
 #include "core/percent.h"
 #include "injectors/network/address.h"
@@ -29,6 +30,7 @@ enum class ParamType {
   Text,      // a name, e.g. an interface
   CidrList,  // "10.0.0.0/24,fd00::/64"
   PortList,  // "80,443,8000-8080"
+  Bytes,     // "512MiB", "2GiB", "4096" (core/byte_size.h), within [min, max] bytes
 };
 
 struct ParamSpec {
@@ -58,7 +60,7 @@ struct SignalNumber {
 using CidrList = std::vector<Cidr>;
 using PortList = std::vector<PortRange>;
 using ParamValue = std::variant<int64_t, Percent, Duration, std::string, CpuList, Count,
-                                SignalNumber, CidrList, PortList>;
+                                SignalNumber, CidrList, PortList, ByteSize>;
 
 class Params {
  public:
@@ -72,6 +74,7 @@ class Params {
   const CidrList& cidrs(std::string_view name) const;
   const PortList& ports(std::string_view name) const;
   int signal(std::string_view name) const;
+  int64_t bytes(std::string_view name) const;
 
   void set(std::string name, ParamValue value) { values_[std::move(name)] = std::move(value); }
   // The values as written by a user, for journals and reports ({"load": "80%", ...}).

@@ -163,6 +163,14 @@ TEST_CASE("parse_param_value reads counts and checks every type's range", "[para
         "workers must be a whole number (got 'two')");
   CHECK(parse_param_value(workers, "9").error().message ==
         "workers must be between 1 and 8 (got 9)");
+
+  const ParamSpec bytes{.name = "bytes", .type = ParamType::Bytes, .min = 4096, .max = kGiB};
+  CHECK(std::get<ByteSize>(parse_param_value(bytes, "256MiB").value()).bytes == 256 * kMiB);
+  CHECK(parse_param_value(bytes, "2GiB").error().message ==
+        "bytes must be between 4KiB and 1GiB (got 2GiB)");
+  CHECK(parse_param_value(bytes, "lots").error().message ==
+        "bytes: 'lots' is not a size; write a whole number of bytes or one with a unit, e.g. "
+        "4096, 512MiB, 2GiB (KiB, MiB, GiB, TiB: powers of 1024; kB, MB, GB, TB: of 1000)");
 }
 
 TEST_CASE("parse_params fills in defaults and leaves optional parameters out", "[params]") {

@@ -15,3 +15,12 @@
 
 #define REQUIRE_OK(...) FL_RESULT_ASSERT_(FAIL, __VA_ARGS__)
 #define CHECK_OK(...) FL_RESULT_ASSERT_(FAIL_CHECK, __VA_ARGS__)
+
+// The value of a Result; when it holds an error, the test stops with the expression and the
+// error: `auto dir = REQUIRE_VALUE(find_cgroup_hierarchy("memory"));`.
+#define REQUIRE_VALUE(...)                                                       \
+  ([&]() {                                                                       \
+    auto fl_result_ = (__VA_ARGS__);                                             \
+    if (!fl_result_) FAIL(#__VA_ARGS__ << " failed: " << fl_result_.error().message); \
+    return std::move(*fl_result_);                                               \
+  }())
