@@ -16,6 +16,14 @@ state() {
   nft list tables 2>/dev/null | sort
   echo "# faultline cgroups"
   find /sys/fs/cgroup -maxdepth 4 -type d -name 'faultline-*' 2>/dev/null | sort
+  echo "# loop devices (scratch filesystems of resource-fault tests)"
+  losetup -n -O NAME,BACK-FILE 2>/dev/null | sort
+  echo "# I/O throttles (io.max, blkio.throttle.*)"
+  find /sys/fs/cgroup -maxdepth 4 \( -name io.max -o -name 'blkio.throttle.*_device' \) 2>/dev/null |
+    while read -r f; do [ -s "$f" ] && sed "s|^|$f: |" "$f"; done | sort
+  echo "# memory limits of cgroups (memory.max, memory.limit_in_bytes) other than none"
+  find /sys/fs/cgroup -maxdepth 4 \( -name memory.max -o -name memory.limit_in_bytes \) 2>/dev/null |
+    while read -r f; do v=$(cat "$f" 2>/dev/null); [ "$v" != max ] && [ "$v" != 9223372036854771712 ] && echo "$f: $v"; done | sort
   echo "# undo files of local runs (a leftover: a run and its guardian both died)"
   ls /run/faultline/local 2>/dev/null | sort
   echo "# faultline processes"
@@ -75,7 +83,7 @@ case "${1:-}" in
       echo "$new"
       exit 1
     fi
-    echo "host state unchanged: no namespaces, links, qdiscs, nftables tables, cgroups, processes, containers or mounts left behind"
+    echo "host state unchanged: no namespaces, links, qdiscs, nftables tables, cgroups, throttles, memory limits, loop devices, processes, containers or mounts left behind"
     ;;
   *) echo "usage: $0 snapshot|compare FILE" >&2; exit 2 ;;
 esac
