@@ -21,6 +21,7 @@
 #include "injectors/params/params.h"
 #include "injectors/process/selector.h"
 #include "injectors/process/targets.h"
+#include "injectors/resource/resource_bounds.h"
 
 namespace faultline {
 
@@ -42,6 +43,8 @@ struct FaultRequest {
   std::optional<ContainerSelector> containers;
   ContainerProtection container_protection;
   int64_t max_containers = 1;
+  // Memory and filesystem bounds of the resource kinds (injectors/resource/resource_bounds.h).
+  ResourceBounds resource_bounds;
 };
 
 class Fault {
@@ -88,6 +91,12 @@ struct InjectorDescriptor {
   // Checks against this host as it is now, for one set of parameters (e.g. the interface
   // exists); plan and run call it before anything is touched. Optional.
   Result<void> (*host_check)(const Params& params) = nullptr;
+  // For the resource kinds: what the fault would take on this host, as plan shows it ("hold
+  // 512MiB in a cgroup of its own, cgroup v1 memory (/sys/fs/cgroup/memory); 9% of
+  // MemAvailable"), or why it is refused (above request.resource_bounds, a protected
+  // filesystem, more than the host can give). Reads the host, changes nothing. plan and run call
+  // it before the run starts; the kind's prepare() calls it again where it is applied. Optional.
+  Result<std::string> (*reach_check)(const FaultRequest& request) = nullptr;
 };
 
 // Every injector, in one explicit table (injectors/registry.cpp).
