@@ -23,6 +23,7 @@ constexpr std::string_view kLeaseKeys[] = {"default", "max"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "allow_remote"};
 constexpr std::string_view kPolicyKeys[] = {
     "allowed_kinds", "protected_processes", "protected_containers", "protected_interfaces",
+    "max_memory", "protected_paths",
     "max_duration",  "max_faults",          "allow_command_probes"};
 constexpr std::string_view kProtectedContainerKeys[] = {"runtime", "name", "id", "image", "labels"};
 
@@ -249,6 +250,25 @@ class ConfigParser {
       parse_protected_containers(list, p);
     p.protected_interfaces =
         r_.text_list(node, "protected_interfaces", "policy.protected_interfaces");
+    if (auto text = r_.text(node, "max_memory", "policy.max_memory")) {
+      if (auto b = parse_memory_bound(*text))
+        p.max_memory = *b;
+      else
+        r_.error(node["max_memory"], fmt::format("policy.max_memory: {}", b.error().message));
+    }
+    if (const yaml::Node list = node["protected_paths"]; list && r_.sequence(list, "policy.protected_paths")) {
+      size_t i = 0;
+      for (const yaml::Node& item : list) {
+        const std::string what = fmt::format("policy.protected_paths[{}]", i++);
+        if (!item.is_scalar()) {
+          r_.error(item, fmt::format("{} must be a path, e.g. /var/lib/postgresql", what));
+        } else if (auto ok = check_protected_path_text(item.scalar()); !ok) {
+          r_.error(item, fmt::format("{}: {}", what, ok.error().message));
+        } else {
+          p.protected_paths.push_back(item.scalar());
+        }
+      }
+    }
     if (auto d = r_.duration(node, "max_duration", "policy.max_duration",
                              std::chrono::milliseconds(1)))
       p.max_duration = *d;

@@ -11,6 +11,7 @@
 #include "core/duration.h"
 #include "injectors/container/container_selector.h"
 #include "injectors/process/selector.h"
+#include "injectors/resource/resource_bounds.h"
 
 namespace faultline {
 
@@ -28,6 +29,10 @@ struct AgentPolicy {
   // matches); they go with every request as ContainerProtection::agent_policy.
   std::vector<ContainerSelector> protected_containers;
   std::vector<std::string> protected_interfaces;
+  // The resource kinds' bounds that no controller can loosen: the most memory one fault may
+  // hold ("2GiB" or "50%" of the host's), and filesystems none may fill, stress or throttle.
+  std::optional<MemoryBound> max_memory;
+  std::vector<std::string> protected_paths;
   Duration max_duration = std::chrono::minutes(10);
   int64_t max_faults = 8;
   bool allow_command_probes = false;

@@ -100,6 +100,24 @@ ServiceResult<FaultRequest> build_fault_request(const ApplyInput& in, const Agen
   }
   request.container_protection.selectors = in.protected_containers;
   request.container_protection.agent_policy = config.policy.protected_containers;
+  // Resource bounds: the scenario's, checked here as the scenario parser checks them, and the
+  // agent's policy beside them (both hold).
+  if (!in.max_memory.empty()) {
+    auto bound = parse_memory_bound(in.max_memory);
+    if (!bound)
+      return std::unexpected(invalid(fmt::format("max_memory: {}", bound.error().message)));
+    request.resource_bounds.max_memory = *bound;
+  }
+  request.resource_bounds.agent_max_memory = config.policy.max_memory;
+  for (size_t i = 0; i < in.protected_paths.size(); ++i) {
+    if (auto ok = check_protected_path_text(in.protected_paths[i]); !ok)
+      return std::unexpected(
+          invalid(fmt::format("protected_paths[{}]: {}", i, ok.error().message)));
+    request.resource_bounds.protected_paths.push_back(
+        {in.protected_paths[i], "blast_radius.protected_paths"});
+  }
+  for (const std::string& p : config.policy.protected_paths)
+    request.resource_bounds.protected_paths.push_back({p, "the agent's policy.protected_paths"});
   if (config.scope_own_netns) {
     // Without its own namespace to compare against, the scope cannot be kept: refuse.
     request.protection.only_netns = netns_inode(getpid());

@@ -142,6 +142,13 @@ grpc::Status AgentGrpcService::Apply(grpc::ServerContext* ctx, const v1::ApplyRe
     in.containers = std::move(containers->containers);
     in.max_containers = containers->max_containers;
     in.protected_containers = std::move(containers->protected_containers);
+    if (request->protected_paths_size() > 64)
+      return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                          fmt::format("protected_paths has {} entries; at most 64 are taken",
+                                      request->protected_paths_size())};
+    in.max_memory = request->max_memory().substr(0, 64);
+    for (const std::string& p : request->protected_paths())
+      in.protected_paths.push_back(p.substr(0, 4097));
     if (request->duration_ms() > 0) {
       if (request->duration_ms() > 365ULL * 24 * 3600 * 1000)
         return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "duration_ms is over a year"};

@@ -41,6 +41,10 @@ struct ApplyInput {
   // The scenario's blast_radius.protected_containers, in addition to the agent's
   // policy.protected_containers.
   std::vector<ContainerSelector> protected_containers;
+  // The scenario's blast_radius.max_memory as written ("" for none) and protected_paths; checked
+  // in fault_request.cpp.
+  std::string max_memory;
+  std::vector<std::string> protected_paths;
 };
 
 inline ServiceError invalid(std::string message) {

@@ -101,9 +101,13 @@ int plan_command(const std::string& file, const std::optional<std::string>& inve
         out += fmt::format("      pid {:<7} {}\n", p.pid, p.cmdline.empty() ? p.comm : p.cmdline);
       for (const Excluded& e : reach.resolution.excluded)
         out += fmt::format("      pid {:<7} excluded: {}\n", e.process.pid, e.reason);
+    } else if (!f.target.empty()) {
+      out += fmt::format("    target '{}': {}\n", f.target,
+                         s.target(f.target)->processes.describe());
     } else {
       out += "    target: this host\n";
     }
+    for (const std::string& line : reach.resources) out += fmt::format("    would {}\n", line);
     if (!reach.problem.empty()) out += fmt::format("    REFUSED: {}\n", reach.problem);
   }
   if (inventory_file) out += "\n" + format_host_summary(s, *hosts);

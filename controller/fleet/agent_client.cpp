@@ -193,6 +193,8 @@ void AgentClient::apply_async(const RemoteFault& f, Duration timeout, Answer<Fau
                                       .max_containers = f.max_containers,
                                       .protected_containers = f.protected_containers},
                request);
+  request.set_max_memory(f.max_memory);
+  for (const std::string& p : f.protected_paths) request.add_protected_paths(p);
   impl_->start<FaultReport, v1::ApplyRequest, v1::FaultStatus>(
       fmt::format("apply {}", f.fault_id), timeout, std::move(request),
       [](auto& stub, auto* ctx, auto* req, auto* reply, auto cb) {

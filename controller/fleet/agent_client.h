@@ -61,6 +61,9 @@ struct RemoteFault {
   int64_t max_containers = 0;  // the scenario's blast_radius.max_containers, per host
   // The scenario's blast_radius.protected_containers, beside the agent's own policy's.
   std::vector<ContainerSelector> protected_containers;
+  // The scenario's blast_radius.max_memory as written ("" for none) and protected_paths.
+  std::string max_memory;
+  std::vector<std::string> protected_paths;
 };
 
 struct RenewResult {

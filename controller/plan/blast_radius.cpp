@@ -62,6 +62,36 @@ void reach_containers(const Scenario& s, const FaultSpec& f, const TargetGroup& 
   }
 }
 
+// A resource kind's reach on this host, as the kind itself checks it before applying: what it
+// would take, or why it is refused (a bound, a protected filesystem, more than the host has).
+void reach_resources(const Scenario& s, const FaultSpec& f, const InjectorDescriptor& d,
+                     const TargetGroup* group, FaultReach& reach) {
+  FaultRequest request;
+  request.id = f.name;
+  request.kind = f.kind;
+  request.params = f.params;
+  request.duration = f.duration;
+  request.resource_bounds = s.blast_radius.resources;
+  request.protection = s.blast_radius.protection;
+  if (group != nullptr) request.selector = group->processes;
+  std::vector<std::optional<ContainerScope>> where;
+  if (reach.containers)
+    for (const ContainerReach& c : reach.container_reach) where.emplace_back(c.container);
+  else
+    where.emplace_back(std::nullopt);
+  for (const auto& container : where) {
+    request.container = container;
+    auto line = d.reach_check(request);
+    if (!line) {
+      reach.problem = container ? fmt::format("{}: {}", container->describe(), line.error().message)
+                                : line.error().message;
+      return;
+    }
+    reach.resources.push_back(container ? fmt::format("{}: {}", container->describe(), *line)
+                                        : std::move(*line));
+  }
+}
+
 }  // namespace
 
 BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
@@ -118,6 +148,8 @@ BlastRadiusVerdict check_blast_radius(const Scenario& s, const Timeline& t) {
               reach.would_affect, s.blast_radius.max_processes);
       }
     }
+    if (d != nullptr && d->reach_check != nullptr && reach.problem.empty())
+      reach_resources(s, f, *d, group, reach);
     if (!reach.problem.empty())
       v.problems.push_back(fmt::format("fault '{}': {}", f.name, reach.problem));
     v.faults.push_back(std::move(reach));

@@ -32,6 +32,9 @@ struct FaultReach {
   std::optional<ContainerResolution> containers;
   std::vector<ContainerReach> container_reach;
   int64_t would_affect_containers = 0;
+  // A resource kind: what it would take on this host (its reach_check), one line per container
+  // for a container target, else one.
+  std::vector<std::string> resources;
   std::string problem;  // "" when within bounds
 };
 

@@ -63,6 +63,9 @@ SiteApply AgentSite::apply(const RunFault& fault, const RunWait& wait) {
   rf.containers = fault.containers;
   rf.max_containers = scenario_.blast_radius.max_containers;
   rf.protected_containers = scenario_.blast_radius.container_protection.selectors;
+  if (const auto& m = scenario_.blast_radius.resources.max_memory) rf.max_memory = m->text();
+  for (const ProtectedPath& p : scenario_.blast_radius.resources.protected_paths)
+    rf.protected_paths.push_back(p.path);
   if (!wait(fault.scheduled)) return {.stopped = true};
   const auto results = remote_.apply(plan_.faults[fault.index].agents, rf);
   SiteApply out;

@@ -37,6 +37,7 @@ SiteApply LocalSite::apply(const RunFault& fault, const RunWait& wait) {
   request.seed = fault.seed;
   request.max_processes = blast_radius_.max_processes;
   request.protection = blast_radius_.protection;
+  request.resource_bounds = blast_radius_.resources;
   const auto failed = [&](const std::string& message) {
     return SiteApply{.errors = {message},
                      .run_error = fmt::format("fault '{}' could not be injected: {}", f.name,

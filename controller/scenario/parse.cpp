@@ -38,7 +38,8 @@ constexpr std::string_view kTopKeys[] = {
 constexpr std::string_view kTargetKeys[] = {"host", "hosts", "containers", "pods", "processes"};
 constexpr std::string_view kBlastKeys[] = {"max_duration",     "max_processes", "max_hosts",
                                            "max_host_percent", "protected",     "max_containers",
-                                           "protected_containers"};
+                                           "protected_containers", "max_memory",
+                                           "protected_paths"};
 constexpr std::string_view kStopKeys[] = {"probe", "consecutive_failures", "failed_ratio_above",
                                           "min_checks"};
 constexpr std::string_view kFaultCommonKeys[] = {"name", "target", "at", "duration"};
@@ -169,6 +170,7 @@ class ScenarioParser {
         host_share(r_, node, "max_host_percent", "blast_radius.max_host_percent");
     // Hosts are bounded by default, as processes are; a share alone is bound enough.
     if (!node["max_hosts"] && !node["max_host_percent"]) s.blast_radius.max_hosts = 1;
+    parse_resource_bounds(node, s.blast_radius.resources);
     if (node["protected"] && r_.sequence(node["protected"], "blast_radius.protected")) {
       // Each goes to every agent the run uses, which takes no more than this.
       if (node["protected"].size() > kMaxProtectedSelectors)
@@ -179,6 +181,37 @@ class ScenarioParser {
       for (const yaml::Node& p : node["protected"])
         s.blast_radius.protection.selectors.push_back(
             parse_selector(r_, p, fmt::format("blast_radius.protected[{}]", i++)));
+    }
+  }
+
+  // max_memory: "2GiB" or "50%" (of each host's memory); protected_paths: filesystems that no
+  // resource fault may fill, stress or throttle.
+  void parse_resource_bounds(const yaml::Node& node, ResourceBounds& bounds) {
+    if (auto text = r_.text(node, "max_memory", "blast_radius.max_memory")) {
+      if (auto b = parse_memory_bound(*text))
+        bounds.max_memory = *b;
+      else
+        r_.error(node["max_memory"],
+                 fmt::format("blast_radius.max_memory: {}", b.error().message));
+    }
+    const yaml::Node paths = node["protected_paths"];
+    if (!paths || !r_.sequence(paths, "blast_radius.protected_paths")) return;
+    if (paths.size() > kMaxProtectedSelectors)
+      r_.error(paths, fmt::format("blast_radius.protected_paths has {} entries; at most {} are "
+                                  "allowed",
+                                  paths.size(), kMaxProtectedSelectors));
+    size_t i = 0;
+    for (const yaml::Node& p : paths) {
+      const std::string what = fmt::format("blast_radius.protected_paths[{}]", i++);
+      if (!p.is_scalar()) {
+        r_.error(p, fmt::format("{} must be a path, e.g. /var/lib/postgresql", what));
+        continue;
+      }
+      if (auto ok = check_protected_path_text(p.scalar()); !ok) {
+        r_.error(p, fmt::format("{}: {}", what, ok.error().message));
+        continue;
+      }
+      bounds.protected_paths.push_back({p.scalar(), "blast_radius.protected_paths"});
     }
   }
 

@@ -14,6 +14,7 @@
 #include "injectors/params/params.h"
 #include "injectors/process/selector.h"
 #include "injectors/process/targets.h"
+#include "injectors/resource/resource_bounds.h"
 #include "probes/probe_spec.h"
 
 namespace faultline {
@@ -54,6 +55,8 @@ struct BlastRadius {
   int64_t max_containers = 1;  // per fault (on each host), as max_processes
   Protection protection;       // in addition to what is always protected
   ContainerProtection container_protection;  // blast_radius.protected_containers
+  // blast_radius.max_memory and blast_radius.protected_paths, for the resource kinds.
+  ResourceBounds resources;
   // The inventory hosts the whole run may touch (every fault's hosts together). When a
   // scenario gives neither bound, max_hosts is 1, as max_processes is.
   std::optional<int64_t> max_hosts;

@@ -33,6 +33,41 @@ Result<void> check_one(int64_t bytes, const std::optional<MemoryBound>& bound,
 
 }  // namespace
 
+Result<MemoryBound> parse_memory_bound(std::string_view text) {
+  MemoryBound out;
+  if (text.ends_with('%')) {
+    auto p = parse_percent(text);
+    if (!p) return std::unexpected(p.error());
+    if (p->basis_points < 1 || p->basis_points > 10000)
+      return fail("a share of the host's memory must be between 0.01% and 100% (got {})",
+                  format_percent(*p));
+    out.percent = *p;
+    return out;
+  }
+  auto b = parse_byte_size(text);
+  if (!b) return fail("{}; or a share of the host's memory such as 50%", b.error().message);
+  if (b->bytes <= 0) return fail("must be above 0 (got {})", text);
+  out.bytes = b->bytes;
+  return out;
+}
+
+Result<void> check_protected_path_text(std::string_view path) {
+  const auto bad = [&] {
+    return fail("'{}' is not an absolute path without '.' or '..' parts; write e.g. /var/lib/postgresql",
+                path);
+  };
+  if (!path.starts_with('/') || path.size() > 4096 || path.find('\0') != std::string_view::npos)
+    return bad();
+  for (size_t start = 1; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view part = path.substr(start, end - start);
+    if (part == "." || part == "..") return bad();
+    start = end + 1;
+  }
+  return {};
+}
+
 std::string MemoryBound::text() const {
   if (bytes) return format_byte_size(ByteSize{*bytes});
   return percent ? format_percent(*percent) : "none";

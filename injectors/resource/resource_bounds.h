@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/percent.h"
@@ -37,6 +38,13 @@ struct ResourceBounds {
   // is on the same filesystem (st_dev) as one of these.
   std::vector<ProtectedPath> protected_paths;
 };
+
+// "2GiB" (a size, core/byte_size.h, above 0) or "50%" (of MemTotal, 0.01% to 100%).
+Result<MemoryBound> parse_memory_bound(std::string_view text);
+
+// A protected path as written: absolute, without "." or ".." parts, at most 4096 characters.
+// It need not exist (it is looked up on the host where the fault runs).
+Result<void> check_protected_path_text(std::string_view path);
 
 // The host's MemTotal in bytes (/proc/meminfo); nullopt when it cannot be read.
 std::optional<int64_t> host_memory_total();

@@ -68,8 +68,8 @@ TEST_CASE("unknown keys are refused at their place, with the key that was probab
         std::vector<std::string>{
             "/etc/fl/agent.yaml:4:3: error: unknown key 'max_fault' in policy (did you mean "
             "'max_faults'?); allowed keys: allowed_kinds, protected_processes, "
-            "protected_containers, protected_interfaces, max_duration, max_faults, "
-            "allow_command_probes"});
+            "protected_containers, protected_interfaces, max_memory, protected_paths, "
+            "max_duration, max_faults, allow_command_probes"});
   CHECK(errors_of(std::string(kLoopback) + "lease: {defualt: 5s}\n") ==
         std::vector<std::string>{
             "/etc/fl/agent.yaml:3:9: error: unknown key 'defualt' in lease (did you mean "
@@ -344,4 +344,20 @@ TEST_CASE("a bad protected container is refused at its place", "[agent-config]")
   CHECK(errors_of(labels) ==
         std::vector<std::string>{"/etc/fl/agent.yaml:6:9: error: policy.protected_containers[0]."
                                  "labels has 65 labels; at most 64 are taken"});
+}
+
+TEST_CASE("policy.max_memory and policy.protected_paths bound the resource faults",
+          "[agent-config]") {
+  const AgentConfig c = parse_valid(std::string(kLoopback) +
+                                    "policy:\n  max_memory: 25%\n  protected_paths: [/, /var/lib/db]\n");
+  REQUIRE(c.policy.max_memory.has_value());
+  CHECK(c.policy.max_memory->percent == Percent::whole(25));
+  CHECK(c.policy.protected_paths == std::vector<std::string>{"/", "/var/lib/db"});
+  CHECK(parse_valid(std::string(kLoopback) + "policy: {max_memory: 2GiB}\n").policy.max_memory->bytes ==
+        2LL * 1024 * 1024 * 1024);
+  CHECK(errors_of(std::string(kLoopback) + "policy:\n  max_memory: 0\n  protected_paths: [db]\n") ==
+        std::vector<std::string>{
+            "/etc/fl/agent.yaml:4:15: error: policy.max_memory: must be above 0 (got 0)",
+            "/etc/fl/agent.yaml:5:21: error: policy.protected_paths[0]: 'db' is not an absolute "
+            "path without '.' or '..' parts; write e.g. /var/lib/postgresql"});
 }

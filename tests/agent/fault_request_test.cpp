@@ -164,3 +164,39 @@ TEST_CASE("an agent scoped to its own network namespace refuses container faults
         "when scope.netns is 'own' (each has a network namespace of "
         "its own)");
 }
+
+TEST_CASE("a request's resource bounds are checked and joined with the agent's policy",
+          "[agent-request]") {
+  AgentConfig config;
+  config.policy.max_memory = MemoryBound{.bytes = 1LL << 30};
+  config.policy.protected_paths = {"/var/lib/db"};
+  ApplyInput in;
+  in.owner = "run-1";
+  in.fault_id = "burn";
+  in.kind = "cpu_stress";
+  in.duration = 10s;
+  in.max_memory = "50%";
+  in.protected_paths = {"/srv"};
+  auto request = build_fault_request(in, config);
+  REQUIRE(request);
+  const ResourceBounds& b = request->resource_bounds;
+  CHECK(b.max_memory->percent == Percent::whole(50));
+  CHECK(b.agent_max_memory->bytes == 1LL << 30);
+  REQUIRE(b.protected_paths.size() == 2);
+  CHECK(b.protected_paths[0].path == "/srv");
+  CHECK(b.protected_paths[0].source == "blast_radius.protected_paths");
+  CHECK(b.protected_paths[1].path == "/var/lib/db");
+  CHECK(b.protected_paths[1].source == "the agent's policy.protected_paths");
+  // A controller cannot loosen the agent's bound: both are checked.
+  CHECK(check_memory_bound(2LL << 30, b).error().message ==
+        "would hold 2.00 GiB of memory, more than the agent's policy.max_memory 1GiB; ask for "
+        "less or raise it");
+
+  in.max_memory = "lots";
+  CHECK(refusal(in, config).starts_with("max_memory: 'lots' is not a size"));
+  in.max_memory = "";
+  in.protected_paths = {"/srv", "../etc"};
+  CHECK(refusal(in, config) ==
+        "protected_paths[1]: '../etc' is not an absolute path without '.' or '..' parts; write "
+        "e.g. /var/lib/postgresql");
+}
