@@ -67,18 +67,15 @@ FillFile::~FillFile() {
   (void)release();
 }
 
-// Allocates `bytes` more at the end of the file; returns how many were allocated (fewer on
-// ENOSPC, which it records in `outcome`).
-Result<int64_t> FillFile::allocate(int64_t bytes, FillOutcome& outcome) {
+// Allocates `bytes` more at the end of the file; false when the filesystem said ENOSPC first
+// (what was allocated before it stays, counted in st_blocks).
+Result<bool> FillFile::allocate(int64_t bytes, FillOutcome& outcome) {
   if (!use_write_) {
     if (::fallocate(fd_, 0, offset_, bytes) == 0) {
       offset_ += bytes;
-      return bytes;
+      return true;
     }
-    if (errno == ENOSPC) {
-      outcome.stopped_by = "ENOSPC";
-      return 0;
-    }
+    if (errno == ENOSPC) return false;
     if (errno != EOPNOTSUPP) return fail("fallocate: {}", std::strerror(errno));
     // No fallocate here (ext4 without extents, some network filesystems): write data that
     // compression cannot shrink.
@@ -96,10 +93,7 @@ Result<int64_t> FillFile::allocate(int64_t bytes, FillOutcome& outcome) {
     const auto n = static_cast<size_t>(std::min<int64_t>(bytes - written, kWriteBuffer));
     const ssize_t w = ::pwrite(fd_, random_.data(), n, offset_);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == ENOSPC) {
-      outcome.stopped_by = "ENOSPC";
-      break;
-    }
+    if (w < 0 && errno == ENOSPC) break;
     if (w < 0) return fail("write: {}", std::strerror(errno));
     offset_ += w;
     written += w;
@@ -108,15 +102,17 @@ Result<int64_t> FillFile::allocate(int64_t bytes, FillOutcome& outcome) {
   // only exact once the data is on disk.
   if (::fdatasync(fd_) != 0) {
     if (errno != ENOSPC) return fail("fdatasync: {}", std::strerror(errno));
-    outcome.stopped_by = "ENOSPC";
+    return false;
   }
-  return written;
+  return written == bytes;
 }
 
 Result<FillOutcome> FillFile::fill(const std::string& dir, const FillTarget& target) {
   FillOutcome outcome{.method = use_write_ ? "write" : "fallocate", .stopped_by = "target"};
   const TimePoint start = Clock::now();
+  int64_t limit = kChunk;
   int64_t previous_gap = INT64_MAX;
+  bool last_fitted = true;
   while (true) {
     const FsSpace space = FL_TRY(read_fs_space(dir));
     const int64_t gap = free_in(space, target.of) - target.target_free;
@@ -124,15 +120,22 @@ Result<FillOutcome> FillFile::fill(const std::string& dir, const FillTarget& tar
     if (gap < space.block_size) break;
     // A filesystem whose free space does not follow what it allocates (compression, thin
     // provisioning underneath) would be filled for ever: stop and say so.
-    if (gap >= previous_gap) {
+    if (last_fitted && gap >= previous_gap) {
       outcome.stopped_by = "no progress";
       break;
     }
     previous_gap = gap;
-    const int64_t chunk = std::min(kChunk, gap / space.block_size * space.block_size);
+    const int64_t chunk = std::min(limit, gap / space.block_size * space.block_size);
     ++outcome.chunks;
-    FL_TRY(allocate(chunk, outcome));
-    if (outcome.stopped_by == "ENOSPC") break;
+    last_fitted = FL_TRY(allocate(chunk, outcome));
+    if (last_fitted) continue;
+    // ENOSPC before the target: xfs reserves the whole range and its metadata up front, so a
+    // chunk the size of what is free does not fit while half of it does. Down to one block.
+    if (chunk <= space.block_size) {
+      outcome.stopped_by = "ENOSPC";
+      break;
+    }
+    limit = std::max(space.block_size, chunk / 2 / space.block_size * space.block_size);
   }
   outcome.took = Clock::now() - start;
   return outcome;

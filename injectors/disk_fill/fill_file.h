@@ -55,7 +55,7 @@ class FillFile {
 
  private:
   FillFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  Result<int64_t> allocate(int64_t bytes, FillOutcome& outcome);
+  Result<bool> allocate(int64_t bytes, FillOutcome& outcome);
   int fd_ = -1;
   std::string path_;  // empty for an O_TMPFILE
   int64_t offset_ = 0;
