@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::string_view kOfChoices[] = {"avail", "size"};
 constexpr std::string_view kFileChoices[] = {"tmpfile", "named"};
-constexpr int64_t kMaxBytes = int64_t{1} << 62;
+constexpr int64_t kMaxBytes = int64_t{1} << 50;  // 1024TiB
 
 constexpr ParamSpec kParams[] = {
     {.name = "path",

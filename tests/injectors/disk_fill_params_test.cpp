@@ -54,7 +54,8 @@ TEST_CASE("disk_fill is a host fault with a required duration and a reach check"
 TEST_CASE("disk_fill parameters: path and one amount; of avail and file tmpfile by default") {
   ParsedParams none = parse({});
   REQUIRE(none.errors.size() == 1);
-  CHECK(none.errors[0].message == "fault 'fill' needs parameter 'path'");
+  CHECK(none.errors[0].message == "fault 'fill' needs the parameter 'path' (a directory on the filesystem to fill, "
+        "e.g. /var/lib/app)");
   ParsedParams p = parse({{"path", "/mnt/data"}, {"leave", "1MiB"}});
   REQUIRE(p.errors.empty());
   CHECK(p.params.bytes("leave") == kMiB);
@@ -72,7 +73,7 @@ TEST_CASE("disk_fill refuses bad values with messages that quote them") {
     return p.errors[0].message;
   };
   CHECK(first_error({{"path", "/d"}, {"bytes", "0"}}) ==
-        "bytes must be between 1 and 4EiB (got 0)");
+        "bytes must be between 1 and 1024TiB (got 0)");
   CHECK(first_error({{"path", "/d"}, {"percent", "0"}}) ==
         "percent must be between 0.01% and 100% (got 0%)");
   CHECK(first_error({{"path", "/d"}, {"percent", "101%"}}) ==
