@@ -76,12 +76,13 @@ Result<void> host_check(const Params& params) {
   const std::string& path = params.text("path");
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    return fail("disk_fill path {}: {}; give an existing directory on the filesystem to fill",
-                path, std::strerror(errno));
+    return fail("disk_fill path {}: {}; give an existing directory on the filesystem to fill", path,
+                std::strerror(errno));
   if (!S_ISDIR(st.st_mode))
-    return fail("disk_fill path {} is not a directory; give a directory on the filesystem to "
-                "fill",
-                path);
+    return fail(
+        "disk_fill path {} is not a directory; give a directory on the filesystem to "
+        "fill",
+        path);
   return {};
 }
 
@@ -102,8 +103,8 @@ Result<std::string> reach_check(const FaultRequest& request) {
   const bool tmpfile = FL_TRY(uses_tmpfile(params));
   const std::string fs = describe_filesystem(path);
   return fmt::format(
-      "fill {}{} from {} free to {} free ({}): {}, in {}", path,
-      fs.empty() ? "" : " (" + fs + ")", human_bytes(static_cast<double>(target.free_before)),
+      "fill {}{} from {} free to {} free ({}): {}, in {}", path, fs.empty() ? "" : " (" + fs + ")",
+      human_bytes(static_cast<double>(target.free_before)),
       human_bytes(static_cast<double>(target.target_free)), describe_view(of),
       human_bytes(static_cast<double>(target.fill_bytes())),
       tmpfile ? "an O_TMPFILE held open"
@@ -152,8 +153,8 @@ class DiskFill final : public Fault {
     if (filled_->avail < kProbeWriteBytes)
       during_ = FL_TRY(write_as_nobody(path_));
     else
-      during_ = WriteAttempt{.why_not = fmt::format(
-                                 "{} is still available to unprivileged users, enough for the "
+      during_ = WriteAttempt{
+          .why_not = fmt::format("{} is still available to unprivileged users, enough for the "
                                  "{} probe write",
                                  human_bytes(static_cast<double>(filled_->avail)),
                                  human_bytes(static_cast<double>(kProbeWriteBytes)))};
@@ -215,13 +216,13 @@ class DiskFill final : public Fault {
 
   std::string summary() const override {
     if (!outcome_ || !filled_) return fmt::format("{} not filled", path_);
-    std::string out = fmt::format(
-        "filled {} with {} ({}, {:.0f} ms) from {} to {} free, target {} ({})", path_,
-        human_bytes(static_cast<double>(allocated_)),
-        planned_file_.empty() ? "O_TMPFILE" : "named file", to_ms(outcome_->took),
-        human_bytes(static_cast<double>(free_in(*before_, of_))),
-        human_bytes(static_cast<double>(free_in(*filled_, of_))),
-        human_bytes(static_cast<double>(target_->target_free)), describe_view(of_));
+    std::string out =
+        fmt::format("filled {} with {} ({}, {:.0f} ms) from {} to {} free, target {} ({})", path_,
+                    human_bytes(static_cast<double>(allocated_)),
+                    planned_file_.empty() ? "O_TMPFILE" : "named file", to_ms(outcome_->took),
+                    human_bytes(static_cast<double>(free_in(*before_, of_))),
+                    human_bytes(static_cast<double>(free_in(*filled_, of_))),
+                    human_bytes(static_cast<double>(target_->target_free)), describe_view(of_));
     if (outcome_->stopped_by != "target") out += "; stopped by " + outcome_->stopped_by;
     if (during_ && during_->checked) out += "; a write as nobody got " + during_->outcome;
     if (after_write_ && after_write_->checked)
@@ -255,8 +256,7 @@ class DiskFill final : public Fault {
       auto read = read_fs_space(path_);
       if (!read) return now;
       now = *read;
-      if (free_in(*now, of_) >= free_in(*before_, of_) - kTargetTolerance ||
-          Clock::now() >= until)
+      if (free_in(*now, of_) >= free_in(*before_, of_) - kTargetTolerance || Clock::now() >= until)
         return now;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -21,7 +21,7 @@ Result<bool> tmpfile_supported(const std::string& dir);
 std::string reserve_fill_file_path(const std::string& dir);
 
 struct FillOutcome {
-  std::string method;        // "fallocate", or "write" (incompressible data) where it is not supported
+  std::string method;  // "fallocate", or "write" (incompressible data) where it is not supported
   // "target"; "ENOSPC" (what was allocated is kept and counted); "no progress" (the free
   // space did not go down after a chunk).
   std::string stopped_by;

@@ -40,9 +40,12 @@ std::string describe_view(FillOf of) {
 
 std::string FillAmount::text() const {
   switch (mode) {
-    case Mode::Bytes: return "bytes " + format_byte_size(ByteSize{bytes});
-    case Mode::Percent: return "percent " + format_percent(percent);
-    case Mode::Leave: return "leave " + format_byte_size(ByteSize{bytes});
+    case Mode::Bytes:
+      return "bytes " + format_byte_size(ByteSize{bytes});
+    case Mode::Percent:
+      return "percent " + format_percent(percent);
+    case Mode::Leave:
+      return "leave " + format_byte_size(ByteSize{bytes});
   }
   return "";
 }
@@ -61,8 +64,7 @@ Result<FillTarget> compute_fill_target(const FillAmount& amount, FillOf of, cons
       break;
     case FillAmount::Mode::Leave:
       if (amount.bytes >= t.free_before)
-        return fail("{}: not more than {}, so there is nothing to fill", free_text,
-                    amount.text());
+        return fail("{}: not more than {}, so there is nothing to fill", free_text, amount.text());
       t.target_free = amount.bytes;
       break;
     case FillAmount::Mode::Percent: {
@@ -74,9 +76,10 @@ Result<FillTarget> compute_fill_target(const FillAmount& amount, FillOf of, cons
         const double used = total > 0 ? 100.0 * static_cast<double>(total - t.free_before) /
                                             static_cast<double>(total)
                                       : 100.0;
-        return fail("{} is already {:.1f}% used ({}): not less than {}, so there is nothing to "
-                    "fill",
-                    path, used, describe_view(of), amount.text());
+        return fail(
+            "{} is already {:.1f}% used ({}): not less than {}, so there is nothing to "
+            "fill",
+            path, used, describe_view(of), amount.text());
       }
       break;
     }
@@ -100,8 +103,8 @@ std::string describe_filesystem(const std::string& dir) {
     std::string id, parent, majmin, root, mount_point;
     fields >> id >> parent >> majmin >> root >> mount_point;
     if (majmin != dev) continue;
-    const bool holds = mount_point == "/" || real == mount_point ||
-                       real.starts_with(mount_point + "/");
+    const bool holds =
+        mount_point == "/" || real == mount_point || real.starts_with(mount_point + "/");
     if (!holds || mount_point.size() < best_length) continue;
     const size_t dash = line.find(" - ");
     if (dash == std::string::npos) continue;

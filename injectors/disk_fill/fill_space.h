@@ -35,8 +35,8 @@ std::string describe_view(FillOf of);
 // One of the three ways to say how much to fill.
 struct FillAmount {
   enum class Mode { Bytes, Percent, Leave } mode = Mode::Bytes;
-  int64_t bytes = 0;   // Bytes: fill this much; Leave: leave this much free
-  Percent percent{};   // Percent: fill until this share of total_in() is used
+  int64_t bytes = 0;         // Bytes: fill this much; Leave: leave this much free
+  Percent percent{};         // Percent: fill until this share of total_in() is used
   std::string text() const;  // "bytes 512MiB", "percent 90%", "leave 1MiB"
 };
 

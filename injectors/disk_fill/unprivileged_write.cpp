@@ -66,8 +66,8 @@ Result<WriteAttempt> write_as_nobody(const std::string& dir) {
   const int code = WEXITSTATUS(status);
   if (code == kCannotDrop) return fail("cannot become nobody (uid {}) to write in {}", uid, dir);
   if (code == kCannotCreate)
-    return WriteAttempt{.why_not = fmt::format("nobody (uid {}) may not create a file in {}",
-                                               uid, dir)};
+    return WriteAttempt{.why_not =
+                            fmt::format("nobody (uid {}) may not create a file in {}", uid, dir)};
   if (code == 0) return WriteAttempt{.checked = true, .outcome = "ok"};
   const char* name = ::strerrorname_np(code);
   return WriteAttempt{.checked = true, .outcome = name ? name : fmt::format("errno {}", code)};

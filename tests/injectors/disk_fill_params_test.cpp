@@ -39,8 +39,8 @@ std::vector<std::string> problems(const Pairs& pairs) {
 using Strings = std::vector<std::string>;
 
 // An ext4 of 1000 blocks of 4 KiB: 600 free, 550 of them available (50 reserved for root).
-constexpr FsSpace kExt4{.block_size = 4096, .size = 1000 * 4096, .free = 600 * 4096,
-                        .avail = 550 * 4096};
+constexpr FsSpace kExt4{
+    .block_size = 4096, .size = 1000 * 4096, .free = 600 * 4096, .avail = 550 * 4096};
 
 }  // namespace
 
@@ -54,7 +54,8 @@ TEST_CASE("disk_fill is a host fault with a required duration and a reach check"
 TEST_CASE("disk_fill parameters: path and one amount; of avail and file tmpfile by default") {
   ParsedParams none = parse({});
   REQUIRE(none.errors.size() == 1);
-  CHECK(none.errors[0].message == "fault 'fill' needs the parameter 'path' (a directory on the filesystem to fill, "
+  CHECK(none.errors[0].message ==
+        "fault 'fill' needs the parameter 'path' (a directory on the filesystem to fill, "
         "e.g. /var/lib/app)");
   ParsedParams p = parse({{"path", "/mnt/data"}, {"leave", "1MiB"}});
   REQUIRE(p.errors.empty());
@@ -108,11 +109,9 @@ TEST_CASE("disk_fill targets: bytes, leave and percent, of avail and of size") {
   CHECK(target({.mode = Mode::Leave, .bytes = 0}, FillOf::Size) == 0);
   // percent of avail is df's Use%: used 400 blocks of used + avail = 950; 90% used of 950 is
   // 855, so 95 blocks stay available.
-  CHECK(target({.mode = Mode::Percent, .percent = Percent::whole(90)}, FillOf::Avail) ==
-        95 * 4096);
+  CHECK(target({.mode = Mode::Percent, .percent = Percent::whole(90)}, FillOf::Avail) == 95 * 4096);
   // percent of size: 90% of 1000 blocks used, 100 blocks free (50 of them root's reserve).
-  CHECK(target({.mode = Mode::Percent, .percent = Percent::whole(90)}, FillOf::Size) ==
-        100 * 4096);
+  CHECK(target({.mode = Mode::Percent, .percent = Percent::whole(90)}, FillOf::Size) == 100 * 4096);
   // A share that does not fall on a byte: the used part rounds down, so the free part up.
   const FsSpace odd{.block_size = 1, .size = 1001, .free = 1001, .avail = 1001};
   CHECK(REQUIRE_VALUE(compute_fill_target({.mode = Mode::Percent, .percent = Percent{3333}},
@@ -137,9 +136,9 @@ TEST_CASE("disk_fill refuses a target with nothing to fill, naming the view") {
         "/mnt is already 40.0% used (of: size, statvfs f_bfree: root's reserve included): not "
         "less than percent 40%, so there is nothing to fill");
   // All that is available: allowed, down to 0.
-  CHECK(compute_fill_target({.mode = Mode::Bytes, .bytes = 550 * 4096}, FillOf::Avail, kExt4,
-                            "/mnt")
-            ->target_free == 0);
+  CHECK(
+      compute_fill_target({.mode = Mode::Bytes, .bytes = 550 * 4096}, FillOf::Avail, kExt4, "/mnt")
+          ->target_free == 0);
 }
 
 TEST_CASE("disk_fill's host check: the path must exist and be a directory") {
@@ -161,7 +160,8 @@ TEST_CASE("disk_fill's host check: the path must exist and be a directory") {
   std::filesystem::remove(file);
   REQUIRE_FALSE(not_dir);
   CHECK(not_dir.error().message ==
-        "disk_fill path " + file + " is not a directory; give a directory on the filesystem to fill");
+        "disk_fill path " + file +
+            " is not a directory; give a directory on the filesystem to fill");
 }
 
 }  // namespace faultline

@@ -130,8 +130,8 @@ TEST_CASE("disk_fill reaches bytes, percent and leave within 1 MiB, of avail and
           const FsSpace before = space_of(dir);
           // Each asks for what leaves 3 MiB in the view, worked out here from statvfs alone.
           const int64_t free_before = free_in(before, of);
-          const int64_t total = of == FillOf::Avail ? before.size - before.free + before.avail
-                                                    : before.size;
+          const int64_t total =
+              of == FillOf::Avail ? before.size - before.free + before.avail : before.size;
           std::string value;
           int64_t expected_target = 0;
           if (std::string(mode) == "bytes") {
@@ -238,8 +238,9 @@ TEST_CASE("disk_fill says why the unprivileged write was not checked", "[disk_fi
     INFO(o.dump());
     CHECK_FALSE(o.contains("unprivileged_write_during"));
     const std::string why = o.value("unprivileged_write_during_not_checked", "");
-    CHECK(why.ends_with(" is still available to unprivileged users, enough for the 1.00 MiB "
-                        "probe write"));
+    CHECK(
+        why.ends_with(" is still available to unprivileged users, enough for the 1.00 MiB "
+                      "probe write"));
   }
   SECTION("nobody may not write there") {
     ::chmod(dir.c_str(), 0755);
@@ -257,7 +258,8 @@ TEST_CASE("disk_fill with file: named holds a visible file in its undo plan, rem
   auto s = scratch(kFilesystems[0]);
   const std::string dir = s->mount_point();
   const FsSpace before = space_of(dir);
-  auto fault = REQUIRE_VALUE(create_fault(fill_request(dir, {{"leave", "2MiB"}, {"file", "named"}})));
+  auto fault =
+      REQUIRE_VALUE(create_fault(fill_request(dir, {{"leave", "2MiB"}, {"file", "named"}})));
   REQUIRE_OK(fault->prepare());
   // Named before it exists: the plan is complete before apply touches anything.
   const nlohmann::json plan = fault->undo_plan();
@@ -303,8 +305,7 @@ TEST_CASE("disk_fill's named file is removed by its undo step alone", "[disk_fil
   REQUIRE(perform_undo_plan(plan).empty());  // idempotent: already gone is success
 }
 
-TEST_CASE("disk_fill writes incompressible data where fallocate is not supported",
-          "[disk_fill]") {
+TEST_CASE("disk_fill writes incompressible data where fallocate is not supported", "[disk_fill]") {
   skip_unless_root("mounts filesystems on loop devices");
   // ext4 without extents (as ext2/ext3 files are) has no fallocate: EOPNOTSUPP.
   const Fs no_extents{"ext4 without extents", ScratchKind::Ext4, 64, "-O ^extent,^64bit -m 0"};
@@ -332,9 +333,9 @@ TEST_CASE("disk_fill keeps and counts what it allocated when the filesystem says
   // allocating a block, which the fill reports as "no progress".
   auto s = scratch(kFilesystems[0]);
   const std::string dir = s->mount_point();
-  const std::string pool_file =
-      "/sys/fs/ext4/" + std::filesystem::path(s->device()).filename().string() +
-      "/reserved_clusters";
+  const std::string pool_file = "/sys/fs/ext4/" +
+                                std::filesystem::path(s->device()).filename().string() +
+                                "/reserved_clusters";
   int64_t pool_blocks = -1;
   std::ifstream(pool_file) >> pool_blocks;
   REQUIRE(pool_blocks > 0);
