@@ -2,6 +2,7 @@
 
 #include "injectors/bandwidth/bandwidth.h"
 #include "injectors/cpu_stress/cpu_stress.h"
+#include "injectors/disk_fill/disk_fill.h"
 #include "injectors/dns/dns.h"
 #include "injectors/injector.h"
 #include "injectors/network/network.h"
@@ -17,6 +18,7 @@ const InjectorDescriptor kInjectors[] = {
     process_kill_descriptor(), process_pause_descriptor(),      cpu_stress_descriptor(),
     network_descriptor(),      bandwidth_descriptor(),          network_partition_descriptor(),
     dns_descriptor(),
+    disk_fill_descriptor(),
 };
 
 }  // namespace

@@ -20,7 +20,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 TEST_CASE("faultline validate accepts every example scenario") {
   for (const char* name : {"nginx-demo.yaml", "process-kill-repeat.yaml", "cpu-stress.yaml",
                            "pause-freezer.yaml", "stop-conditions.yaml", "tcp-and-command.yaml",
-                           "network-partition.yaml"}) {
+                           "network-partition.yaml", "disk-full.yaml"}) {
     DYNAMIC_SECTION(name) {
       const auto r = run_command(
           {FAULTLINE_BINARY, "validate", std::string(FAULTLINE_SOURCE_DIR "/scenarios/") + name});
@@ -86,7 +86,7 @@ TEST_CASE("faultline inject refuses bad parameters with exit 2") {
   CHECK(r.exit_code == 2);
   CHECK(r.err == "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
                  "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, "
-                 "network, bandwidth, network_partition, dns\n");
+                 "network, bandwidth, network_partition, dns, disk_fill\n");
   r = run_command({FAULTLINE_BINARY, "inject", "network_partition", "--duration", "1s",
                    "ports=8080"});
   CHECK(r.exit_code == 2);
