@@ -5,6 +5,7 @@
 #include "injectors/disk_fill/disk_fill.h"
 #include "injectors/dns/dns.h"
 #include "injectors/injector.h"
+#include "injectors/memory_pressure/memory_pressure.h"
 #include "injectors/network/network.h"
 #include "injectors/network_partition/network_partition.h"
 #include "injectors/process_kill/process_kill.h"
@@ -18,6 +19,8 @@ const InjectorDescriptor kInjectors[] = {
     process_kill_descriptor(), process_pause_descriptor(),      cpu_stress_descriptor(),
     network_descriptor(),      bandwidth_descriptor(),          network_partition_descriptor(),
     dns_descriptor(),
+    // Resource faults (issue 12).
+    memory_pressure_descriptor(),
     disk_fill_descriptor(),
 };
 
