@@ -4,6 +4,8 @@
 #include "injectors/cpu_stress/cpu_stress.h"
 #include "injectors/dns/dns.h"
 #include "injectors/injector.h"
+#include "injectors/io_stress/io_stress.h"
+#include "injectors/io_throttle/io_throttle.h"
 #include "injectors/network/network.h"
 #include "injectors/network_partition/network_partition.h"
 #include "injectors/process_kill/process_kill.h"
@@ -17,6 +19,8 @@ const InjectorDescriptor kInjectors[] = {
     process_kill_descriptor(), process_pause_descriptor(),      cpu_stress_descriptor(),
     network_descriptor(),      bandwidth_descriptor(),          network_partition_descriptor(),
     dns_descriptor(),
+    // I/O faults (issue 12).
+    io_throttle_descriptor(),  io_stress_descriptor(),
 };
 
 }  // namespace
