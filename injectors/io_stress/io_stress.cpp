@@ -191,6 +191,13 @@ class IoStress final : public Fault {
       if (!now && cgroup_) now = read_io_counters(plan_.hierarchy, counted_dir(), plan_.device.numbers());
       if (now) out["io_stat_delta"] = (*now - *before_).to_json();
       out["io_stat_source"] = io_counters_source(plan_.hierarchy);
+      // v1's blkio.throttle.io_service* are kept by blk-throttle, which on recent kernels
+      // counts a cgroup's I/O only while some throttle rule is active on the device (seen
+      // here: zeros with no rule anywhere, counts with one).
+      if (!plan_.hierarchy.v2() && now && now->wbytes == before_->wbytes && now->rbytes == before_->rbytes)
+        out["io_stat_note"] = "cgroup v1's blkio.throttle.io_service_bytes counted nothing: "
+                              "blk-throttle counts only while a throttle rule is active on the "
+                              "device";
     }
     return out;
   }
