@@ -6,6 +6,8 @@
 #include "injectors/dns/dns.h"
 #include "injectors/injector.h"
 #include "injectors/memory_pressure/memory_pressure.h"
+#include "injectors/io_stress/io_stress.h"
+#include "injectors/io_throttle/io_throttle.h"
 #include "injectors/network/network.h"
 #include "injectors/network_partition/network_partition.h"
 #include "injectors/process_kill/process_kill.h"
@@ -19,9 +21,10 @@ const InjectorDescriptor kInjectors[] = {
     process_kill_descriptor(), process_pause_descriptor(),      cpu_stress_descriptor(),
     network_descriptor(),      bandwidth_descriptor(),          network_partition_descriptor(),
     dns_descriptor(),
-    // Resource faults (issue 12).
+    // Resource faults.
     memory_pressure_descriptor(),
     disk_fill_descriptor(),
+    io_throttle_descriptor(),  io_stress_descriptor(),
 };
 
 }  // namespace

@@ -247,7 +247,7 @@ TEST_CASE("a bad agent config is refused with its place, exit 2, before anything
                      config +
                      ":4:18: error: policy.allowed_kinds: unknown fault kind 'process_kil' (did "
                      "you mean 'process_kill'?); known kinds: process_kill, process_pause, "
-                     "cpu_stress, network, bandwidth, network_partition, dns, memory_pressure, disk_fill\n" +
+                     "cpu_stress, network, bandwidth, network_partition, dns, memory_pressure, disk_fill, io_throttle, io_stress\n" +
                      config +
                      ":5:15: error: policy.max_faults must be between 1 and 1000 (got 0)\n");
 }

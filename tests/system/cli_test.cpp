@@ -86,7 +86,7 @@ TEST_CASE("faultline inject refuses bad parameters with exit 2") {
   CHECK(r.exit_code == 2);
   CHECK(r.err == "faultline inject: error: unknown fault kind 'cpu_stres' (did you mean "
                  "'cpu_stress'?); known kinds: process_kill, process_pause, cpu_stress, "
-                 "network, bandwidth, network_partition, dns, memory_pressure, disk_fill\n");
+                 "network, bandwidth, network_partition, dns, memory_pressure, disk_fill, io_throttle, io_stress\n");
   r = run_command({FAULTLINE_BINARY, "inject", "network_partition", "--duration", "1s",
                    "ports=8080"});
   CHECK(r.exit_code == 2);
