@@ -138,6 +138,13 @@ int plan_command(const std::string& file, const std::optional<std::string>& inve
                      s.blast_radius.max_processes);
   if (!s.blast_radius.protection.selectors.empty())
     out += fmt::format(", {} protected selector(s)", s.blast_radius.protection.selectors.size());
+  if (const auto& m = s.blast_radius.resources.max_memory)
+    out += fmt::format(", max_memory {} per fault", m->text());
+  if (const auto& paths = s.blast_radius.resources.protected_paths; !paths.empty()) {
+    std::vector<std::string> names;
+    for (const ProtectedPath& p : paths) names.push_back(p.path);
+    out += fmt::format(", protected paths {}", fmt::join(names, " "));
+  }
   out += "\n";
   std::fputs(out.c_str(), stdout);
   if (!problems.empty()) {
