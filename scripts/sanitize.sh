@@ -20,10 +20,11 @@ case "$mode" in
     ;;
 esac
 
-# Not run under either sanitizer: kernel_lab_netem boots a qemu guest that runs system_tests
-# inside, under a 300 s guest timeout; instrumented, the guest run is several times slower, and
-# its [netem] tests are the same code as the host's netem tests, which run here.
-common_exclude='^kernel_lab_netem$'
+# Not run under either sanitizer: kernel_lab_netem and kernel_lab_cgroup2 boot a qemu guest that
+# runs system_tests inside, under a guest timeout; instrumented, the guest run is several times
+# slower, and their [netem] and [cgroup2-lab] tests are the same code as the host's tests of
+# those kinds, which run here.
+common_exclude='^kernel_lab_(netem|cgroup2)$'
 
 # configure <dir> <sanitizers>
 configure() {

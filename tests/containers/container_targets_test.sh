@@ -198,6 +198,24 @@ PY
     fail "the workers' cgroup was left below fl-web's"
   echo "$runtime: cpu_stress ran below fl-web's cgroup"
 
+  # --- memory_pressure charged to the container: its workers' cgroup is below fl-web's in the
+  # hierarchy with the memory controller (v1's on a hybrid host, else the v2 tree) -------------
+  local mem_cgroup mem_dir=/sys/fs/cgroup$cgroup squeeze
+  mem_cgroup=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' "/proc/$web_pid/cgroup")
+  [[ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]] && mem_dir=/sys/fs/cgroup/memory$mem_cgroup
+  squeeze=$(scenario squeeze "{containers: {runtime: $runtime, name: fl-web}}" \
+    "    duration: 3s
+    memory_pressure: {bytes: 16MiB, into: target}")
+  "$faultline" run "$squeeze" --journal "$scratch/mem-$runtime.json" >"$scratch/mem.out" 2>&1 &
+  background=$!
+  eventually bash -c "ls -d $mem_dir/faultline-*-mem-* >/dev/null 2>&1" ||
+    fail "no memory workers' cgroup appeared below fl-web's ($mem_dir): $(cat "$scratch/mem.out")"
+  wait "$background" || fail "the memory_pressure run exited $?: $(cat "$scratch/mem.out")"
+  background=""
+  ls -d "$mem_dir"/faultline-* 2>/dev/null && fail "the memory workers' cgroup was left below fl-web's"
+  grep -q "memory_pressure" "$scratch/mem-$runtime.json" || fail "no memory_pressure in the journal"
+  echo "$runtime: memory_pressure was charged below fl-web's memory cgroup"
+
   # --- the whole container paused through its cgroup's freezer, then thawed ---------------
   local freeze v2=/sys/fs/cgroup/unified
   [[ -d $v2 ]] || v2=/sys/fs/cgroup
