@@ -51,7 +51,7 @@ TEST_CASE("disk_fill is a host fault with a required duration and a reach check"
   CHECK(descriptor().reach_check != nullptr);
 }
 
-TEST_CASE("disk_fill parameters: path and one amount; of avail and file tmpfile by default") {
+TEST_CASE("disk_fill parameters: path and one amount, of avail and file tmpfile by default") {
   ParsedParams none = parse({});
   REQUIRE(none.errors.size() == 1);
   CHECK(none.errors[0].message ==
