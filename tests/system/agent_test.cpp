@@ -60,7 +60,9 @@ TEST_CASE("an agent describes itself: host, labels, version and the kinds it sup
   std::vector<std::string> kinds;
   for (const auto& k : d->kinds) kinds.push_back(k.kind);
   CHECK(kinds == std::vector<std::string>{"process_kill", "process_pause", "cpu_stress", "network",
-                                          "bandwidth", "network_partition", "dns"});
+                                          "bandwidth", "network_partition", "dns",
+                                          "memory_pressure", "disk_fill", "io_throttle",
+                                          "io_stress"});
   // This kernel has no sch_netem: the agent says so, with the fix.
   for (const auto& k : d->kinds)
     if (k.kind == "network" && !k.supported) CHECK(k.reason.find("sch_netem") != std::string::npos);
