@@ -30,8 +30,9 @@ enum class Wait { Ready, Stopped, TimedOut };
 Wait wait_readable(int fd, int stop_fd, Duration timeout) {
   const TimePoint until = Clock::now() + timeout;
   while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    // Rounded up: poll() takes whole milliseconds, and rounding down ended a delay up to 1 ms
+    // before it was due (a 600ms delay answered after 599.86 ms).
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
     if (left <= 0) return Wait::TimedOut;
     pollfd fds[2] = {{stop_fd, POLLIN, 0}, {fd, POLLIN, 0}};
     const int n = ::poll(fds, fd >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left, 1000)));
