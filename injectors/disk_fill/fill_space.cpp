@@ -1,16 +1,12 @@
 #include "injectors/disk_fill/fill_space.h"
 
-#include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/byte_size.h"
+#include "injectors/block/block_device.h"
 
 namespace faultline {
 
@@ -88,33 +84,9 @@ Result<FillTarget> compute_fill_target(const FillAmount& amount, FillOf of, cons
 }
 
 std::string describe_filesystem(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return "";
-  std::error_code ec;
-  const std::string real = std::filesystem::canonical(dir, ec).string();
-  if (ec) return "";
-  const std::string dev = fmt::format("{}:{}", major(st.st_dev), minor(st.st_dev));
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, best;
-  size_t best_length = 0;
-  while (std::getline(in, line)) {
-    // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER_OPTIONS
-    std::istringstream fields(line);
-    std::string id, parent, majmin, root, mount_point;
-    fields >> id >> parent >> majmin >> root >> mount_point;
-    if (majmin != dev) continue;
-    const bool holds =
-        mount_point == "/" || real == mount_point || real.starts_with(mount_point + "/");
-    if (!holds || mount_point.size() < best_length) continue;
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string type, source;
-    tail >> type >> source;
-    best = source.starts_with("/") ? fmt::format("{} on {}", type, source) : type;
-    best_length = mount_point.size();
-  }
-  return best;
+  const MountedFilesystem fs = filesystem_of(dir);
+  if (fs.type.empty()) return "";
+  return fs.source.starts_with("/") ? fmt::format("{} on {}", fs.type, fs.source) : fs.type;
 }
 
 }  // namespace faultline

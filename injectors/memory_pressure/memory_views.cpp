@@ -12,27 +12,7 @@ namespace {
 // v1 writes its "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages).
 constexpr int64_t kNoLimit = int64_t{1} << 62;
 
-std::optional<int64_t> meminfo_key(const std::string& text, std::string_view key) {
-  std::istringstream in(text);
-  std::string name, unit;
-  int64_t kib = 0;
-  while (in >> name >> kib) {
-    std::getline(in, unit);
-    if (name == key) return kib * 1024;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
-
-std::optional<MemInfo> read_meminfo() {
-  const auto text = read_cgroup_file("/proc/meminfo");
-  if (!text) return std::nullopt;
-  const auto total = meminfo_key(*text, "MemTotal:");
-  const auto available = meminfo_key(*text, "MemAvailable:");
-  if (!total || !available) return std::nullopt;
-  return MemInfo{*total, *available};
-}
 
 std::optional<int64_t> cgroup_memory_usage(const CgroupHierarchy& h, const std::string& dir) {
   return read_cgroup_number(dir + (h.v2() ? "/memory.current" : "/memory.usage_in_bytes"));

@@ -8,14 +8,10 @@
 #include <string>
 
 #include "injectors/linux/cgroup_hierarchy.h"
+#include "injectors/resource/resource_bounds.h"  // read_meminfo
 
 namespace faultline {
 
-struct MemInfo {
-  int64_t total = 0;
-  int64_t available = 0;
-};
-std::optional<MemInfo> read_meminfo();
 
 // memory.current (v2) or memory.usage_in_bytes (v1); nullopt where the cgroup has no such file
 // (a v2 cgroup whose parent did not enable the memory controller).

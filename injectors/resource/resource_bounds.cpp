@@ -14,9 +14,10 @@ namespace {
 std::optional<int64_t> bound_bytes(const MemoryBound& b) {
   if (b.bytes) return b.bytes;
   if (!b.percent) return std::nullopt;
-  const auto total = host_memory_total();
-  if (!total) return std::nullopt;
-  return static_cast<int64_t>(static_cast<__int128>(*total) * b.percent->basis_points / 10000);
+  const auto memory = read_meminfo();
+  if (!memory) return std::nullopt;
+  return static_cast<int64_t>(static_cast<__int128>(memory->total) * b.percent->basis_points /
+                              10000);
 }
 
 Result<void> check_one(int64_t bytes, const std::optional<MemoryBound>& bound,
@@ -73,15 +74,18 @@ std::string MemoryBound::text() const {
   return percent ? format_percent(*percent) : "none";
 }
 
-std::optional<int64_t> host_memory_total() {
+std::optional<MemInfo> read_meminfo() {
   std::ifstream in("/proc/meminfo");
   std::string key, unit;
   int64_t kib = 0;
-  while (in >> key >> kib) {
+  std::optional<int64_t> total, available;
+  while (in >> key >> kib && !(total && available)) {
     std::getline(in, unit);
-    if (key == "MemTotal:") return kib * 1024;
+    if (key == "MemTotal:") total = kib * 1024;
+    if (key == "MemAvailable:") available = kib * 1024;
   }
-  return std::nullopt;
+  if (!total || !available) return std::nullopt;
+  return MemInfo{*total, *available};
 }
 
 Result<void> check_memory_bound(int64_t bytes, const ResourceBounds& bounds) {

@@ -46,8 +46,13 @@ Result<MemoryBound> parse_memory_bound(std::string_view text);
 // It need not exist (it is looked up on the host where the fault runs).
 Result<void> check_protected_path_text(std::string_view path);
 
-// The host's MemTotal in bytes (/proc/meminfo); nullopt when it cannot be read.
-std::optional<int64_t> host_memory_total();
+// The host's MemTotal and MemAvailable in bytes (/proc/meminfo, read once); nullopt when either
+// cannot be read.
+struct MemInfo {
+  int64_t total = 0;
+  int64_t available = 0;
+};
+std::optional<MemInfo> read_meminfo();
 
 // Refuses `bytes` of memory for one fault when it is above max_memory or agent_max_memory; the
 // message names the bound, its source and what to change.
