@@ -17,6 +17,9 @@ build_packages=(
   # libraries
   libnl-3-dev libnl-route-3-dev libcli11-dev libfmt-dev catch2 libyaml-dev libyaml-cpp-dev
   nlohmann-json3-dev libspdlog-dev libcurl4-openssl-dev libnftables-dev
+  # the userspace network backend: nftables rules through libnftnl over libmnl, NFQUEUE through
+  # libnetfilter_queue (injectors/network/userspace)
+  libnftnl-dev libmnl-dev libnetfilter-queue-dev
   # the dns fault reads and writes DNS messages with libldns (its header only: the library is
   # opened on first use, see injectors/dns/dns_message.h)
   libldns-dev
@@ -66,6 +69,9 @@ tool_packages=(
   # and containerd, each started by the test as a private daemon under its work directory and
   # stopped after (see the guard below); jq reads their APIs' answers
   docker.io containerd jq
+  # bench/network_userspace_bench.sh: TCP through a delay (iperf3), the userspace network
+  # backend beside netem in the kernel lab
+  iperf3
 )
 # The system services a package above would enable and start. The tests start private daemons
 # of their own; a host's are not theirs to start (Docker's would also add its bridge and
