@@ -118,10 +118,10 @@ std::vector<ParamSpec> netem_param_specs() {
        .help = "a bandwidth cap, e.g. 1mbit"},
       {.name = "limit",
        .type = ParamType::Integer,
-       .default_value = "1000",
+       .optional = true,
        .min = 1,
        .max = 10000000,
-       .help = "packets the queue may hold"},
+       .help = "packets the queue may hold (netem: 1000; userspace: sized for rate x delay)"},
   };
 }
 
@@ -177,7 +177,7 @@ Result<NetemOptions> NetemOptions::from_params(const Params& p) {
   o.reorder = percent_or_zero(p, "reorder");
   if (p.has("reorder_gap")) o.reorder_gap = static_cast<uint32_t>(p.integer("reorder_gap"));
   if (p.has("rate")) o.rate_bits = FL_TRY(parse_rate_bits(p.text("rate")));
-  o.limit = static_cast<uint32_t>(p.integer("limit"));
+  if (p.has("limit")) o.limit = static_cast<uint32_t>(p.integer("limit"));
   return o;
 }
 

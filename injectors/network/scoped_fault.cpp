@@ -34,10 +34,11 @@ Result<void> network_host_check(const Params& params) {
 }
 
 ScopedNetworkFault::ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc,
-                                       std::string requested)
+                                       std::string requested, nlohmann::json notes)
     : request_(std::move(request)),
       qdisc_(std::move(qdisc)),
       requested_(std::move(requested)),
+      notes_(std::move(notes)),
       scope_(NetworkScope::from_params(request_.params)),
       direction_(request_.params.text("direction")) {
   const std::string& interface = request_.params.text("interface");
@@ -127,6 +128,7 @@ nlohmann::json ScopedNetworkFault::observed() const {
                         {"direction", direction_},
                         {"scope", scope_.describe()},
                         {"tree_after_apply", tree_after_apply_}};
+  for (const auto& [key, value] : notes_.items()) out[key] = value;
   (void)netns_.run([&]() -> Result<void> {
     if (egress_) out["fault_qdisc"] = stats_json(egress_->fault_qdisc_stats());
     if (ingress_) {

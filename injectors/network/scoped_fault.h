@@ -14,7 +14,9 @@ namespace faultline {
 
 class ScopedNetworkFault : public Fault {
  public:
-  ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc, std::string requested);
+  // `notes` go into observed() as they are (the network kind's backend and why).
+  ScopedNetworkFault(FaultRequest request, FaultQdisc qdisc, std::string requested,
+                     nlohmann::json notes = nlohmann::json::object());
   ~ScopedNetworkFault() override;
 
   Result<void> prepare() override;
@@ -33,6 +35,7 @@ class ScopedNetworkFault : public Fault {
   NetnsLocation netns_location_;  // the same, as another process can find it (undo plans)
   const FaultQdisc qdisc_;
   const std::string requested_;  // "delay 100ms loss 1%"
+  const nlohmann::json notes_;
   const NetworkScope scope_;
   const std::string direction_;               // egress, ingress or both
   std::unique_ptr<ScopedQdiscTree> egress_;   // on the interface itself
