@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "injectors/injector.h"
+#include "injectors/network/backend_choice.h"
 #include "injectors/network/netem_options.h"
 #include "injectors/network/tc_tree.h"
 #include "injectors/process/proc.h"
@@ -281,13 +282,19 @@ TEST_CASE("a fault acts in its target's network namespace, or a named one, never
 }
 
 TEST_CASE("netem is detected as missing with how to fix it, or works") {
-  const Support s = find_injector("network")->supported();
-  if (s.ok) {
-    SUCCEED("this kernel has netem");
+  Params asked;
+  asked.set("backend", std::string("netem"));
+  const auto netem = choose_network_backend(asked);
+  if (netem) {
+    CHECK(netem->reason == "asked for (backend: netem)");
   } else {
-    CHECK(s.reason ==
+    CHECK(netem.error().message ==
           "this kernel has no netem qdisc (sch_netem): load it with 'modprobe sch_netem'; on "
           "RHEL-family kernels it is in the kernel-modules-extra package, on Debian/Ubuntu in "
           "linux-modules-extra or the standard image");
+    // Then auto falls back to the userspace backend, when this kernel can run it.
+    const Support s = find_injector("network")->supported();
+    Params any;
+    if (s.ok) CHECK(choose_network_backend(any)->backend == NetworkBackend::Userspace);
   }
 }
