@@ -70,8 +70,9 @@ tool_packages=(
   # stopped after (see the guard below); jq reads their APIs' answers
   docker.io containerd jq
   # bench/network_userspace_bench.sh: TCP through a delay (iperf3), the userspace network
-  # backend beside netem in the kernel lab
-  iperf3
+  # backend beside netem in the kernel lab; iptables-nft puts an NFQUEUE rule into a test's own
+  # namespace (tests/system/packet_queue_test.cpp, the kill-anywhere soak's probe)
+  iperf3 iptables
 )
 # The system services a package above would enable and start. The tests start private daemons
 # of their own; a host's are not theirs to start (Docker's would also add its bridge and

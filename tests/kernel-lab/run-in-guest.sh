@@ -19,9 +19,12 @@ readonly meta_package=linux-image-amd64
 readonly exit_usage=2 exit_skip=77 exit_timeout=124 exit_guest_failed=125
 readonly guest_share=/run/faultline-lab # where guest-init.sh puts the shares inside the chroot
 # Loaded at boot, in the order modprobe --show-depends gives (dependencies included). The first
-# three carry the 9p shares; the rest are what faultline's network faults use.
+# three carry the 9p shares; the rest are what faultline's network faults use: netem's tree, and
+# the userspace backend's rules and queue (an xtables NFQUEUE target through nft_compat, as on
+# kernels without the native nft queue expression; loss alone through nft numgen).
 readonly boot_modules=(virtio_pci 9pnet_virtio 9p
-  sch_netem veth ifb sch_htb sch_tbf sch_prio cls_u32 act_mirred sch_ingress nf_tables)
+  sch_netem veth ifb sch_htb sch_tbf sch_prio cls_u32 act_mirred sch_ingress nf_tables
+  nfnetlink_queue nft_compat xt_NFQUEUE nft_numgen)
 readonly host_tools=(qemu-system-x86_64 apt-get apt-cache dpkg-deb depmod modprobe cpio xz
   setpriv flock timeout)
 

@@ -120,12 +120,19 @@ if [[ -n $cgroup2 ]] && mkdir "$cgroup2/$tag" 2>/dev/null; then
 else
   notes+=("process_pause method freezer left out: no cgroup v2 hierarchy to make $tag in")
 fi
-# netem is in few kernels' default set (not this CI host's): try it on the namespace's lo.
+# netem is in few kernels' default set (not this CI host's): try it on the namespace's lo. Without
+# it the network kind runs on its userspace backend (an NFQUEUE rule through nft_compat, tried
+# here in the soak's own namespace).
 if in_ns tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then
   in_ns tc qdisc del dev lo root
   kinds+=(network)
+elif in_ns iptables-nft -t mangle -A POSTROUTING -o lo -j NFQUEUE --queue-bypass 2>/dev/null; then
+  in_ns iptables-nft -t mangle -F POSTROUTING
+  in_ns nft delete table ip mangle 2>/dev/null || true
+  kinds+=(network)
+  notes+=("network runs on its userspace backend: this kernel has no sch_netem")
 else
-  notes+=("network (netem) left out: this kernel has no sch_netem")
+  notes+=("network left out: this kernel has neither sch_netem nor an NFQUEUE target")
 fi
 
 # --- the agent ------------------------------------------------------------------------------
