@@ -20,7 +20,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 TEST_CASE("faultline validate accepts every example scenario") {
   for (const char* name : {"nginx-demo.yaml", "process-kill-repeat.yaml", "cpu-stress.yaml",
                            "pause-freezer.yaml", "stop-conditions.yaml", "tcp-and-command.yaml",
-                           "network-partition.yaml", "disk-full.yaml"}) {
+                           "network-partition.yaml", "disk-full.yaml", "slow-network.yaml"}) {
     DYNAMIC_SECTION(name) {
       const auto r = run_command(
           {FAULTLINE_BINARY, "validate", std::string(FAULTLINE_SOURCE_DIR "/scenarios/") + name});
