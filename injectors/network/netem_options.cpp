@@ -139,7 +139,8 @@ std::vector<std::string> check_netem(const Params& p) {
   if (p.text("distribution") != "uniform" && !p.has("jitter"))
     problems.push_back("a distribution shapes the jitter: give a jitter too");
   if (p.has("delay_correlation") && !delay) problems.push_back("delay_correlation needs a delay");
-  if (p.has("reorder_gap") && !p.has("reorder")) problems.push_back("reorder_gap needs reorder");
+  if (p.has("reorder_gap") && (!p.has("reorder") || p.percent("reorder").basis_points == 0))
+    problems.push_back("reorder_gap needs reorder");
   const bool ge = p.text("loss_model") == "gilbert_elliott";
   if (ge && p.has("loss"))
     problems.push_back("loss_model gilbert_elliott takes ge_p, ge_r, ge_h and ge_k, not loss");
@@ -236,7 +237,9 @@ Result<void> put_netem_options(nl_msg* msg, const NetemOptions& o) {
   q.jitter = static_cast<uint32_t>(std::min<int64_t>(o.jitter.count() >> 6, UINT32_MAX));
   q.limit = o.limit;
   q.loss = percent_to_probability(o.loss);
-  q.gap = o.reorder_gap;
+  // The kernel reorders only with a gap: 0 means "no reordering" to it, so a reorder without a
+  // gap is sent as gap 1 (every packet may be picked), as tc does.
+  q.gap = o.reorder.basis_points > 0 ? std::max<uint32_t>(1, o.reorder_gap) : 0;
   q.duplicate = percent_to_probability(o.duplicate);
   // netem's TCA_OPTIONS is the struct followed by attributes, not a plain nest.
   nlattr* options = nla_nest_start(msg, TCA_OPTIONS);
@@ -259,9 +262,11 @@ Result<void> put_netem_options(nl_msg* msg, const NetemOptions& o) {
   }
   if (o.gilbert_elliott) {
     nlattr* loss = nla_nest_start(msg, TCA_NETEM_LOSS);
-    // The kernel's h and k1 are loss chances in each state: 1 - "gets through".
+    // The kernel's h is the chance to get through in the bad state (loss_gilb_ell loses a packet
+    // there when a random number is above it), and its k1 the chance to be lost in the good
+    // state: 1 - "gets through". iproute2 sends the same (it turns tc's "1-h" back into h).
     tc_netem_gemodel ge{percent_to_probability(o.ge_p), percent_to_probability(o.ge_r),
-                        percent_to_probability(Percent{10000 - o.ge_h.basis_points}),
+                        percent_to_probability(o.ge_h),
                         percent_to_probability(Percent{10000 - o.ge_k.basis_points})};
     ok &= loss != nullptr && put(NETEM_LOSS_GE, ge);
     if (loss) nla_nest_end(msg, loss);

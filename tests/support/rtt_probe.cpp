@@ -152,9 +152,23 @@ UdpSink::UdpSink(NetnsThread& ns, uint16_t port, int family) {
     while (!stop_) {
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;
-      while (recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT) > 0) ++received_;
+      ssize_t n;
+      while ((n = recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT)) > 0) {
+        ++received_;
+        if (n < static_cast<ssize_t>(sizeof(uint32_t) + sizeof(int64_t))) continue;
+        int64_t sent = 0;
+        std::memcpy(&sent, buffer + sizeof(uint32_t), sizeof sent);
+        const int64_t now = SteadyClock::now().time_since_epoch().count();
+        std::lock_guard lock(mutex_);
+        one_way_ms_.push_back(static_cast<double>(now - sent) / 1e6);
+      }
     }
   });
+}
+
+std::vector<double> UdpSink::one_way_ms() const {
+  std::lock_guard lock(mutex_);
+  return one_way_ms_;
 }
 
 UdpSink::~UdpSink() {
@@ -171,8 +185,12 @@ void send_udp(const std::string& address, uint16_t port, int count, int gap_us) 
   for (int i = 0; i < count; ++i) {
     // Paced against the start, so that a slow send does not shift the rest.
     std::this_thread::sleep_until(start + std::chrono::microseconds(int64_t{gap_us} * i));
+    char datagram[sizeof(uint32_t) + sizeof(int64_t)];
     const uint32_t tag = static_cast<uint32_t>(i);
-    sendto(fd, &tag, sizeof tag, 0, reinterpret_cast<sockaddr*>(&to), len);
+    const int64_t sent = SteadyClock::now().time_since_epoch().count();
+    std::memcpy(datagram, &tag, sizeof tag);
+    std::memcpy(datagram + sizeof tag, &sent, sizeof sent);
+    sendto(fd, datagram, sizeof datagram, 0, reinterpret_cast<sockaddr*>(&to), len);
   }
   close(fd);
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -41,7 +42,8 @@ class UdpEcho {
 std::vector<double> udp_echo_rtts(const std::string& address, uint16_t port, int count,
                                   int timeout_ms = 2000);
 
-// A UDP sink on `port` in the namespace of `ns` that counts what arrives.
+// A UDP sink on `port` in the namespace of `ns` that counts what arrives, and how long each
+// datagram of send_udp took on the way (both ends read the same monotonic clock).
 class UdpSink {
  public:
   UdpSink(NetnsThread& ns, uint16_t port, int family = AF_INET);
@@ -49,9 +51,12 @@ class UdpSink {
   UdpSink(const UdpSink&) = delete;
   UdpSink& operator=(const UdpSink&) = delete;
   uint64_t received() const { return received_; }
+  std::vector<double> one_way_ms() const;
 
  private:
   int fd_ = -1;
+  mutable std::mutex mutex_;
+  std::vector<double> one_way_ms_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0};
   std::thread thread_;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <map>
@@ -269,6 +270,59 @@ TEST_CASE("duplicate 100% delivers every datagram twice", "[netem]") {
                    INFO(fault.summary());
                    CHECK(sink.received() == 1000);
                  });
+    }
+  }
+}
+
+TEST_CASE("gilbert_elliott p 1% r 10% loses p/(p+r) = 9.1% of 50000 datagrams", "[netem]") {
+  // Losses come in bursts of 10 on average, about 450 of them in 50000 packets: the loss share
+  // has a standard deviation of about 0.6 points, so +-2 points is three of them.
+  for (const std::string& backend : backends_here()) {
+    DYNAMIC_SECTION(backend) {
+      NamespacePair net;
+      NetnsThread b(net.b());
+      UdpSink sink(b, 6002);
+      with_fault(net,
+                 netem_request(backend, {{"loss_model", "gilbert_elliott"},
+                                         {"ge_p", "1%"},
+                                         {"ge_r", "10%"},
+                                         {"destination", "10.200.0.2/32"},
+                                         {"protocol", "udp"}}),
+                 [&](Fault& fault) {
+                   send_udp(TestNetwork::kAddress4B, 6002, 50000, 20);
+                   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                   const double lost = 100.0 * (50000.0 - static_cast<double>(sink.received())) /
+                                       50000.0;
+                   INFO("received " << sink.received() << " of 50000: " << lost << "% lost; "
+                                    << fault.summary());
+                   CHECK(std::abs(lost - 100.0 / 11.0) <= 2.0);
+                 });
+    }
+  }
+}
+
+TEST_CASE("reorder 25% with a 10ms delay sends a quarter of the datagrams at once", "[netem]") {
+  for (const std::string& backend : backends_here()) {
+    DYNAMIC_SECTION(backend) {
+      NamespacePair net;
+      NetnsThread b(net.b());
+      UdpSink sink(b, 6003);
+      with_fault(net,
+                 netem_request(backend, {{"delay", "10ms"},
+                                         {"reorder", "25%"},
+                                         {"destination", "10.200.0.2/32"},
+                                         {"protocol", "udp"}}),
+                 [&](Fault&) {
+                   send_udp(TestNetwork::kAddress4B, 6003, 2000, 1000);
+                   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                 });
+      const auto one_way = sink.one_way_ms();
+      REQUIRE(one_way.size() == 2000);
+      const auto at_once = std::count_if(one_way.begin(), one_way.end(), [](double ms) { return ms < 5.0; });
+      const double share = 100.0 * static_cast<double>(at_once) / 2000.0;
+      INFO(at_once << " of 2000 arrived within 5 ms: " << share << "%");
+      // Binomial over 2000 at 25%: a standard deviation of 0.97 points; +-3.5 is 3.6 of them.
+      CHECK(std::abs(share - 25.0) <= 3.5);
     }
   }
 }
