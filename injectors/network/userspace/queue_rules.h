@@ -22,6 +22,7 @@
 // Rules act in the network namespace of the thread that installs them.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/percent.h"
