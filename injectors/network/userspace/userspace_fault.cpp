@@ -59,7 +59,10 @@ UserspaceNetworkFault::~UserspaceNetworkFault() {
 
 bool UserspaceNetworkFault::kernel_loss_only() const {
   const NetemOptions& o = options_;
-  return o.loss.basis_points > 0 && o.loss_correlation.basis_points == 0 && !o.gilbert_elliott &&
+  // Only on ingress: a packet dropped in this host's own output path fails the sender's call
+  // (sendto and connect get EPERM), where netem's loss is silent. Dropped by a verdict from the
+  // queue, a packet is lost silently, so egress loss goes through the queue.
+  return direction_ == "ingress" && o.loss.basis_points > 0 && o.loss_correlation.basis_points == 0 && !o.gilbert_elliott &&
          o.delay == Duration::zero() && o.jitter == Duration::zero() &&
          o.duplicate.basis_points == 0 && o.corrupt.basis_points == 0 &&
          o.reorder.basis_points == 0 && o.rate_bits == 0;

@@ -1,8 +1,8 @@
 #pragma once
 // A `network` fault on the userspace backend: QueueRules send the scoped packets of one
 // interface to an NFQUEUE, and PacketQueue holds, drops, duplicates, corrupts or reorders them as
-// PacketModel decides, the way netem would. Loss alone (random, uncorrelated) needs no queue: a
-// numgen rule drops exactly that share in the kernel.
+// PacketModel decides, the way netem would. Loss alone on ingress (random, uncorrelated) needs no
+// queue: a numgen rule drops exactly that share in the kernel.
 //
 // The undo plan, complete after prepare(), names the nftables table; the table is owned by the
 // socket that made it, so the kernel removes it when this process dies, and the step finds it
@@ -38,7 +38,7 @@ class UserspaceNetworkFault : public Fault {
 
  private:
   Result<void> apply_here();
-  // Loss alone, at random without correlation: exact in the kernel, no packet leaves it.
+  // Loss alone on ingress, at random without correlation: exact in the kernel.
   bool kernel_loss_only() const;
 
   const FaultRequest request_;
