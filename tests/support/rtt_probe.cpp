@@ -64,7 +64,11 @@ int bound_udp(int family, uint16_t port) {
 std::vector<double> ping_rtts(const NamespacePair& net, const std::string& from,
                               const std::string& address, int count, const char* interval) {
   std::string out;
-  net.exec(from, "ping -n -c " + std::to_string(count) + " -i " + interval + " -W 2 " + address,
+  // -U: the time from send to ping reading the reply (what an application sees), not the
+  // kernel's arrival timestamp (SO_TIMESTAMP), which a packet held on ingress by the userspace
+  // backend keeps from before it was held.
+  net.exec(from,
+           "ping -U -n -c " + std::to_string(count) + " -i " + interval + " -W 2 " + address,
            &out);
   std::vector<double> rtts;
   static const std::regex time_re(R"(time=([0-9.]+) ms)");

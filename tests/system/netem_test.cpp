@@ -109,7 +109,7 @@ void with_fault(const NamespacePair& net, const FaultRequest& request, F during)
 
 }  // namespace
 
-TEST_CASE("delay 100ms adds 100 +- 2 ms of RTT to ICMP, TCP and UDP, IPv4 and IPv6", "[netem]") {
+TEST_CASE("delay 100ms adds 100 +- 2 ms of RTT to ICMP and TCP and UDP over IPv4 and IPv6", "[netem]") {
   for (const std::string& backend : backends_here()) {
     for (const char* address : {TestNetwork::kAddress4B, TestNetwork::kAddress6B}) {
       DYNAMIC_SECTION(backend << " " << address) {
@@ -132,7 +132,7 @@ TEST_CASE("delay 100ms adds 100 +- 2 ms of RTT to ICMP, TCP and UDP, IPv4 and IP
   }
 }
 
-TEST_CASE("ingress delay 100ms adds 100 +- 2 ms to what arrives, IPv4 and IPv6", "[netem]") {
+TEST_CASE("ingress delay 100ms adds 100 +- 2 ms to what arrives over IPv4 and IPv6", "[netem]") {
   for (const std::string& backend : backends_here()) {
     for (const char* address : {TestNetwork::kAddress4B, TestNetwork::kAddress6B}) {
       DYNAMIC_SECTION(backend << " " << address) {
@@ -152,7 +152,7 @@ TEST_CASE("ingress delay 100ms adds 100 +- 2 ms to what arrives, IPv4 and IPv6",
   }
 }
 
-TEST_CASE("loss 20% drops 20 +- 2% of 10000 datagrams, egress and ingress", "[netem]") {
+TEST_CASE("loss 20% drops 20 +- 2% of 10000 datagrams on egress and ingress", "[netem]") {
   // On the userspace backend egress loss goes through the queue and ingress loss is dropped in
   // the kernel (numgen); both are measured.
   for (const std::string& backend : backends_here()) {
@@ -334,7 +334,7 @@ TEST_CASE("reorder 25% with a 10ms delay sends a quarter of the datagrams at onc
   }
 }
 
-TEST_CASE("every network option at once is accepted, distribution table included", "[netem]") {
+TEST_CASE("every network option at once is accepted with a distribution table", "[netem]") {
   for (const std::string& backend : backends_here()) {
     DYNAMIC_SECTION(backend) {
       NamespacePair net;
@@ -358,7 +358,7 @@ TEST_CASE("every network option at once is accepted, distribution table included
   }
 }
 
-TEST_CASE("plan names the backend a network fault will use here, and why", "[network-userspace]") {
+TEST_CASE("plan names the backend a network fault will use here and why", "[network-userspace]") {
   const auto line = find_injector("network")->reach_check(netem_request("auto", {{"delay", "10ms"}}));
   REQUIRE_OK(line);
   if (choose_network_backend(netem_request("netem", {}).params))

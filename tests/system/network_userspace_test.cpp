@@ -47,8 +47,8 @@ double one_echo(const NamespacePair& net, int wait_ms) {
 
 }  // namespace
 
-TEST_CASE("faultline inject SIGKILLed mid-fault: the scoped traffic flows again within 1 s, and "
-          "no rule, queue or process is left",
+TEST_CASE("faultline inject SIGKILLed mid-fault: the scoped traffic flows again within 1 s and "
+          "no rule or queue or process is left",
           "[network-userspace]") {
   skip_without_userspace_backend();
   NamespacePair net;
