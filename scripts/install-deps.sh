@@ -72,6 +72,9 @@ tool_packages=(
   # bench/network_userspace_bench.sh: TCP through a delay (iperf3), the userspace network
   # backend beside netem in the kernel lab
   iperf3
+  # tests/system/packet_queue_test.cpp and bench/nfqueue_rate_bench: iptables-nft's NFQUEUE
+  # target sends the test's packets to the queue, inside namespaces the test makes
+  iptables
 )
 # The system services a package above would enable and start. The tests start private daemons
 # of their own; a host's are not theirs to start (Docker's would also add its bridge and
