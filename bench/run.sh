@@ -30,3 +30,5 @@ echo
 "$bin/inventory_scale_bench" 10000 10
 echo
 "$bin/report_bench" "$tool" 3
+echo
+"$bin/nfqueue_rate_bench" "$seconds" 5000

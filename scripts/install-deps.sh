@@ -71,7 +71,8 @@ tool_packages=(
   docker.io containerd jq
   # bench/network_userspace_bench.sh: TCP through a delay (iperf3), the userspace network
   # backend beside netem in the kernel lab; iptables-nft puts an NFQUEUE rule into a test's own
-  # namespace (tests/system/packet_queue_test.cpp, the kill-anywhere soak's probe)
+  # namespace (tests/system/packet_queue_test.cpp, bench/nfqueue_rate_bench, the kill-anywhere
+  # soak's probe)
   iperf3 iptables
 )
 # The system services a package above would enable and start. The tests start private daemons

@@ -387,9 +387,11 @@ TEST_CASE("packet queue: duplicate 100% delivers every UDP datagram twice, egres
       CHECK(n == 2);
     }
   };
-  for (const char* way : {"egress", "egress IPv6", "ingress", "ingress IPv6"}) {
+  for (const char* way : {"egress", "egress IPv6", "ingress", "ingress IPv6", "egress delayed"}) {
     DYNAMIC_SECTION(way) {
       const bool v6 = std::strstr(way, "IPv6") != nullptr;
+      // Delayed: the copies wait in the heap beside their originals (netem delays a copy too).
+      const bool delayed = std::strstr(way, "delayed") != nullptr;
       const bool ingress = way[0] == 'i';
       const char* a = v6 ? "fd00:200::1" : "10.200.0.1";
       const char* b = v6 ? "fd00:200::2" : "10.200.0.2";
@@ -397,8 +399,10 @@ TEST_CASE("packet queue: duplicate 100% delivers every UDP datagram twice, egres
       // Egress: a sends to b. Ingress: b sends to a, whose PREROUTING queues it.
       UdpSocket receiver(net, ingress ? net.a() : net.b(), ingress ? a : b, 7002);
       UdpSocket sender(net, ingress ? net.b() : net.a(), ingress ? b : a);
-      const PacketQueueConfig config =
-          config_with([](NetemOptions& o) { o.duplicate = Percent::whole(100); });
+      const PacketQueueConfig config = config_with([&](NetemOptions& o) {
+        o.duplicate = Percent::whole(100);
+        if (delayed) o.delay = 20ms;
+      });
       auto queue = start_queue(net, config);
       if (ingress)
         ingress_rule(net, config.queue_number, b);
@@ -424,7 +428,7 @@ TEST_CASE("packet queue: duplicate 100% delivers every UDP datagram twice, egres
   }
 }
 
-TEST_CASE("packet queue: corrupt 100% makes every UDP datagram fail its checksum; 0% passes all",
+TEST_CASE("packet queue: corrupt 100% makes every UDP datagram fail its checksum, 0% passes all",
           "[packet-queue]") {
   skip_without_iptables_nft();
   constexpr uint32_t kSent = 50;

@@ -21,8 +21,11 @@ namespace {
 // The receive buffer the kernel may fill while the thread is busy: at ~200 bytes a message in
 // meta mode, tens of thousands of packets. SO_RCVBUFFORCE passes net.core.rmem_max (root).
 constexpr int kReceiveBufferBytes = 8 << 20;
-// Verdicts go out when this much is pending; one verdict with a full payload is ~64 KiB.
+// Verdicts go out when this much is pending (one verdict with a full payload is ~64 KiB), or
+// when this many are: enough to share a sendmsg's cost, few enough that the first of them does
+// not wait long for the last under a flood (~1 us each).
 constexpr size_t kBatchBytes = 128 << 10;
+constexpr size_t kVerdictsPerSend = 64;
 constexpr int kSendBufferBytes = 1 << 20;
 // Messages read in one recvmmsg call, and each one's room: a packet with its bytes (up to the
 // copy range, 0xffff) or without them (~200 bytes of attributes).
@@ -208,8 +211,9 @@ Result<size_t> NfqueueSocket::receive(size_t max_messages,
 }
 
 bool NfqueueSocket::fits(size_t payload_bytes) const {
-  return batch_used_ + verdict_message_bytes(std::min(payload_bytes, kMaxVerdictPayload)) <=
-         batch_.size();
+  return batch_count_ < kVerdictsPerSend &&
+         batch_used_ + verdict_message_bytes(std::min(payload_bytes, kMaxVerdictPayload)) <=
+             batch_.size();
 }
 
 void NfqueueSocket::add_verdict(uint32_t id, uint32_t verdict, std::span<const uint8_t> payload) {
@@ -220,11 +224,13 @@ void NfqueueSocket::add_verdict(uint32_t id, uint32_t verdict, std::span<const u
   if (!payload.empty() && payload.size() <= kMaxVerdictPayload)
     nfq_nlmsg_verdict_put_pkt(nlh, payload.data(), static_cast<uint32_t>(payload.size()));
   batch_used_ += MNL_ALIGN(nlh->nlmsg_len);
+  ++batch_count_;
 }
 
 Result<void> NfqueueSocket::flush_verdicts() {
   const size_t bytes = batch_used_;
   batch_used_ = 0;
+  batch_count_ = 0;
   for (int attempt = 0;; ++attempt) {
     if (mnl_socket_sendto(socket_, batch_.data(), bytes) >= 0) return {};
     // A short allocation failure in the kernel passes; anything else is reported.

@@ -49,7 +49,8 @@ class NfqueueSocket {
   // `on_packet` for each packet. Returns the number of messages read: 0 when none waited.
   Result<size_t> receive(size_t max_messages, const std::function<void(QueuedPacket&)>& on_packet);
 
-  // Whether one more verdict carrying `payload_bytes` fits in the pending batch.
+  // Whether one more verdict carrying `payload_bytes` fits in the pending batch (bounded in
+  // bytes and in verdicts).
   bool fits(size_t payload_bytes) const;
   // Adds a verdict to the pending batch (call fits() first); with a payload, the packet leaves
   // with those bytes instead of its own.
@@ -74,6 +75,7 @@ class NfqueueSocket {
   uint16_t queue_number_ = 0;
   std::vector<char> batch_;
   size_t batch_used_ = 0;
+  size_t batch_count_ = 0;
   size_t buffer_size_ = 0;
   std::vector<char> buffers_;
   std::vector<iovec> iovecs_;

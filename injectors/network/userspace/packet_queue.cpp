@@ -14,6 +14,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -27,8 +28,9 @@
 namespace faultline {
 namespace {
 
-// Messages read before due packets are released again: a flood cannot hold back the timers.
-constexpr size_t kMessagesPerRound = 1024;
+// Messages read before due packets are released again: a flood cannot hold back the timers
+// (at ~1-3 us a message, a round lasts well under a millisecond).
+constexpr size_t kMessagesPerRound = 128;
 // The ingress model's random stream differs from the egress one's, both from the one seed.
 constexpr uint64_t kIngressSeedTweak = 0x9e3779b97f4a7c15ULL;
 // A release time that takes no lateness sample: a packet let go early, at stop().
@@ -44,13 +46,21 @@ bool needs_payload(const NetemOptions& o) {
   return o.duplicate.basis_points > 0 || o.corrupt.basis_points > 0;
 }
 
+// Flips the bit PacketModel names: byte bit / 8, mask 1 << (bit % 8), as netem does.
+void flip(std::span<uint8_t> bytes, uint32_t bit) {
+  bit %= static_cast<uint32_t>(bytes.size() * 8);
+  bytes[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+}
+
+// A packet whose verdict waits for its release time, or a duplicate to send then.
 struct HeldPacket {
   int64_t release_ns = 0;
   uint64_t arrival_order = 0;  // equal release times leave in arrival order
-  uint32_t id = 0;
+  bool is_copy = false;
+  uint32_t id = 0;  // the original's packet id (the verdict's)
   uint32_t ifindex = 0;
-  std::vector<uint8_t> changed_payload;  // the corrupted bytes, when corrupted
-  std::vector<uint8_t> copy;             // the duplicate's bytes, when duplicated
+  // The original's bytes when corrupted (they leave instead of its own); a copy's bytes.
+  std::vector<uint8_t> payload;
 };
 
 struct LeavesLater {
@@ -75,8 +85,14 @@ struct Counters {
 Lateness summarize(const Counters& c) {
   Lateness l;
   for (uint64_t n : c.lateness) l.samples += n;
-  l.p50_us = static_cast<double>(latency_quantile(c.lateness, 500)) / 1000.0;
-  l.p99_us = static_cast<double>(latency_quantile(c.lateness, 990)) / 1000.0;
+  // A quantile is its bucket's middle (within 12.5%); never above the largest value seen.
+  auto quantile_us = [&](int permille) {
+    return static_cast<double>(
+               std::min(latency_quantile(c.lateness, permille), c.lateness_max_ns)) /
+           1000.0;
+  };
+  l.p50_us = quantile_us(500);
+  l.p99_us = quantile_us(990);
   l.max_us = static_cast<double>(c.lateness_max_ns) / 1000.0;
   return l;
 }
@@ -96,6 +112,7 @@ struct PacketQueue::State {
   std::vector<HeldPacket> held;         // a heap: the next to leave at the front
   std::vector<int64_t> batch_releases;  // the release times of the accepted verdicts pending
   std::vector<Copy> batch_copies;       // duplicates to send once those verdicts are out
+  uint64_t held_verdicts = 0;           // the held packets that the kernel holds for us
   Counters counters;
   int64_t armed_ns = -1;
   uint64_t arrivals = 0;
@@ -127,18 +144,21 @@ struct PacketQueue::State {
   // --- verdicts ---
 
   void flush() {
-    if (!socket->verdicts_pending()) return;
-    if (auto sent = socket->flush_verdicts(); !sent) note_failure(sent.error());
-    const int64_t now = now_ns();
-    for (int64_t release_ns : batch_releases) {
-      ++counters.stats.released;
-      if (release_ns == kNoLatenessSample) continue;
-      const uint64_t late = now > release_ns ? static_cast<uint64_t>(now - release_ns) : 0;
-      ++counters.lateness[static_cast<size_t>(latency_bucket(late))];
-      counters.lateness_max_ns = std::max(counters.lateness_max_ns, late);
+    if (socket->verdicts_pending()) {
+      // Lateness ends as the verdicts go: the sendmsg itself runs the kernel's path for every
+      // packet in it (as far as the receiving socket, on veth), which is not userspace's cost.
+      const int64_t now = now_ns();
+      if (auto sent = socket->flush_verdicts(); !sent) note_failure(sent.error());
+      for (int64_t release_ns : batch_releases) {
+        ++counters.stats.released;
+        if (release_ns == kNoLatenessSample) continue;
+        const uint64_t late = now > release_ns ? static_cast<uint64_t>(now - release_ns) : 0;
+        ++counters.lateness[static_cast<size_t>(latency_bucket(late))];
+        counters.lateness_max_ns = std::max(counters.lateness_max_ns, late);
+      }
+      batch_releases.clear();
     }
-    batch_releases.clear();
-    // After the originals: a copy follows the packet it copies.
+    // After the verdicts: a copy due with its original follows it.
     for (const Copy& copy : batch_copies) {
       if (resender->send(copy.bytes, copy.ifindex) == 0)
         ++counters.stats.duplicated;
@@ -153,17 +173,27 @@ struct PacketQueue::State {
     socket->add_verdict(id, NF_DROP);
   }
 
-  void accept(uint32_t id, std::span<const uint8_t> changed_payload, std::vector<uint8_t> copy,
-              uint32_t ifindex, int64_t release_ns) {
+  void accept(uint32_t id, std::span<const uint8_t> changed_payload, int64_t release_ns) {
     if (!socket->fits(changed_payload.size())) flush();
     socket->add_verdict(id, NF_ACCEPT, changed_payload);
     batch_releases.push_back(release_ns);
-    if (!copy.empty()) batch_copies.push_back({std::move(copy), ifindex});
   }
 
   // --- packets ---
 
+  void hold(HeldPacket packet) {
+    packet.arrival_order = arrivals++;
+    if (!packet.is_copy) {
+      ++held_verdicts;
+      counters.stats.held_max = std::max(counters.stats.held_max, held_verdicts);
+    }
+    held.push_back(std::move(packet));
+    std::push_heap(held.begin(), held.end(), LeavesLater{});
+  }
+
   void on_packet(QueuedPacket& p) {
+    // The packet's arrival as the model sees it is when it is read here: the kernel stamps no
+    // time on a packet that leaves (NFQA_TIMESTAMP is absent on egress).
     const int64_t arrival = now_ns();
     const bool ingress = p.hook == NF_INET_PRE_ROUTING || p.hook == NF_INET_LOCAL_IN;
     ++counters.stats.received;
@@ -174,32 +204,40 @@ struct PacketQueue::State {
       drop(p.id);
       return;
     }
-    // The bytes are there when duplicate or corrupt is asked for (copy mode "packet").
-    std::vector<uint8_t> copy;
-    if (fate.duplicate && !p.payload.empty()) copy.assign(p.payload.begin(), p.payload.end());
+    // The bytes are there when duplicate or corrupt is asked for (copy mode "packet"). The
+    // copy is taken before the original is corrupted, and has a corruption and a release time
+    // of its own, as netem's clone does.
+    if (fate.duplicate && !p.payload.empty()) {
+      HeldPacket copy{.release_ns = fate.copy.release_ns,
+                      .is_copy = true,
+                      .ifindex = p.ifindex,
+                      .payload = {p.payload.begin(), p.payload.end()}};
+      if (fate.copy.corrupt_bit) {
+        flip(copy.payload, *fate.copy.corrupt_bit);
+        ++counters.stats.corrupted;
+      }
+      if (fate.copy.release_ns <= arrival)
+        batch_copies.push_back({std::move(copy.payload), copy.ifindex});
+      else
+        hold(std::move(copy));
+    }
     bool corrupted = false;
     if (fate.corrupt_bit && !p.payload.empty()) {
-      const uint32_t bit = *fate.corrupt_bit % static_cast<uint32_t>(p.payload.size() * 8);
-      p.payload[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+      flip(p.payload, *fate.corrupt_bit);
       corrupted = true;
       ++counters.stats.corrupted;
     }
     const std::span<const uint8_t> changed =
         corrupted ? std::span<const uint8_t>(p.payload) : std::span<const uint8_t>();
+    if (fate.reordered) ++counters.stats.reordered;
     if (fate.release_ns <= arrival) {
-      if (config.options.reorder.basis_points > 0 && config.options.delay.count() > 0)
-        ++counters.stats.reordered;
-      accept(p.id, changed, std::move(copy), p.ifindex, fate.release_ns);
+      accept(p.id, changed, fate.release_ns);
       return;
     }
-    held.push_back(HeldPacket{.release_ns = fate.release_ns,
-                              .arrival_order = arrivals++,
-                              .id = p.id,
-                              .ifindex = p.ifindex,
-                              .changed_payload = {changed.begin(), changed.end()},
-                              .copy = std::move(copy)});
-    std::push_heap(held.begin(), held.end(), LeavesLater{});
-    counters.stats.held_max = std::max<uint64_t>(counters.stats.held_max, held.size());
+    hold(HeldPacket{.release_ns = fate.release_ns,
+                    .id = p.id,
+                    .ifindex = p.ifindex,
+                    .payload = {changed.begin(), changed.end()}});
   }
 
   void receive(size_t max_messages) {
@@ -213,8 +251,12 @@ struct PacketQueue::State {
       std::pop_heap(held.begin(), held.end(), LeavesLater{});
       HeldPacket p = std::move(held.back());
       held.pop_back();
-      accept(p.id, p.changed_payload, std::move(p.copy), p.ifindex,
-             p.release_ns <= now ? p.release_ns : kNoLatenessSample);
+      if (p.is_copy) {
+        batch_copies.push_back({std::move(p.payload), p.ifindex});
+        continue;
+      }
+      --held_verdicts;
+      accept(p.id, p.payload, p.release_ns <= now ? p.release_ns : kNoLatenessSample);
     }
   }
 
@@ -234,7 +276,7 @@ struct PacketQueue::State {
   }
 
   void publish() {
-    counters.stats.held_now = held.size();
+    counters.stats.held_now = held_verdicts;
     std::lock_guard lock(mutex);
     published = counters;
     if (published_failure.empty()) published_failure = failure;
@@ -274,18 +316,27 @@ struct PacketQueue::State {
   // every packet already handed to us, held or still waiting on the socket, is accepted now.
   void shut_down() {
     if (auto closed = socket->stop_queueing(); !closed) note_failure(closed.error());
+    // Until a read after the last verdicts finds nothing: the kernel answers a refused verdict
+    // (or setting) with an error message, queued before its sendmsg returns.
     for (;;) {
       auto read = socket->receive(std::numeric_limits<size_t>::max(), [this](QueuedPacket& p) {
         ++counters.stats.received;
         const bool ingress = p.hook == NF_INET_PRE_ROUTING || p.hook == NF_INET_LOCAL_IN;
         ++(ingress ? counters.stats.ingress : counters.stats.egress);
-        accept(p.id, {}, {}, p.ifindex, kNoLatenessSample);
+        accept(p.id, {}, kNoLatenessSample);
       });
-      if (!read) note_failure(read.error());
-      if (!read || *read == 0) break;
+      if (!read) {
+        note_failure(read.error());
+        break;
+      }
+      const bool sending = socket->verdicts_pending() || !held.empty();
+      release(now_ns(), true);
+      flush();
+      if (*read == 0 && !sending) break;
     }
-    release(now_ns(), true);
-    flush();
+    if (socket->verdict_errors() > 0)
+      note_failure(Error{
+          fmt::format("the kernel refused {} verdicts or settings", socket->verdict_errors())});
     auto kernel = kernel_counters.read(config.queue_number);
     publish();
     std::lock_guard lock(mutex);
