@@ -179,7 +179,10 @@ Result<size_t> NfqueueSocket::receive(size_t max_messages,
            mnl_nlmsg_ok(m, remaining); m = mnl_nlmsg_next(m, &remaining)) {
         if (m->nlmsg_type == NLMSG_ERROR) {
           const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
-          if (e->error != 0) ++verdict_errors_;
+          if (e->error == -ENOENT)
+            ++verdicts_gone_;
+          else if (e->error != 0)
+            ++verdict_errors_;
           continue;
         }
         if (m->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) continue;

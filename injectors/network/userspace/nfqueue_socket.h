@@ -65,6 +65,9 @@ class NfqueueSocket {
 
   // Verdicts the kernel refused (an error message for one of them); none expected.
   uint64_t verdict_errors() const { return verdict_errors_; }
+  // Verdicts for packets the kernel no longer held (ENOENT): it drops every queued packet of the
+  // namespace when a netfilter hook there is removed (another fault's table, say).
+  uint64_t verdicts_gone() const { return verdicts_gone_; }
 
  private:
   NfqueueSocket() = default;
@@ -81,6 +84,7 @@ class NfqueueSocket {
   std::vector<iovec> iovecs_;
   std::vector<mmsghdr> messages_;
   uint64_t verdict_errors_ = 0;
+  uint64_t verdicts_gone_ = 0;
 };
 
 }  // namespace faultline

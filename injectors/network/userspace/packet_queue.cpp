@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "injectors/io_stress/latency_histogram.h"
+#include "injectors/network/userspace/sample_reservoir.h"
 #include "injectors/network/userspace/kernel_queue_counters.h"
 #include "injectors/network/userspace/nfqueue_socket.h"
 #include "injectors/network/userspace/packet_fate.h"
@@ -56,6 +57,7 @@ void flip(std::span<uint8_t> bytes, uint32_t bit) {
 struct HeldPacket {
   int64_t release_ns = 0;
   uint64_t arrival_order = 0;  // equal release times leave in arrival order
+  int64_t arrival_ns = 0;      // when the queue read it
   bool is_copy = false;
   uint32_t id = 0;  // the original's packet id (the verdict's)
   uint32_t ifindex = 0;
@@ -82,19 +84,22 @@ struct Counters {
   uint64_t lateness_max_ns = 0;
 };
 
-Lateness summarize(const Counters& c) {
+Lateness summarize(const LatencyCounts& counts, uint64_t max_ns) {
   Lateness l;
-  for (uint64_t n : c.lateness) l.samples += n;
+  for (uint64_t n : counts) l.samples += n;
   // A quantile is its bucket's middle (within 12.5%); never above the largest value seen.
   auto quantile_us = [&](int permille) {
-    return static_cast<double>(
-               std::min(latency_quantile(c.lateness, permille), c.lateness_max_ns)) /
-           1000.0;
+    return static_cast<double>(std::min(latency_quantile(counts, permille), max_ns)) / 1000.0;
   };
   l.p50_us = quantile_us(500);
   l.p99_us = quantile_us(990);
-  l.max_us = static_cast<double>(c.lateness_max_ns) / 1000.0;
+  l.max_us = static_cast<double>(max_ns) / 1000.0;
   return l;
+}
+
+void count(LatencyCounts& counts, uint64_t& max_ns, uint64_t ns) {
+  ++counts[static_cast<size_t>(latency_bucket(ns))];
+  max_ns = std::max(max_ns, ns);
 }
 
 }  // namespace
@@ -110,13 +115,20 @@ struct PacketQueue::State {
 
   // The serving thread's own.
   std::vector<HeldPacket> held;         // a heap: the next to leave at the front
-  std::vector<int64_t> batch_releases;  // the release times of the accepted verdicts pending
+  // The release and arrival times of the accepted verdicts pending.
+  std::vector<std::pair<int64_t, int64_t>> batch_releases;
   std::vector<Copy> batch_copies;       // duplicates to send once those verdicts are out
   uint64_t held_verdicts = 0;           // the held packets that the kernel holds for us
   Counters counters;
   int64_t armed_ns = -1;
   uint64_t arrivals = 0;
   std::string failure;
+
+  // Read -> verdict of the packets released on schedule: a sample kept apart from the counters,
+  // which are copied after every round, and filled once per batch of verdicts.
+  std::vector<uint64_t> held_batch;
+  mutable std::mutex held_mutex;
+  SampleReservoir held_sample;
 
   // Shared with stats() and stop().
   mutable std::mutex mutex;
@@ -149,14 +161,20 @@ struct PacketQueue::State {
       // packet in it (as far as the receiving socket, on veth), which is not userspace's cost.
       const int64_t now = now_ns();
       if (auto sent = socket->flush_verdicts(); !sent) note_failure(sent.error());
-      for (int64_t release_ns : batch_releases) {
+      for (const auto& [release_ns, arrival_ns] : batch_releases) {
         ++counters.stats.released;
         if (release_ns == kNoLatenessSample) continue;
         const uint64_t late = now > release_ns ? static_cast<uint64_t>(now - release_ns) : 0;
-        ++counters.lateness[static_cast<size_t>(latency_bucket(late))];
-        counters.lateness_max_ns = std::max(counters.lateness_max_ns, late);
+        count(counters.lateness, counters.lateness_max_ns, late);
+        const uint64_t held_ns = now > arrival_ns ? static_cast<uint64_t>(now - arrival_ns) : 0;
+        held_batch.push_back(held_ns);
       }
       batch_releases.clear();
+      if (!held_batch.empty()) {
+        std::lock_guard lock(held_mutex);
+        for (uint64_t ns : held_batch) held_sample.add(ns);
+        held_batch.clear();
+      }
     }
     // After the verdicts: a copy due with its original follows it.
     for (const Copy& copy : batch_copies) {
@@ -173,10 +191,11 @@ struct PacketQueue::State {
     socket->add_verdict(id, NF_DROP);
   }
 
-  void accept(uint32_t id, std::span<const uint8_t> changed_payload, int64_t release_ns) {
+  void accept(uint32_t id, std::span<const uint8_t> changed_payload, int64_t release_ns,
+              int64_t arrival_ns) {
     if (!socket->fits(changed_payload.size())) flush();
     socket->add_verdict(id, NF_ACCEPT, changed_payload);
-    batch_releases.push_back(release_ns);
+    batch_releases.emplace_back(release_ns, arrival_ns);
   }
 
   // --- packets ---
@@ -231,10 +250,11 @@ struct PacketQueue::State {
         corrupted ? std::span<const uint8_t>(p.payload) : std::span<const uint8_t>();
     if (fate.reordered) ++counters.stats.reordered;
     if (fate.release_ns <= arrival) {
-      accept(p.id, changed, fate.release_ns);
+      accept(p.id, changed, fate.release_ns, arrival);
       return;
     }
     hold(HeldPacket{.release_ns = fate.release_ns,
+                    .arrival_ns = arrival,
                     .id = p.id,
                     .ifindex = p.ifindex,
                     .payload = {changed.begin(), changed.end()}});
@@ -256,7 +276,8 @@ struct PacketQueue::State {
         continue;
       }
       --held_verdicts;
-      accept(p.id, p.payload, p.release_ns <= now ? p.release_ns : kNoLatenessSample);
+      accept(p.id, p.payload, p.release_ns <= now ? p.release_ns : kNoLatenessSample,
+             p.arrival_ns);
     }
   }
 
@@ -277,6 +298,7 @@ struct PacketQueue::State {
 
   void publish() {
     counters.stats.held_now = held_verdicts;
+    counters.stats.flushed_by_kernel = socket->verdicts_gone();
     std::lock_guard lock(mutex);
     published = counters;
     if (published_failure.empty()) published_failure = failure;
@@ -323,7 +345,7 @@ struct PacketQueue::State {
         ++counters.stats.received;
         const bool ingress = p.hook == NF_INET_PRE_ROUTING || p.hook == NF_INET_LOCAL_IN;
         ++(ingress ? counters.stats.ingress : counters.stats.egress);
-        accept(p.id, {}, kNoLatenessSample);
+        accept(p.id, {}, kNoLatenessSample, 0);
       });
       if (!read) {
         note_failure(read.error());
@@ -422,7 +444,12 @@ PacketQueueStats PacketQueue::stats() const {
     out.queue_full = kernel->queue_dropped;
     out.netlink_lost = kernel->user_dropped;
   }
-  out.lateness = summarize(c);
+  out.lateness = summarize(c.lateness, c.lateness_max_ns);
+  std::lock_guard held_lock(s.held_mutex);
+  out.held.samples = s.held_sample.seen();
+  out.held.p50_us = static_cast<double>(s.held_sample.quantile(500)) / 1000.0;
+  out.held.p99_us = static_cast<double>(s.held_sample.quantile(990)) / 1000.0;
+  out.held.max_us = static_cast<double>(s.held_sample.max()) / 1000.0;
   return out;
 }
 

@@ -30,8 +30,9 @@ struct PacketQueueConfig {
   uint64_t seed = 0;
 };
 
-// Added time beyond the model's release time, as the verdicts went out (not counting the
-// kernel's own path): what userspace costs.
+// A distribution of times in microseconds: how late the verdicts went out after each packet's
+// release time (not counting the kernel's own path: what userspace costs), or how long packets
+// were held.
 struct Lateness {
   uint64_t samples = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
@@ -48,8 +49,14 @@ struct PacketQueueStats {
   uint64_t reordered = 0;       // sent at once, ahead of delayed ones
   uint64_t queue_full = 0;      // dropped by the kernel: the queue held max_packets already
   uint64_t netlink_lost = 0;    // dropped by the kernel: our socket's buffer was full
+  // Dropped by the kernel while held: it empties every queue of a network namespace when a
+  // netfilter hook there is removed (another fault's nftables table or iptables rules, say).
+  uint64_t flushed_by_kernel = 0;
   uint64_t held_now = 0, held_max = 0;
   Lateness lateness;
+  // How long the packets released on schedule were held: from when the queue read each to its
+  // verdict. What the fault added to their way, as measured on them.
+  Lateness held;
 };
 
 class PacketQueue {

@@ -30,7 +30,9 @@ nlohmann::json stats_json(const PacketQueueStats& s) {
           {"reordered", s.reordered},
           {"queue_full", s.queue_full},
           {"netlink_lost", s.netlink_lost},
+          {"flushed_by_kernel", s.flushed_by_kernel},
           {"held_max", s.held_max},
+          {"held", lateness_json(s.held)},
           {"lateness", lateness_json(s.lateness)}};
 }
 
@@ -152,16 +154,17 @@ Result<void> UserspaceNetworkFault::revert() {
   if (!applied_ || reverted_) return {};
   return netns_.run([&]() -> Result<void> {
     std::string errors;
-    // The rules first: from then on no packet comes to the queue, and the queue can let go of
-    // what it holds.
-    if (rules_) {
-      if (auto removed = rules_->remove(); !removed) errors = removed.error().message;
-      if (auto counters = rules_->counters(); counters) final_counters_ = *counters;
-    }
+    // The queue first: it lets new packets through (fail-open, length 0) and releases what it
+    // holds. Removing the rules first would make the kernel drop every held packet: it empties
+    // the namespace's queues whenever a netfilter hook there goes away.
     if (queue_) {
-      if (auto stopped = queue_->stop(); !stopped)
-        errors += (errors.empty() ? "" : "; ") + stopped.error().message;
+      if (auto stopped = queue_->stop(); !stopped) errors = stopped.error().message;
       final_stats_ = queue_->stats();
+    }
+    if (rules_) {
+      if (auto removed = rules_->remove(); !removed)
+        errors += (errors.empty() ? "" : "; ") + removed.error().message;
+      if (auto counters = rules_->counters(); counters) final_counters_ = *counters;
     }
     if (!errors.empty()) return fail("{}", errors);
     rules_.reset();
@@ -213,6 +216,14 @@ std::string UserspaceNetworkFault::summary() const {
     if (stats->queue_full + stats->netlink_lost > 0)
       out += fmt::format(", {} lost because the queue was full", stats->queue_full +
                                                                      stats->netlink_lost);
+    if (stats->flushed_by_kernel > 0)
+      out += fmt::format(", {} dropped by the kernel while held (a netfilter hook in the "
+                         "namespace was removed)",
+                         stats->flushed_by_kernel);
+    if (stats->held.samples > 0)
+      out += fmt::format("; held {:.1f} ms at p50 and {:.1f} ms at p99 (asked: {})",
+                         stats->held.p50_us / 1000, stats->held.p99_us / 1000,
+                         format_duration(options_.delay));
     if (stats->lateness.samples > 0)
       out += fmt::format("; released {:.0f} us late at p50, {:.0f} us at p99",
                          stats->lateness.p50_us, stats->lateness.p99_us);
