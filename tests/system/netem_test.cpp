@@ -209,32 +209,6 @@ TEST_CASE("jitter 20ms: the RTT's standard deviation is the distribution's", "[n
   }
 }
 
-TEST_CASE("jitter 20ms: the userspace backend's deviation is within 10% of netem's", "[netem]") {
-  const auto here = backends_here();
-  if (here.size() < 2) {
-    std::printf("SKIPPED: netem and the userspace backend are compared where both run (the kernel "
-                "lab)\n");
-    std::fflush(stdout);
-    std::_Exit(77);
-  }
-  NamespacePair net;
-  std::map<std::string, double> sd;
-  for (const std::string& backend : here) {
-    std::vector<double> rtts;
-    with_fault(net,
-               netem_request(backend, {{"delay", "100ms"},
-                                       {"jitter", "20ms"},
-                                       {"destination", "10.200.0.2/32"}}),
-               [&](Fault&) { rtts = ping_rtts(net, net.a(), "10.200.0.2", 1000, "0.005"); });
-    REQUIRE(rtts.size() >= 990);
-    sd[backend] = stddev(rtts);
-  }
-  std::printf("jitter 20ms side by side: netem sd %.3f ms, userspace sd %.3f ms, ratio %.3f\n",
-              sd["netem"], sd["userspace"], sd["userspace"] / sd["netem"]);
-  std::fflush(stdout);
-  CHECK(std::abs(sd["userspace"] / sd["netem"] - 1.0) <= 0.10);
-}
-
 TEST_CASE("a port-scoped delay leaves another port under 1 ms added", "[netem]") {
   for (const std::string& backend : backends_here()) {
     DYNAMIC_SECTION(backend) {
@@ -371,4 +345,31 @@ TEST_CASE("plan names the backend a network fault will use here and why", "[netw
       find_injector("network")->reach_check(netem_request("userspace", {{"delay", "10ms"}}));
   REQUIRE_OK(forced);
   CHECK(*forced == "use the userspace backend: asked for (backend: userspace)");
+}
+
+// Last: where only one backend runs it exits as skipped, which ends a run of several cases.
+TEST_CASE("jitter 20ms: the userspace backend's deviation is within 10% of netem's", "[netem]") {
+  const auto here = backends_here();
+  if (here.size() < 2) {
+    std::printf("SKIPPED: netem and the userspace backend are compared where both run (the kernel "
+                "lab)\n");
+    std::fflush(stdout);
+    std::_Exit(77);
+  }
+  NamespacePair net;
+  std::map<std::string, double> sd;
+  for (const std::string& backend : here) {
+    std::vector<double> rtts;
+    with_fault(net,
+               netem_request(backend, {{"delay", "100ms"},
+                                       {"jitter", "20ms"},
+                                       {"destination", "10.200.0.2/32"}}),
+               [&](Fault&) { rtts = ping_rtts(net, net.a(), "10.200.0.2", 1000, "0.005"); });
+    REQUIRE(rtts.size() >= 990);
+    sd[backend] = stddev(rtts);
+  }
+  std::printf("jitter 20ms side by side: netem sd %.3f ms, userspace sd %.3f ms, ratio %.3f\n",
+              sd["netem"], sd["userspace"], sd["userspace"] / sd["netem"]);
+  std::fflush(stdout);
+  CHECK(std::abs(sd["userspace"] / sd["netem"] - 1.0) <= 0.10);
 }
