@@ -122,6 +122,41 @@ void with_fault(const NamespacePair& net, const FaultRequest& request, F during)
   });
 }
 
+// What arrived of `count` UDP datagrams sent `gap_us` apart through a fault with `params`: from
+// namespace a to b (egress), or from b to a with the fault on a's ingress.
+struct Delivery {
+  uint64_t received = 0;
+  std::vector<double> one_way_ms;
+  std::string summary;
+};
+
+Delivery send_through(const std::string& backend,
+                      std::vector<std::pair<std::string, std::string>> params, int count,
+                      int gap_us, const std::string& direction = "egress") {
+  NamespacePair net;
+  const bool egress = direction == "egress";
+  NetnsThread receiver(egress ? net.b() : net.a());
+  UdpSink sink(receiver, 6000);
+  params.emplace_back("destination", "10.200.0.2/32");
+  params.emplace_back("protocol", "udp");
+  params.emplace_back("direction", direction);
+  Delivery d;
+  with_fault(net, netem_request(backend, params), [&](Fault& fault) {
+    net.run_in(egress ? net.a() : net.b(), [&] {
+      send_udp(egress ? TestNetwork::kAddress4B : TestNetwork::kAddress4A, 6000, count, gap_us);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    d.summary = fault.summary();
+  });
+  d.received = sink.received();
+  d.one_way_ms = sink.one_way_ms();
+  return d;
+}
+
+double lost_percent(const Delivery& d, int sent) {
+  return 100.0 * (sent - static_cast<double>(d.received)) / sent;
+}
+
 }  // namespace
 
 TEST_CASE("delay 100ms adds 100 +- 2 ms of RTT to ICMP and TCP and UDP over IPv4 and IPv6", "[netem]") {
@@ -173,29 +208,11 @@ TEST_CASE("loss 20% drops 20 +- 2% of 10000 datagrams on egress and ingress", "[
   for (const std::string& backend : backends_here()) {
     for (const std::string direction : {"egress", "ingress"}) {
       DYNAMIC_SECTION(backend << " " << direction) {
-        NamespacePair net;
-        const bool egress = direction == "egress";
-        NetnsThread receiver(egress ? net.b() : net.a());
-        UdpSink sink(receiver, 6000);
-        with_fault(net,
-                   netem_request(backend, {{"loss", "20%"},
-                                           {"destination", "10.200.0.2/32"},
-                                           {"protocol", "udp"},
-                                           {"direction", direction}}),
-                   [&](Fault& fault) {
-                     net.run_in(egress ? net.a() : net.b(), [&] {
-                       send_udp(egress ? TestNetwork::kAddress4B : TestNetwork::kAddress4A, 6000,
-                                10000, 20);
-                     });
-                     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                     const double lost =
-                         100.0 * (10000.0 - static_cast<double>(sink.received())) / 10000.0;
-                     INFO("received " << sink.received() << " of 10000: " << lost << "% lost; "
-                                      << fault.summary());
-                     // 2% is 5 standard deviations of a binomial count over 10000 at 20%.
-                     CHECK(lost >= 18.0);
-                     CHECK(lost <= 22.0);
-                   });
+        const Delivery d = send_through(backend, {{"loss", "20%"}}, 10000, 20, direction);
+        INFO("received " << d.received << " of 10000: " << lost_percent(d, 10000)
+                         << "% lost; " << d.summary);
+        // 2% is 5 standard deviations of a binomial count over 10000 at 20%.
+        CHECK(std::abs(lost_percent(d, 10000) - 20.0) <= 2.0);
       }
     }
   }
@@ -253,19 +270,9 @@ TEST_CASE("a port-scoped delay leaves another port under 1 ms added", "[netem]")
 TEST_CASE("duplicate 100% delivers every datagram twice", "[netem]") {
   for (const std::string& backend : backends_here()) {
     DYNAMIC_SECTION(backend) {
-      NamespacePair net;
-      NetnsThread b(net.b());
-      UdpSink sink(b, 6001);
-      with_fault(net,
-                 netem_request(backend, {{"duplicate", "100%"},
-                                         {"destination", "10.200.0.2/32"},
-                                         {"protocol", "udp"}}),
-                 [&](Fault& fault) {
-                   send_udp(TestNetwork::kAddress4B, 6001, 500, 100);
-                   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                   INFO(fault.summary());
-                   CHECK(sink.received() == 1000);
-                 });
+      const Delivery d = send_through(backend, {{"duplicate", "100%"}}, 500, 100);
+      INFO(d.summary);
+      CHECK(d.received == 1000);
     }
   }
 }
@@ -275,24 +282,12 @@ TEST_CASE("gilbert_elliott p 1% r 10% loses p/(p+r) = 9.1% of 50000 datagrams", 
   // has a standard deviation of about 0.6 points, so +-2 points is three of them.
   for (const std::string& backend : backends_here()) {
     DYNAMIC_SECTION(backend) {
-      NamespacePair net;
-      NetnsThread b(net.b());
-      UdpSink sink(b, 6002);
-      with_fault(net,
-                 netem_request(backend, {{"loss_model", "gilbert_elliott"},
-                                         {"ge_p", "1%"},
-                                         {"ge_r", "10%"},
-                                         {"destination", "10.200.0.2/32"},
-                                         {"protocol", "udp"}}),
-                 [&](Fault& fault) {
-                   send_udp(TestNetwork::kAddress4B, 6002, 50000, 20);
-                   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                   const double lost = 100.0 * (50000.0 - static_cast<double>(sink.received())) /
-                                       50000.0;
-                   INFO("received " << sink.received() << " of 50000: " << lost << "% lost; "
-                                    << fault.summary());
-                   CHECK(std::abs(lost - 100.0 / 11.0) <= 2.0);
-                 });
+      const Delivery d = send_through(
+          backend, {{"loss_model", "gilbert_elliott"}, {"ge_p", "1%"}, {"ge_r", "10%"}}, 50000,
+          20);
+      INFO("received " << d.received << " of 50000: " << lost_percent(d, 50000) << "% lost; "
+                       << d.summary);
+      CHECK(std::abs(lost_percent(d, 50000) - 100.0 / 11.0) <= 2.0);
     }
   }
 }
@@ -300,23 +295,12 @@ TEST_CASE("gilbert_elliott p 1% r 10% loses p/(p+r) = 9.1% of 50000 datagrams", 
 TEST_CASE("reorder 25% with a 10ms delay sends a quarter of the datagrams at once", "[netem]") {
   for (const std::string& backend : backends_here()) {
     DYNAMIC_SECTION(backend) {
-      NamespacePair net;
-      NetnsThread b(net.b());
-      UdpSink sink(b, 6003);
-      with_fault(net,
-                 netem_request(backend, {{"delay", "10ms"},
-                                         {"reorder", "25%"},
-                                         {"destination", "10.200.0.2/32"},
-                                         {"protocol", "udp"}}),
-                 [&](Fault&) {
-                   send_udp(TestNetwork::kAddress4B, 6003, 2000, 1000);
-                   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                 });
-      const auto one_way = sink.one_way_ms();
-      REQUIRE(one_way.size() == 2000);
-      const auto at_once = std::count_if(one_way.begin(), one_way.end(), [](double ms) { return ms < 5.0; });
+      const Delivery d = send_through(backend, {{"delay", "10ms"}, {"reorder", "25%"}}, 2000, 1000);
+      REQUIRE(d.one_way_ms.size() == 2000);
+      const auto at_once =
+          std::count_if(d.one_way_ms.begin(), d.one_way_ms.end(), [](double ms) { return ms < 5.0; });
       const double share = 100.0 * static_cast<double>(at_once) / 2000.0;
-      INFO(at_once << " of 2000 arrived within 5 ms: " << share << "%");
+      INFO(at_once << " of 2000 arrived within 5 ms: " << share << "%; " << d.summary);
       // Binomial over 2000 at 25%: a standard deviation of 0.97 points; +-3.5 is 3.6 of them.
       CHECK(std::abs(share - 25.0) <= 3.5);
     }

@@ -76,7 +76,7 @@ TEST_CASE("faultline inject SIGKILLed mid-fault: the scoped traffic flows again 
   // Echoes every few ms until one comes back undelayed.
   double flowing_after_ms = -1;
   while (std::chrono::steady_clock::now() - killed < 5s) {
-    const double rtt = one_echo(net, 50);
+    const double rtt = one_echo(net, 15);
     if (rtt >= 0 && rtt < 10.0) {
       flowing_after_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed)
@@ -131,19 +131,25 @@ TEST_CASE("scenarios/slow-network.yaml runs: the probe sees the delay during the
     CHECK(held["p50_us"].get<double>() >= 100000.0);
     CHECK(held["p50_us"].get<double>() <= 102000.0);
   }
-  // The probe's connects during the fault took the delay; before it, they did not.
+  // The probe's connects while the fault was on took the delay; before it, they did not. The
+  // window is the journal's own apply and revert times (applied_ms is when apply began), less
+  // half a second at the start for apply itself on a loaded machine, and a check's length at the
+  // end (a SYN held when the fault is reverted leaves at once).
+  const double applied = fault["applied_ms"].get<double>();
+  const double reverted = fault["reverted_ms"].get<double>();
   int slow_during = 0, during = 0, slow_before = 0;
   for (const nlohmann::json& check : j["probes"][0]["checks"]) {
     if (!check.contains("latency_ms")) continue;
     const bool slow = check["latency_ms"].get<double>() >= 99.0;
     if (check["phase"] == "before" && slow) ++slow_before;
-    if (check["phase"] == "during" && check["t_ms"].get<double>() > 4100.0 &&
-        check["t_ms"].get<double>() < 6800.0) {
+    if (check["t_ms"].get<double>() > applied + 500.0 &&
+        check["t_ms"].get<double>() < reverted - 250.0) {
       ++during;
       if (slow) ++slow_during;
     }
   }
   CHECK(slow_before == 0);
-  CHECK(during >= 10);
+  INFO("applied at " << applied << " ms, reverted at " << reverted << " ms");
+  CHECK(during >= 8);
   CHECK(slow_during == during);
 }
