@@ -83,12 +83,16 @@ base_p50=${base% *}
 base_tcp=$(tcp_mbits)
 base_pps=$(udp_pps)
 echo "no fault: RTT p50 ${base_p50} ms (p99 ${base#* }), TCP ${base_tcp} Mbit/s, UDP 64 B ${base_pps} datagrams/s"
-printf '%-10s %14s %14s %16s %16s %14s %14s\n' backend "TCP @10ms" "added p50 ms" "added p99 ms" \
-  "UDP pps @1ms" "CPU us/packet" "queue late p99"
+printf '%-10s %14s %14s %14s %14s %14s %14s %14s\n' backend "TCP @10ms out" "TCP @10ms in" \
+  "added p50 ms" "added p99 ms" "UDP pps @1ms" "CPU us/packet" "late p99"
 for backend in "${backends[@]}"; do
   start_fault "$backend" delay=10ms
   added=$(rtts 500 0.005 | awk -v b="$base_p50" '{printf "%.3f\n", $1 - 10 - b}' | percentiles)
   tcp=$(tcp_mbits)
+  stop_fault
+  # The same delay on the sender's ingress: its ACKs wait instead of its data.
+  start_fault "$backend" delay=10ms direction=ingress
+  tcp_in=$(tcp_mbits)
   stop_fault
   late=$(grep -o 'us at p99' "$work/inject.out" > /dev/null && sed -n 's/.*, \([0-9]*\) us at p99.*/\1 us/p' "$work/inject.out" || echo -)
   start_fault "$backend" delay=1ms
@@ -103,8 +107,9 @@ for backend in "${backends[@]}"; do
     per_packet=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$held" \
       'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
   fi
-  printf '%-10s %9s Mbit/s %14s %16s %16s %14s %14s\n' "$backend" "$tcp" "${added% *}" \
-    "${added#* }" "$pps" "$per_packet" "$late"
+  printf '%-10s %7s Mbit/s %7s Mbit/s %14s %14s %14s %14s %14s\n' "$backend" "$tcp" "$tcp_in" \
+    "${added% *}" "${added#* }" "$pps" "$per_packet" "$late"
 done
-echo "(added = RTT - 10 ms - the RTT without a fault; CPU per packet: faultline's utime+stime over" \
-  "the packets it held; netem has no process, so none)"
+echo "(TCP out: the delay on the sender's egress (its data waits); in: on its ingress (its ACKs" \
+  "wait). added = RTT - 10 ms - the RTT without a fault. CPU per packet: faultline's utime+stime" \
+  "over the packets it held; netem has no process, so none)"
