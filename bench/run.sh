@@ -32,3 +32,5 @@ echo
 "$bin/report_bench" "$tool" 3
 echo
 "$bin/nfqueue_rate_bench" "$seconds" 5000
+echo
+"$(dirname "$0")/network_userspace_bench.sh" "$tool" userspace "$seconds"
