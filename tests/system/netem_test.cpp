@@ -171,7 +171,7 @@ TEST_CASE("delay 100ms adds 100 +- 2 ms of RTT to ICMP and TCP and UDP over IPv4
         with_fault(net,
                    netem_request(backend, {{"delay", "100ms"}, {"destination", host_prefix(address)}}),
                    [&](Fault& fault) {
-                     during = measure(net, address, 20);
+                     during = measure(net, address, 10);
                      INFO(fault.summary());
                    });
         check_added(before, during, 100.0, delay_tolerance_ms(backend));
@@ -195,7 +195,7 @@ TEST_CASE("ingress delay 100ms adds 100 +- 2 ms to what arrives over IPv4 and IP
                    netem_request(backend, {{"delay", "100ms"},
                                            {"destination", host_prefix(address)},
                                            {"direction", "ingress"}}),
-                   [&](Fault&) { during = measure(net, address, 20); });
+                   [&](Fault&) { during = measure(net, address, 10); });
         check_added(before, during, 100.0, delay_tolerance_ms(backend));
       }
     }
@@ -221,7 +221,14 @@ TEST_CASE("loss 20% drops 20 +- 2% of 10000 datagrams on egress and ingress", "[
 TEST_CASE("jitter 20ms: the RTT's standard deviation is the distribution's", "[netem]") {
   // Uniform jitter of +-20 ms has a standard deviation of 20/sqrt(3) = 11.55 ms; 1000 samples
   // estimate it within 2% (one standard error), so 10% is five.
-  for (const std::string& backend : backends_here()) {
+  const auto here = backends_here();
+  if (here.size() > 1) {
+    // Where both run (the kernel lab, one run of every case), the side-by-side case measures
+    // both the same way, against the same bound; exiting as skipped would end that run.
+    SUCCEED("measured by the side-by-side case: both backends run here");
+    return;
+  }
+  for (const std::string& backend : here) {
     DYNAMIC_SECTION(backend) {
       NamespacePair net;
       std::vector<double> rtts;
@@ -371,4 +378,8 @@ TEST_CASE("jitter 20ms: the userspace backend's deviation is within 10% of netem
               sd["netem"], sd["userspace"], sd["userspace"] / sd["netem"]);
   std::fflush(stdout);
   CHECK(std::abs(sd["userspace"] / sd["netem"] - 1.0) <= 0.10);
+  for (const auto& [backend, value] : sd) {
+    INFO(backend << ": sd " << value << " ms");
+    CHECK(std::abs(value / (20.0 / std::sqrt(3.0)) - 1.0) <= 0.10);
+  }
 }
