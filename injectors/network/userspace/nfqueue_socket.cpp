@@ -30,7 +30,9 @@ constexpr int kSendBufferBytes = 1 << 20;
 // Messages read in one recvmmsg call, and each one's room: a packet with its bytes (up to the
 // copy range, 0xffff) or without them (~200 bytes of attributes).
 constexpr size_t kMessagesPerCall = 32;
-constexpr size_t kPayloadMessageBytes = 0xffff + 4096;
+// Each a multiple of 8, so that every message's buffer (one after another in one allocation)
+// starts aligned for struct nlmsghdr.
+constexpr size_t kPayloadMessageBytes = 0x10000 + 4096;
 constexpr size_t kMetaMessageBytes = 4096;
 constexpr uint32_t kCopyRange = 0xffff;
 // NFQA_PAYLOAD is a netlink attribute: its 16-bit length includes its 4-byte header.
@@ -81,6 +83,7 @@ Result<std::unique_ptr<NfqueueSocket>> NfqueueSocket::bind(const NfqueueBinding&
 
   s->batch_.resize(kBatchBytes);
   s->buffer_size_ = binding.copy_payload ? kPayloadMessageBytes : kMetaMessageBytes;
+  static_assert(kPayloadMessageBytes % 8 == 0 && kMetaMessageBytes % 8 == 0);
   s->buffers_.resize(s->buffer_size_ * kMessagesPerCall);
   s->iovecs_.resize(kMessagesPerCall);
   s->messages_.resize(kMessagesPerCall);
