@@ -158,26 +158,34 @@ double lost_percent(const Delivery& d, int sent) {
   return 100.0 * (sent - static_cast<double>(d.received)) / sent;
 }
 
+// The round trips to `address` before and while a 100 ms delay holds on `direction`.
+std::pair<Rtts, Rtts> rtts_around_delay(const std::string& backend, const std::string& address,
+                                        const std::string& direction) {
+  NamespacePair net;
+  NetnsThread b(net.b());
+  UdpEcho echo(b, 7777);
+  const Rtts before = measure(net, address, 20);
+  Rtts during;
+  with_fault(net,
+             netem_request(backend, {{"delay", "100ms"},
+                                     {"destination", host_prefix(address)},
+                                     {"direction", direction}}),
+             [&](Fault&) { during = measure(net, address, 10); });
+  if (direction == "egress") {
+    const Rtts after = measure(net, address, 10);
+    CHECK(after.icmp < before.icmp + 1.0);
+  }
+  return {before, during};
+}
+
 }  // namespace
 
 TEST_CASE("delay 100ms adds 100 +- 2 ms of RTT to ICMP and TCP and UDP over IPv4 and IPv6", "[netem]") {
   for (const std::string& backend : backends_here()) {
     for (const char* address : {TestNetwork::kAddress4B, TestNetwork::kAddress6B}) {
       DYNAMIC_SECTION(backend << " " << address) {
-        NamespacePair net;
-        NetnsThread b(net.b());
-        UdpEcho echo(b, 7777);
-        const Rtts before = measure(net, address, 20);
-        Rtts during;
-        with_fault(net,
-                   netem_request(backend, {{"delay", "100ms"}, {"destination", host_prefix(address)}}),
-                   [&](Fault& fault) {
-                     during = measure(net, address, 10);
-                     INFO(fault.summary());
-                   });
+        const auto [before, during] = rtts_around_delay(backend, address, "egress");
         check_added(before, during, 100.0, delay_tolerance_ms(backend));
-        const Rtts after = measure(net, address, 10);
-        CHECK(after.icmp < before.icmp + 1.0);
       }
     }
   }
@@ -187,16 +195,7 @@ TEST_CASE("ingress delay 100ms adds 100 +- 2 ms to what arrives over IPv4 and IP
   for (const std::string& backend : backends_here()) {
     for (const char* address : {TestNetwork::kAddress4B, TestNetwork::kAddress6B}) {
       DYNAMIC_SECTION(backend << " " << address) {
-        NamespacePair net;
-        NetnsThread b(net.b());
-        UdpEcho echo(b, 7777);
-        const Rtts before = measure(net, address, 20);
-        Rtts during;
-        with_fault(net,
-                   netem_request(backend, {{"delay", "100ms"},
-                                           {"destination", host_prefix(address)},
-                                           {"direction", "ingress"}}),
-                   [&](Fault&) { during = measure(net, address, 10); });
+        const auto [before, during] = rtts_around_delay(backend, address, "ingress");
         check_added(before, during, 100.0, delay_tolerance_ms(backend));
       }
     }
